@@ -17,7 +17,7 @@ fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 buf generate --output "$scratch"
-buf build --as-file-descriptor-set -o "$scratch/descriptor.binpb"
+bash scripts/build-descriptor-set.sh "$scratch/descriptor.binpb"
 
 stale=0
 if ! diff -r "$scratch/client/src/gen" client/src/gen >&2; then stale=1; fi

@@ -1,0 +1,85 @@
+/** Limits on requests. Each is documented in the README and configurable. */
+export type Limits = {
+  /** Longest tenant name. */
+  maxTenantLength: number;
+  /** Longest stream name. */
+  maxStreamLength: number;
+  /** Longest event type. */
+  maxEventTypeLength: number;
+  /** Longest correlation, causation or actor id. */
+  maxReferenceLength: number;
+  /** Most bytes of one event: data plus metadata keys and values. */
+  maxEventBytes: number;
+  /** Most events in one append. */
+  maxEventsPerAppend: number;
+  /** Most bytes of all events of one append together. */
+  maxAppendBytes: number;
+  /** Most metadata entries per event. */
+  maxMetadataEntries: number;
+  /** Longest metadata key. */
+  maxMetadataKeyLength: number;
+  /** Longest metadata value. */
+  maxMetadataValueLength: number;
+  /** Most events one read returns. */
+  maxReadCount: number;
+  /** Most entries in one filter, all lists together. */
+  maxFilterEntries: number;
+};
+
+/** Everything the server needs to run; see `defaultConfig`. */
+export type ServerConfig = {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** fsync each commit before acknowledging appends (the safe default). */
+  fsync: boolean;
+  limits: Limits;
+  /** Bound of the append queue in payload bytes; past it appends get RESOURCE_EXHAUSTED. */
+  maxQueuedAppendBytes: number;
+  /** Events kept per tenant for live subscribers. */
+  liveBufferEvents: number;
+  /** Bytes kept per tenant for live subscribers. */
+  liveBufferBytes: number;
+  /** Stream heads kept in memory. */
+  streamHeadCacheSize: number;
+  /** Most events a filtered ReadLog call scans before returning a page. */
+  readLogScanLimit: number;
+  /** Most bytes of event data per subscription batch message. */
+  subscriptionBatchBytes: number;
+  /** How long shutdown waits for calls to finish before cutting them off. */
+  shutdownGraceMs: number;
+  /** pino log level. */
+  logLevel: string;
+};
+
+const MiB = 1024 * 1024;
+
+/** Safe defaults: loopback only, fsync on, data in ./data. */
+export const defaultConfig: ServerConfig = {
+  host: '127.0.0.1',
+  port: 50051,
+  dataDir: './data',
+  fsync: true,
+  limits: {
+    maxTenantLength: 64,
+    maxStreamLength: 200,
+    maxEventTypeLength: 200,
+    maxReferenceLength: 200,
+    maxEventBytes: 1 * MiB,
+    maxEventsPerAppend: 1000,
+    maxAppendBytes: 4 * MiB,
+    maxMetadataEntries: 64,
+    maxMetadataKeyLength: 128,
+    maxMetadataValueLength: 4096,
+    maxReadCount: 1000,
+    maxFilterEntries: 100,
+  },
+  maxQueuedAppendBytes: 64 * MiB,
+  liveBufferEvents: 16_384,
+  liveBufferBytes: 32 * MiB,
+  streamHeadCacheSize: 100_000,
+  readLogScanLimit: 10_000,
+  subscriptionBatchBytes: 1 * MiB,
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+};

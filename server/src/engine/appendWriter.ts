@@ -1,0 +1,323 @@
+import type {Level} from 'level';
+import type {Logger} from 'pino';
+import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import {
+  DuplicateEventIdError,
+  OverloadedError,
+  ShuttingDownError,
+  WrongExpectedRevisionError,
+  type ExpectedRevision,
+} from '../errors.js';
+import {
+  decodeStoredEventId,
+  encodeSequence,
+  encodeStoredEventId,
+  encodeStreamHead,
+  eventIdKey,
+  logKey,
+  streamHeadKey,
+  streamIndexKey,
+  tenantHeadKey,
+  type StoredEventId,
+  type StreamHead,
+} from './keys.js';
+import type {StreamHeadCache} from './streamHeadCache.js';
+import type {LiveEvent, TenantLog} from './tenantLog.js';
+import type {TenantRegistry} from './tenantRegistry.js';
+import type {AppendCommand, AppendResult} from './types.js';
+
+/** Settings of the {@link AppendWriter}. */
+export type AppendWriterOptions = {
+  db: Level<Buffer, Uint8Array>;
+  tenants: TenantRegistry;
+  streamHeads: StreamHeadCache;
+  /** fsync each commit before acknowledging it. */
+  sync: boolean;
+  /** Most payload bytes waiting in the queue; further appends fail with RESOURCE_EXHAUSTED. */
+  maxQueuedBytes: number;
+  logger: Logger;
+};
+
+/**
+ * The single writer of the store. Appends queue up while a commit is in flight;
+ * the next commit takes the whole queue (group commit): each append is checked on
+ * its own (expected revision, idempotency) against the state left by the appends
+ * before it, and all accepted ones are written in one atomic LevelDB batch with
+ * one fsync. Positions are assigned here and only here, in commit order, so they
+ * are gapless per tenant.
+ */
+export type AppendWriter = {
+  /** Queues an append; resolves once it is durable (or was a retry), rejects with a domain error. */
+  append(command: AppendCommand): Promise<AppendResult>;
+  /** Refuses new appends and resolves once the queue is committed. */
+  close(): Promise<void>;
+};
+
+type Pending = {
+  command: AppendCommand;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+};
+
+type Decision = {pending: Pending; outcome: {result: AppendResult} | {error: unknown}};
+
+type BatchOperation = {type: 'put'; key: Buffer; value: Uint8Array};
+
+/** Creates the writer. */
+export function AppendWriter(options: AppendWriterOptions): AppendWriter {
+  const {db, tenants, streamHeads, logger} = options;
+  let queue: Pending[] = [];
+  let queuedBytes = 0;
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  function append(command: AppendCommand): Promise<AppendResult> {
+    if (closed) return Promise.reject(new ShuttingDownError());
+    // Always admit an append when the queue is empty, however large, so that one
+    // maximal request can never be refused forever.
+    if (queue.length > 0 && queuedBytes + command.bytes > options.maxQueuedBytes) {
+      return Promise.reject(
+        new OverloadedError(
+          `the append queue holds ${queuedBytes} bytes, its limit is ${options.maxQueuedBytes}; retry with backoff`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      queue.push({command, resolve, reject});
+      queuedBytes += command.bytes;
+      running ??= drain();
+    });
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const group = queue;
+        queue = [];
+        await commitGroup(group);
+        for (const pending of group) queuedBytes -= pending.command.bytes;
+      }
+    } finally {
+      running = undefined;
+    }
+  }
+
+  async function commitGroup(group: Pending[]): Promise<void> {
+    let decisions: Decision[];
+    let operations: BatchOperation[];
+    let published: Map<TenantLog, LiveEvent[]>;
+    let newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
+    try {
+      ({decisions, operations, published, newHeads} = await planGroup(group));
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    if (operations.length > 0) {
+      try {
+        await db.batch(operations, {sync: options.sync});
+      } catch (error) {
+        logger.error({err: error, appends: group.length}, 'append batch failed; nothing of it was acknowledged');
+        for (const {pending} of decisions) pending.reject(error);
+        return;
+      }
+      // Only now, with the batch durable, does the in-memory state move on.
+      for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
+      for (const [log, events] of published) log.publish(events);
+    }
+    for (const {pending, outcome} of decisions) {
+      if ('result' in outcome) pending.resolve(outcome.result);
+      else pending.reject(outcome.error);
+    }
+  }
+
+  /** Decides every append of a group and builds the one batch that commits the accepted ones. */
+  async function planGroup(group: readonly Pending[]) {
+    const recordedAt = new Date();
+    const logs = new Map<string, TenantLog>();
+    for (const {command} of group) {
+      if (!logs.has(command.tenant)) logs.set(command.tenant, await tenants.get(command.tenant));
+    }
+    const {headOf, storedIdOf} = await loadGroupState(group);
+
+    // State as left by the appends decided so far in this group.
+    const positions = new Map<string, number>();
+    const heads = new Map<string, StreamHead | null>();
+    const ids = new Map<string, StoredEventId>();
+    const operations: BatchOperation[] = [];
+    const published = new Map<TenantLog, LiveEvent[]>();
+    const decisions: Decision[] = [];
+
+    for (const pending of group) {
+      const {tenant, stream, expected, events} = pending.command;
+      const log = logs.get(tenant)!;
+      const streamKey = `${tenant}\0${stream}`;
+      try {
+        const head = heads.has(streamKey) ? heads.get(streamKey)! : headOf(tenant, stream);
+        const stored = events.map(e =>
+          e.eventIdGenerated ? undefined : (ids.get(`${tenant}\0${e.eventId}`) ?? storedIdOf(tenant, e.eventId)),
+        );
+        const retried = retriedAppendResult(pending.command, stored);
+        if (retried !== undefined) {
+          decisions.push({pending, outcome: {result: retried}});
+          continue;
+        }
+        checkExpectedRevision(tenant, stream, expected, head);
+
+        const firstPosition = (positions.get(tenant) ?? log.head()) + 1;
+        const firstRevision = head === null ? 0 : head.revision + 1;
+        const live = published.get(log) ?? [];
+        for (const [i, e] of events.entries()) {
+          const position = firstPosition + i;
+          const revision = firstRevision + i;
+          const event: RecordedEvent = {
+            eventId: e.eventId,
+            tenant,
+            stream,
+            revision: BigInt(revision),
+            position: BigInt(position),
+            type: e.type,
+            contentType: e.contentType,
+            data: e.data,
+            metadata: e.metadata,
+            correlationId: e.correlationId,
+            causationId: e.causationId,
+            actorId: e.actorId,
+            occurredAt: e.occurredAt,
+            recordedAt,
+            containsPersonalData: e.containsPersonalData,
+          };
+          const encoded = RecordedEvent.encode(event).finish();
+          operations.push(
+            {type: 'put', key: logKey(tenant, position), value: encoded},
+            {type: 'put', key: streamIndexKey(tenant, stream, revision), value: encodeSequence(position)},
+            {
+              type: 'put',
+              key: eventIdKey(tenant, e.eventIdBytes),
+              value: encodeStoredEventId({position, revision, stream}),
+            },
+          );
+          ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
+          live.push({position, event, size: encoded.byteLength + 200});
+        }
+        published.set(log, live);
+        const lastPosition = firstPosition + events.length - 1;
+        const lastRevision = firstRevision + events.length - 1;
+        positions.set(tenant, lastPosition);
+        heads.set(streamKey, {revision: lastRevision, position: lastPosition});
+        decisions.push({
+          pending,
+          outcome: {result: {firstPosition, lastPosition, firstRevision, lastRevision, deduplicated: false}},
+        });
+      } catch (error) {
+        decisions.push({pending, outcome: {error}});
+      }
+    }
+
+    const newHeads: Array<[string, string, StreamHead]> = [];
+    for (const [streamKey, head] of heads) {
+      const [tenant, stream] = streamKey.split('\0') as [string, string];
+      operations.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(head!)});
+      newHeads.push([tenant, stream, head!]);
+    }
+    for (const [tenant, position] of positions) {
+      operations.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(position)});
+    }
+    return {decisions, operations, published, newHeads};
+  }
+
+  /** Reads, in two round trips, the stream heads and stored event ids a group needs. */
+  async function loadGroupState(group: readonly Pending[]) {
+    const streamsByTenant = new Map<string, Set<string>>();
+    const idsByTenant = new Map<string, Map<string, Buffer>>();
+    for (const {command} of group) {
+      let streams = streamsByTenant.get(command.tenant);
+      if (streams === undefined) streamsByTenant.set(command.tenant, (streams = new Set()));
+      streams.add(command.stream);
+      let ids = idsByTenant.get(command.tenant);
+      if (ids === undefined) idsByTenant.set(command.tenant, (ids = new Map()));
+      for (const e of command.events) if (!e.eventIdGenerated) ids.set(e.eventId, e.eventIdBytes);
+    }
+
+    const heads = new Map<string, StreamHead | null>();
+    const storedIds = new Map<string, StoredEventId>();
+    await Promise.all([
+      ...[...streamsByTenant].map(async ([tenant, streams]) => {
+        const list = [...streams];
+        const found = await streamHeads.getMany(tenant, list);
+        for (const [i, stream] of list.entries()) heads.set(`${tenant}\0${stream}`, found[i] ?? null);
+      }),
+      ...[...idsByTenant].map(async ([tenant, ids]) => {
+        if (ids.size === 0) return;
+        const entries = [...ids];
+        const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
+        for (const [i, [eventId]] of entries.entries()) {
+          const value = values[i];
+          if (value !== undefined) storedIds.set(`${tenant}\0${eventId}`, decodeStoredEventId(value));
+        }
+      }),
+    ]);
+    return {
+      headOf: (tenant: string, stream: string) => heads.get(`${tenant}\0${stream}`) ?? null,
+      storedIdOf: (tenant: string, eventId: string) => storedIds.get(`${tenant}\0${eventId}`),
+    };
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    while (running !== undefined) await running;
+  }
+
+  return {append, close};
+}
+
+/**
+ * The original result when `command` retries an append that is already stored
+ * (every id stored, in this stream, in this order, at consecutive revisions);
+ * undefined when none of its ids is stored. Throws when only some are, or they
+ * are stored elsewhere: that is a reuse of ids, not a retry.
+ */
+function retriedAppendResult(
+  command: AppendCommand,
+  stored: ReadonlyArray<StoredEventId | undefined>,
+): AppendResult | undefined {
+  const clash = stored.findIndex(s => s !== undefined);
+  if (clash === -1) return undefined;
+  const first = stored[0];
+  const isRetry =
+    first !== undefined &&
+    stored.every(
+      (s, i) =>
+        s !== undefined &&
+        s.stream === command.stream &&
+        s.revision === first.revision + i &&
+        s.position === first.position + i,
+    );
+  if (!isRetry) {
+    const s = stored[clash]!;
+    throw new DuplicateEventIdError(command.tenant, command.events[clash]!.eventId, s.stream, s.position);
+  }
+  const last = stored[stored.length - 1]!;
+  return {
+    firstPosition: first.position,
+    lastPosition: last.position,
+    firstRevision: first.revision,
+    lastRevision: last.revision,
+    deduplicated: true,
+  };
+}
+
+/** Throws {@link WrongExpectedRevisionError} unless `head` satisfies `expected`. */
+function checkExpectedRevision(
+  tenant: string,
+  stream: string,
+  expected: ExpectedRevision,
+  head: StreamHead | null,
+): void {
+  const holds =
+    expected.kind === 'any' ||
+    (expected.kind === 'noStream' && head === null) ||
+    (expected.kind === 'streamExists' && head !== null) ||
+    (expected.kind === 'exact' && head !== null && head.revision === expected.revision);
+  if (!holds) throw new WrongExpectedRevisionError(tenant, stream, expected, head?.revision);
+}

@@ -1,0 +1,288 @@
+import {Level} from 'level';
+import type {Logger} from 'pino';
+import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
+import {AppendWriter} from './appendWriter.js';
+import {compileEventSelection, type EventSelection} from './eventFilter.js';
+import {
+  FORMAT_VERSION,
+  FORMAT_VERSION_KEY,
+  encodeSequence,
+  logKey,
+  positionOfLogKey,
+  readSequence,
+  streamIndexKey,
+} from './keys.js';
+import {StreamHeadCache} from './streamHeadCache.js';
+import {runSubscription, type SubscriptionTuning} from './subscription.js';
+import type {LiveBufferLimits} from './tenantLog.js';
+import {TenantRegistry} from './tenantRegistry.js';
+import type {AppendCommand, AppendResult} from './types.js';
+
+/** Settings of the storage engine. */
+export type EventStoreOptions = {
+  /** The LevelDB directory (created when missing). */
+  dataDir: string;
+  /** fsync every commit before acknowledging it. */
+  fsync: boolean;
+  /** Bound of the append queue, in payload bytes. */
+  maxQueuedAppendBytes: number;
+  /** Stream heads kept in memory. */
+  streamHeadCacheSize: number;
+  /** Most events a filtered ReadLog call scans. */
+  readLogScanLimit: number;
+  /** Bounds of each tenant's live buffer. */
+  liveBuffer: LiveBufferLimits;
+  subscriptions: SubscriptionTuning;
+  logger: Logger;
+};
+
+/** Reading direction. */
+export type Direction = 'forwards' | 'backwards';
+
+/** A page of a stream. */
+export type StreamPage = {events: RecordedEvent[]; nextRevision: number | undefined; streamRevision: number};
+
+/** A page of a tenant's log. */
+export type LogPage = {events: RecordedEvent[]; nextPosition: number | undefined; logPosition: number};
+
+/** What is known of a stream. */
+export type StreamInfo = {
+  revision: number | undefined;
+  lastPosition: number | undefined;
+  logPosition: number;
+};
+
+/** Where a subscription starts. */
+export type SubscriptionStart =
+  | {kind: 'start'}
+  | {kind: 'end'}
+  | {kind: 'afterPosition'; position: number}
+  | {kind: 'afterRevision'; revision: number};
+
+/** A validated subscription request. */
+export type SubscribeCommand = {
+  tenant: string;
+  stream: string | undefined;
+  from: SubscriptionStart;
+  filter: EventSelection | undefined;
+  maxBatchSize: number;
+  heartbeatIntervalMs: number;
+};
+
+/**
+ * The event store engine over one LevelDB directory: appends through the single
+ * group-committing writer, reads, and subscriptions. Transport-agnostic; the
+ * gRPC service is a thin layer over it.
+ */
+export type EventStore = {
+  append(command: AppendCommand): Promise<AppendResult>;
+  readStream(
+    tenant: string,
+    stream: string,
+    direction: Direction,
+    fromRevision: number | undefined,
+    maxCount: number,
+  ): Promise<StreamPage>;
+  readLog(
+    tenant: string,
+    direction: Direction,
+    fromPosition: number | undefined,
+    maxCount: number,
+    filter: EventSelection | undefined,
+  ): Promise<LogPage>;
+  streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
+  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse>;
+  /**
+   * First step of shutdown: refuses new appends and subscriptions, commits the
+   * queued appends, and ends every subscription with UNAVAILABLE. Reads still work.
+   */
+  stop(): Promise<void>;
+  /** Stops (if not yet stopped) and closes the database. */
+  close(): Promise<void>;
+};
+
+/** Opens (creating if needed) the store in `options.dataDir`. */
+export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
+  const db = new Level<Buffer, Uint8Array>(options.dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
+  await db.open();
+  try {
+    await checkFormatVersion(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const tenants = TenantRegistry(db, options.liveBuffer);
+  const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize);
+  const writer = AppendWriter({
+    db,
+    tenants,
+    streamHeads,
+    sync: options.fsync,
+    maxQueuedBytes: options.maxQueuedAppendBytes,
+    logger: options.logger,
+  });
+  // Aborted on close: ends subscriptions that would otherwise run forever.
+  const closing = new AbortController();
+
+  function decode(tenant: string, value: Uint8Array): RecordedEvent {
+    const event = RecordedEvent.decode(value);
+    event.tenant = tenant;
+    return event;
+  }
+
+  async function readStream(
+    tenant: string,
+    stream: string,
+    direction: Direction,
+    fromRevision: number | undefined,
+    maxCount: number,
+  ): Promise<StreamPage> {
+    const head = await streamHeads.get(tenant, stream);
+    if (head === null) throw new StreamNotFoundError(tenant, stream);
+    const forwards = direction === 'forwards';
+    const start = forwards ? (fromRevision ?? 0) : Math.min(fromRevision ?? head.revision, head.revision);
+    const end = forwards ? Math.min(start + maxCount - 1, head.revision) : Math.max(start - maxCount + 1, 0);
+    if (forwards && start > head.revision) {
+      return {events: [], nextRevision: undefined, streamRevision: head.revision};
+    }
+    // Revisions are contiguous, so the page's index keys are known without a scan.
+    const revisions: number[] = [];
+    for (let r = start; forwards ? r <= end : r >= end; r += forwards ? 1 : -1) revisions.push(r);
+    const positions = await db.getMany(revisions.map(r => streamIndexKey(tenant, stream, r)));
+    const values = await db.getMany(
+      positions.map((p, i) => {
+        if (p === undefined) throw new Error(`stream index of "${stream}" misses revision ${revisions[i]}`);
+        return logKey(tenant, readSequence(p, 0));
+      }),
+    );
+    const events = values.map(value => {
+      if (value === undefined) throw new Error(`stream index of "${stream}" points past the log`);
+      return decode(tenant, value);
+    });
+    const more = forwards ? end < head.revision : end > 0;
+    return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};
+  }
+
+  async function readLog(
+    tenant: string,
+    direction: Direction,
+    fromPosition: number | undefined,
+    maxCount: number,
+    filter: EventSelection | undefined,
+  ): Promise<LogPage> {
+    const logPosition = (await tenants.get(tenant)).head();
+    const predicate = compileEventSelection(filter);
+    const forwards = direction === 'forwards';
+    const from = forwards ? Math.max(fromPosition ?? 1, 1) : Math.min(fromPosition ?? logPosition, logPosition);
+    const events: RecordedEvent[] = [];
+    if (forwards ? from > logPosition : from < 1) return {events, nextPosition: undefined, logPosition};
+    const iterator = db.iterator(
+      forwards
+        ? {gte: logKey(tenant, from), lte: logKey(tenant, logPosition)}
+        : {gte: logKey(tenant, 1), lte: logKey(tenant, from), reverse: true},
+    );
+    let last = forwards ? from - 1 : from + 1;
+    try {
+      let scanned = 0;
+      while (events.length < maxCount && scanned < options.readLogScanLimit) {
+        const entries = await iterator.nextv(Math.min(options.readLogScanLimit - scanned, predicate ? 1000 : maxCount));
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          scanned += 1;
+          last = positionOfLogKey(key);
+          const event = decode(tenant, value);
+          if (predicate === undefined || predicate(event)) {
+            events.push(event);
+            if (events.length === maxCount) break;
+          }
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+    const next = forwards ? last + 1 : last - 1;
+    const more = forwards ? next <= logPosition : next >= 1;
+    return {events, nextPosition: more ? next : undefined, logPosition};
+  }
+
+  async function streamInfo(tenant: string, stream: string): Promise<StreamInfo> {
+    const [log, head] = await Promise.all([tenants.get(tenant), streamHeads.get(tenant, stream)]);
+    return {revision: head?.revision, lastPosition: head?.position, logPosition: log.head()};
+  }
+
+  async function* subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse> {
+    if (closing.signal.aborted) throw new ShuttingDownError();
+    const tenant = await tenants.get(command.tenant);
+    const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);
+    const {from} = command;
+    const head = tenant.head();
+    if (from.kind === 'afterPosition' && from.position > head) {
+      throw new InvalidArgumentError([
+        {field: 'after_position', description: `must not exceed the log's last position, ${head}`},
+      ]);
+    }
+    if (from.kind === 'afterRevision' && from.revision > (streamHead?.revision ?? -1)) {
+      const actual = streamHead === null ? 'the stream does not exist' : `its revision is ${streamHead.revision}`;
+      throw new InvalidArgumentError([
+        {field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`},
+      ]);
+    }
+    const atEnd = from.kind === 'end';
+    const subscription = new AbortController();
+    const stop = (): void => subscription.abort(closing.signal.aborted ? new ShuttingDownError() : signal.reason);
+    signal.addEventListener('abort', stop, {once: true});
+    closing.signal.addEventListener('abort', stop, {once: true});
+    try {
+      yield* runSubscription(
+        db,
+        {
+          tenant,
+          stream: command.stream,
+          afterPosition: atEnd ? head : from.kind === 'afterPosition' ? from.position : 0,
+          afterRevision: atEnd
+            ? (streamHead?.revision ?? -1)
+            : from.kind === 'afterRevision'
+              ? from.revision
+              : -1,
+          predicate: compileEventSelection(command.filter),
+          maxBatchSize: command.maxBatchSize,
+          heartbeatIntervalMs: command.heartbeatIntervalMs,
+        },
+        options.subscriptions,
+        subscription.signal,
+      );
+    } catch (error) {
+      // Ending because the store closes is UNAVAILABLE, whatever the iterator threw.
+      if (closing.signal.aborted && !signal.aborted) throw new ShuttingDownError();
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      closing.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  async function stop(): Promise<void> {
+    closing.abort();
+    await writer.close();
+  }
+
+  async function close(): Promise<void> {
+    await stop();
+    await db.close();
+  }
+
+  return {append: command => writer.append(command), readStream, readLog, streamInfo, subscribe, stop, close};
+}
+
+async function checkFormatVersion(db: Level<Buffer, Uint8Array>): Promise<void> {
+  const stored = await db.get(FORMAT_VERSION_KEY);
+  if (stored === undefined) {
+    await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
+  } else if (readSequence(stored, 0) !== FORMAT_VERSION) {
+    throw new Error(
+      `data directory has storage format ${readSequence(stored, 0)}, this server reads format ${FORMAT_VERSION}`,
+    );
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The LevelDB key layout. Every key starts with a one-byte kind, then the tenant
+ * name and a 0x00 separator (names never contain 0x00), then the rest. Numbers
+ * are 8-byte big-endian so that byte order equals numeric order, which is what
+ * LevelDB sorts by.
+ *
+ * | kind | key                              | value                                   |
+ * |------|----------------------------------|-----------------------------------------|
+ * | `L`  | L tenant 0 position              | RecordedEvent (protobuf, tenant omitted)|
+ * | `S`  | S tenant 0 stream 0 revision     | position                                |
+ * | `H`  | H tenant 0 stream                | stream head: revision, last position    |
+ * | `I`  | I tenant 0 event id (16 bytes)   | position, revision, stream              |
+ * | `T`  | T tenant                         | the tenant log's last position          |
+ * | `V`  | V                                | storage format version                  |
+ *
+ * The log, the indexes and the counters of an append are written in one atomic
+ * batch, so a restart finds them consistent and resumes from the counters
+ * without scanning the log.
+ */
+
+const LOG = 0x4c; // 'L'
+const STREAM_INDEX = 0x53; // 'S'
+const STREAM_HEAD = 0x48; // 'H'
+const EVENT_ID = 0x49; // 'I'
+const TENANT_HEAD = 0x54; // 'T'
+
+/** Key of the storage format version. */
+export const FORMAT_VERSION_KEY = Buffer.from('V');
+
+/** The storage format this code reads and writes. */
+export const FORMAT_VERSION = 1;
+
+/** Largest position or revision the engine handles (JavaScript's safe integers). */
+export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
+
+function prefixed(kind: number, tenant: string, restLength: number): {key: Buffer; offset: number} {
+  const tenantLength = Buffer.byteLength(tenant);
+  const key = Buffer.allocUnsafe(2 + tenantLength + restLength);
+  key[0] = kind;
+  key.write(tenant, 1);
+  key[1 + tenantLength] = 0;
+  return {key, offset: 2 + tenantLength};
+}
+
+/** Writes `value` as an unsigned 8-byte big-endian integer. */
+export function writeSequence(target: Buffer, value: number, offset: number): void {
+  target.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  target.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+/** Reads an unsigned 8-byte big-endian integer written by {@link writeSequence}. */
+export function readSequence(source: Uint8Array, offset: number): number {
+  const view = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  return view.readUInt32BE(offset) * 0x1_0000_0000 + view.readUInt32BE(offset + 4);
+}
+
+/** Encodes a number as an 8-byte value. */
+export function encodeSequence(value: number): Buffer {
+  const value8 = Buffer.allocUnsafe(8);
+  writeSequence(value8, value, 0);
+  return value8;
+}
+
+/** Key of the event at `position` in a tenant's log. */
+export function logKey(tenant: string, position: number): Buffer {
+  const {key, offset} = prefixed(LOG, tenant, 8);
+  writeSequence(key, position, offset);
+  return key;
+}
+
+/** Reads the position back out of a {@link logKey}. */
+export function positionOfLogKey(key: Uint8Array): number {
+  return readSequence(key, key.byteLength - 8);
+}
+
+/** Key of the stream-index entry for `revision` of a stream. */
+export function streamIndexKey(tenant: string, stream: string, revision: number): Buffer {
+  const streamLength = Buffer.byteLength(stream);
+  const {key, offset} = prefixed(STREAM_INDEX, tenant, streamLength + 1 + 8);
+  key.write(stream, offset);
+  key[offset + streamLength] = 0;
+  writeSequence(key, revision, offset + streamLength + 1);
+  return key;
+}
+
+/** Reads the revision back out of a {@link streamIndexKey}. */
+export function revisionOfStreamIndexKey(key: Uint8Array): number {
+  return readSequence(key, key.byteLength - 8);
+}
+
+/** Key of a stream's head (its last revision and last position). */
+export function streamHeadKey(tenant: string, stream: string): Buffer {
+  const {key, offset} = prefixed(STREAM_HEAD, tenant, Buffer.byteLength(stream));
+  key.write(stream, offset);
+  return key;
+}
+
+/** Key of the idempotency entry of an event id (16 raw UUID bytes). */
+export function eventIdKey(tenant: string, eventId: Uint8Array): Buffer {
+  const {key, offset} = prefixed(EVENT_ID, tenant, 16);
+  key.set(eventId, offset);
+  return key;
+}
+
+/** Key of a tenant's log head (its last position). */
+export function tenantHeadKey(tenant: string): Buffer {
+  return prefixed(TENANT_HEAD, tenant, 0).key;
+}
+
+/** A stream's last revision and the log position of its last event. */
+export type StreamHead = {revision: number; position: number};
+
+/** Encodes a {@link StreamHead} value. */
+export function encodeStreamHead(head: StreamHead): Buffer {
+  const value = Buffer.allocUnsafe(16);
+  writeSequence(value, head.revision, 0);
+  writeSequence(value, head.position, 8);
+  return value;
+}
+
+/** Decodes a {@link StreamHead} value. */
+export function decodeStreamHead(value: Uint8Array): StreamHead {
+  return {revision: readSequence(value, 0), position: readSequence(value, 8)};
+}
+
+/** Where an event id was stored: the idempotency record. */
+export type StoredEventId = {position: number; revision: number; stream: string};
+
+/** Encodes a {@link StoredEventId} value. */
+export function encodeStoredEventId(stored: StoredEventId): Buffer {
+  const value = Buffer.allocUnsafe(16 + Buffer.byteLength(stored.stream));
+  writeSequence(value, stored.position, 0);
+  writeSequence(value, stored.revision, 8);
+  value.write(stored.stream, 16);
+  return value;
+}
+
+/** Decodes a {@link StoredEventId} value. */
+export function decodeStoredEventId(value: Uint8Array): StoredEventId {
+  return {
+    position: readSequence(value, 0),
+    revision: readSequence(value, 8),
+    stream: Buffer.from(value.buffer, value.byteOffset + 16, value.byteLength - 16).toString(),
+  };
+}
+
+/**
+ * Range options covering a tenant's log strictly after `afterPosition`, for
+ * forward iteration; `gte`/`lte` bounds for arbitrary windows come from
+ * {@link logKey}.
+ */
+export function logRangeAfter(tenant: string, afterPosition: number): {gt: Buffer; lte: Buffer} {
+  return {gt: logKey(tenant, afterPosition), lte: logKey(tenant, MAX_SEQUENCE)};
+}
+
+/** Range options covering one stream's index strictly after `afterRevision` (-1: all). */
+export function streamIndexRangeAfter(
+  tenant: string,
+  stream: string,
+  afterRevision: number,
+): {gte: Buffer; lte: Buffer} {
+  return {
+    gte: streamIndexKey(tenant, stream, afterRevision + 1),
+    lte: streamIndexKey(tenant, stream, MAX_SEQUENCE),
+  };
+}

@@ -1,0 +1,222 @@
+import type {Level} from 'level';
+import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {EventPredicate} from './eventFilter.js';
+import {logRangeAfter, positionOfLogKey, logKey, streamIndexRangeAfter, readSequence} from './keys.js';
+import type {TenantLog} from './tenantLog.js';
+
+/** A step of history: events to send (maybe none) and the last position considered. */
+type HistoryBatch = {events: RecordedEvent[]; cursor: number; checkpoint: boolean};
+
+/** Tuning of subscriptions, from the server configuration. */
+export type SubscriptionTuning = {
+  /** Most bytes of event data per batch message (a batch always holds at least one event). */
+  maxBatchBytes: number;
+  /** Events read from LevelDB per iterator step while catching up. */
+  readChunk: number;
+  /** Send a checkpoint after this many consecutive non-matching events in history. */
+  checkpointEveryEvents: number;
+  /** Send a checkpoint this long after the last message while live events don't match. */
+  checkpointIntervalMs: number;
+};
+
+/** One subscription's request, validated. */
+export type SubscriptionRequest = {
+  tenant: TenantLog;
+  /** The one stream subscribed to, or undefined for the whole log. */
+  stream: string | undefined;
+  /** Deliver events after this position (log subscriptions). */
+  afterPosition: number;
+  /** Deliver events after this revision, -1 for all (stream subscriptions). */
+  afterRevision: number;
+  predicate: EventPredicate;
+  maxBatchSize: number;
+  heartbeatIntervalMs: number;
+};
+
+/**
+ * Runs one subscription: history from disk in batches, `caughtUp`, then live
+ * events from the tenant's live buffer, and back to disk whenever the subscriber
+ * has fallen out of the buffer. One cursor (the last position considered) drives
+ * every phase, so no event is skipped or sent twice across the switches.
+ *
+ * It never buffers beyond one batch: `yield` waits for the transport to take the
+ * message (grpc-js flow control), writers never wait for it. Ends when `signal`
+ * aborts, releasing the tenant's buffer and the LevelDB iterator at once.
+ */
+export async function* runSubscription(
+  db: Level<Buffer, Uint8Array>,
+  request: SubscriptionRequest,
+  tuning: SubscriptionTuning,
+  signal: AbortSignal,
+): AsyncGenerator<SubscribeResponse> {
+  const {tenant, stream, predicate, maxBatchSize} = request;
+  const release = tenant.retain();
+  // Every event up to `cursor` has been delivered or skipped by the filter.
+  let cursor = request.afterPosition;
+  let lastRevision = request.afterRevision;
+  let reported = cursor;
+  let lastSentAt = Date.now();
+  let live = false;
+
+  const inStream = (event: RecordedEvent): boolean => stream === undefined || event.stream === stream;
+
+  function sent(position: number): void {
+    reported = position;
+    lastSentAt = Date.now();
+  }
+
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      if (!live) {
+        // History: read from disk until the live buffer reaches back to the cursor.
+        const history =
+          stream === undefined ? readLogHistory(cursor) : readStreamHistory(stream, lastRevision);
+        for await (const batch of history) {
+          cursor = batch.cursor;
+          if (batch.events.length > 0) {
+            yield {content: {$case: 'events', value: {events: batch.events}}};
+            sent(cursor);
+          } else if (batch.checkpoint) {
+            yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+            sent(cursor);
+          }
+        }
+        const buffered = tenant.eventsAfter(cursor, 0);
+        if (buffered === 'behind') continue; // More was committed meanwhile than the buffer holds.
+        live = true;
+        yield {content: {$case: 'caughtUp', value: {position: BigInt(cursor)}}};
+        sent(cursor);
+        continue;
+      }
+
+      const buffered = tenant.eventsAfter(cursor, maxBatchSize);
+      if (buffered === 'behind') {
+        live = false;
+        yield {content: {$case: 'fellBehind', value: {position: BigInt(cursor)}}};
+        sent(cursor);
+        continue;
+      }
+      if (buffered.length > 0) {
+        const events: RecordedEvent[] = [];
+        for (const {event} of buffered) {
+          if (!inStream(event)) continue;
+          if (stream !== undefined) lastRevision = Number(event.revision);
+          if (predicate === undefined || predicate(event)) events.push(event);
+        }
+        cursor = buffered[buffered.length - 1]!.position;
+        if (events.length > 0) {
+          yield {content: {$case: 'events', value: {events}}};
+          sent(cursor);
+        } else if (Date.now() - lastSentAt >= tuning.checkpointIntervalMs) {
+          yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+          sent(cursor);
+        }
+        continue;
+      }
+
+      const checkpointDue = cursor > reported;
+      const quietFor = checkpointDue ? tuning.checkpointIntervalMs : request.heartbeatIntervalMs;
+      const committed = await tenant.waitForCommit(cursor, Math.max(0, lastSentAt + quietFor - Date.now()), signal);
+      if (committed) continue;
+      if (checkpointDue) {
+        yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+      } else {
+        yield {
+          content: {$case: 'heartbeat', value: {serverTime: new Date(), position: BigInt(cursor)}},
+        };
+      }
+      sent(cursor);
+    }
+  } finally {
+    release();
+  }
+
+  /**
+   * History of the whole log after `from`, as batches; `cursor` is the last
+   * position scanned, and a batch without events is a checkpoint when it ends a
+   * long run of events the filter skipped.
+   */
+  async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
+    const iterator = db.iterator({...logRangeAfter(tenant.tenant, from), signal});
+    try {
+      let events: RecordedEvent[] = [];
+      let bytes = 0;
+      let skipped = 0;
+      let scanned = from;
+      for (;;) {
+        const entries = await iterator.nextv(tuning.readChunk);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          scanned = positionOfLogKey(key);
+          const event = RecordedEvent.decode(value);
+          if (predicate !== undefined && !predicate(event)) {
+            if (++skipped >= tuning.checkpointEveryEvents && events.length === 0) {
+              yield {events, cursor: scanned, checkpoint: true};
+              skipped = 0;
+            }
+            continue;
+          }
+          skipped = 0;
+          events.push(event);
+          bytes += event.data.byteLength;
+          if (events.length >= maxBatchSize || bytes >= tuning.maxBatchBytes) {
+            yield {events, cursor: scanned, checkpoint: false};
+            events = [];
+            bytes = 0;
+          }
+        }
+      }
+      if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /**
+   * History of one stream after revision `after`, through the stream index. The
+   * tenant head is read in the same tick as the iterator takes its snapshot, so
+   * once the index is exhausted every event of the stream up to that head has
+   * been seen: that head is where live delivery takes over.
+   */
+  async function* readStreamHistory(
+    name: string,
+    after: number,
+  ): AsyncGenerator<HistoryBatch> {
+    const coveredUpTo = tenant.head();
+    const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
+    let last = cursor;
+    try {
+      for (;;) {
+        const entries = await iterator.nextv(Math.min(tuning.readChunk, maxBatchSize));
+        if (entries.length === 0) break;
+        const positions = entries.map(([, value]) => readSequence(value, 0));
+        const values = await db.getMany(positions.map(p => logKey(tenant.tenant, p)));
+        const events: RecordedEvent[] = [];
+        let bytes = 0;
+        let yielded = false;
+        for (const value of values) {
+          if (value === undefined) throw new Error(`stream index of "${name}" points past the log`);
+          const event = RecordedEvent.decode(value);
+          lastRevision = Number(event.revision);
+          // Re-read after falling behind: what the cursor passed was already considered.
+          if (Number(event.position) <= last) continue;
+          last = Number(event.position);
+          if (predicate !== undefined && !predicate(event)) continue;
+          events.push(event);
+          bytes += event.data.byteLength;
+          if (bytes >= tuning.maxBatchBytes) {
+            yield {events: events.splice(0), cursor: last, checkpoint: false};
+            bytes = 0;
+            yielded = true;
+          }
+        }
+        if (events.length > 0 || !yielded) yield {events, cursor: last, checkpoint: events.length === 0};
+      }
+      if (coveredUpTo > last) yield {events: [], cursor: coveredUpTo, checkpoint: false};
+    } finally {
+      await iterator.close();
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Domain errors of the event store. The engine and the validators throw these;
+ * one middleware (`errorStatusMiddleware.ts`) maps them to gRPC status codes with
+ * rich details. Anything else that escapes a handler becomes INTERNAL.
+ */
+
+/** One problem with one request field, e.g. `events[2].type`. */
+export type FieldViolation = {field: string; description: string};
+
+/** The request is malformed or breaks a documented limit (INVALID_ARGUMENT). */
+export class InvalidArgumentError extends Error {
+  override readonly name = 'InvalidArgumentError';
+  readonly violations: readonly FieldViolation[];
+
+  constructor(violations: readonly FieldViolation[]) {
+    super(violations.map(v => `${v.field}: ${v.description}`).join('; '));
+    this.violations = violations;
+  }
+}
+
+/** The expected revision of an append, in the engine's terms. */
+export type ExpectedRevision =
+  | {kind: 'any'}
+  | {kind: 'noStream'}
+  | {kind: 'streamExists'}
+  | {kind: 'exact'; revision: number};
+
+/** Describes an expected revision the way error messages and details show it. */
+export function describeExpectedRevision(expected: ExpectedRevision): string {
+  switch (expected.kind) {
+    case 'any':
+      return 'any';
+    case 'noStream':
+      return 'no_stream';
+    case 'streamExists':
+      return 'stream_exists';
+    case 'exact':
+      return String(expected.revision);
+  }
+}
+
+/** An append's expected revision did not hold (ABORTED); nothing was written. */
+export class WrongExpectedRevisionError extends Error {
+  override readonly name = 'WrongExpectedRevisionError';
+
+  constructor(
+    readonly tenant: string,
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's revision, or undefined when the stream does not exist. */
+    readonly actualRevision: number | undefined,
+  ) {
+    const actual = actualRevision === undefined ? 'the stream does not exist' : `its revision is ${actualRevision}`;
+    super(
+      `stream "${stream}" was expected at revision ${describeExpectedRevision(expected)}, but ${actual}; ` +
+        're-read the stream and retry',
+    );
+  }
+}
+
+/** An event id of an append is already stored, but not as a retry of the same append (ALREADY_EXISTS). */
+export class DuplicateEventIdError extends Error {
+  override readonly name = 'DuplicateEventIdError';
+
+  constructor(
+    readonly tenant: string,
+    readonly eventId: string,
+    readonly storedStream: string,
+    readonly storedPosition: number,
+  ) {
+    super(
+      `event id ${eventId} is already stored at position ${storedPosition} of stream "${storedStream}"; ` +
+        'a retry must resend exactly the same events to the same stream, and new events need new ids',
+    );
+  }
+}
+
+/** The stream has no events (NOT_FOUND). */
+export class StreamNotFoundError extends Error {
+  override readonly name = 'StreamNotFoundError';
+
+  constructor(
+    readonly tenant: string,
+    readonly stream: string,
+  ) {
+    super(`stream "${stream}" does not exist in tenant "${tenant}"`);
+  }
+}
+
+/** The server is overloaded, e.g. the append queue is full (RESOURCE_EXHAUSTED); retry with backoff. */
+export class OverloadedError extends Error {
+  override readonly name = 'OverloadedError';
+}
+
+/** The server is shutting down (UNAVAILABLE); retry, or resume the subscription, elsewhere or later. */
+export class ShuttingDownError extends Error {
+  override readonly name = 'ShuttingDownError';
+
+  constructor() {
+    super('the event store is shutting down; retry or resume after it restarts');
+  }
+}
+
+/** True when `error` is an {@link InvalidArgumentError}. */
+export function isInvalidArgumentError(error: unknown): error is InvalidArgumentError {
+  return error instanceof InvalidArgumentError;
+}
+
+/** True when `error` is a {@link WrongExpectedRevisionError}. */
+export function isWrongExpectedRevisionError(error: unknown): error is WrongExpectedRevisionError {
+  return error instanceof WrongExpectedRevisionError;
+}

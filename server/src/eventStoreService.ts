@@ -1,0 +1,65 @@
+import type {ServiceImplementation} from 'nice-grpc';
+import type {EventStoreServiceDefinition} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {Limits} from './config.js';
+import type {EventStore} from './engine/eventStore.js';
+import {
+  validateAppend,
+  validateGetStreamInfo,
+  validateReadLog,
+  validateReadStream,
+  validateSubscribe,
+} from './validation.js';
+
+/** The gRPC face of the engine: validate, call the engine, shape the response. */
+export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServiceDefinition>;
+
+/** Creates the EventStoreService implementation over `store`. */
+export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventStoreServiceImpl {
+  return {
+    async append(request) {
+      const result = await store.append(validateAppend(request, limits));
+      return {
+        firstPosition: BigInt(result.firstPosition),
+        lastPosition: BigInt(result.lastPosition),
+        firstRevision: BigInt(result.firstRevision),
+        lastRevision: BigInt(result.lastRevision),
+        deduplicated: result.deduplicated,
+      };
+    },
+
+    async readStream(request) {
+      const {tenant, stream, direction, fromRevision, maxCount} = validateReadStream(request, limits);
+      const page = await store.readStream(tenant, stream, direction, fromRevision, maxCount);
+      return {
+        events: page.events,
+        nextRevision: page.nextRevision === undefined ? undefined : BigInt(page.nextRevision),
+        streamRevision: BigInt(page.streamRevision),
+      };
+    },
+
+    async readLog(request) {
+      const {tenant, direction, fromPosition, maxCount, filter} = validateReadLog(request, limits);
+      const page = await store.readLog(tenant, direction, fromPosition, maxCount, filter);
+      return {
+        events: page.events,
+        nextPosition: page.nextPosition === undefined ? undefined : BigInt(page.nextPosition),
+        logPosition: BigInt(page.logPosition),
+      };
+    },
+
+    async getStreamInfo(request) {
+      const {tenant, stream} = validateGetStreamInfo(request, limits);
+      const info = await store.streamInfo(tenant, stream);
+      return {
+        exists: info.revision !== undefined,
+        revision: info.revision === undefined ? undefined : BigInt(info.revision),
+        lastPosition: info.lastPosition === undefined ? undefined : BigInt(info.lastPosition),
+        logPosition: BigInt(info.logPosition),
+      };
+    },
+
+    async *subscribe(request, context) {
+      yield* store.subscribe(validateSubscribe(request, limits), context.signal);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import {spawn, type ChildProcess} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
+
+const main = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
+
+/** The server as a separate process: the README's start command minus the build step. */
+export type ServerProcess = {
+  address: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+};
+
+/** Starts `node dist/server/src/main.js` on port 0 over `dataDir`; the build comes from the global setup. */
+export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [main, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    {stdio: ['ignore', 'pipe', 'pipe']},
+  );
+  let stderr = '';
+  child.stderr!.on('data', chunk => (stderr += String(chunk)));
+  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve =>
+    child.once('exit', (code, signal) => resolve({code, signal})),
+  );
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    const onData = (chunk: Buffer): void => {
+      stdout += String(chunk);
+      const match = /EDUPULSE_LISTENING (\S+)/.exec(stdout);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({address: match[1]!, child, exited, stderr: () => stderr});
+      }
+    };
+    child.stdout!.on('data', onData);
+    void exited.then(({code, signal}) =>
+      reject(new Error(`server exited before listening (code ${code}, signal ${signal}): ${stderr}`)),
+    );
+  });
+}

@@ -1,0 +1,68 @@
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {createChannel, createClientFactory, type Channel} from 'nice-grpc';
+import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
+import {pino} from 'pino';
+import {
+  EventStoreServiceDefinition,
+  type EventStoreServiceClient,
+} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {defaultConfig, type ServerConfig} from '../../server/src/config.js';
+import {startEventStoreServer, type EventStoreServer} from '../../server/src/createEventStoreServer.js';
+
+/** A real server on 127.0.0.1:0 over a fresh temp data directory, and a real client. */
+export type TestServer = {
+  server: EventStoreServer;
+  address: string;
+  dataDir: string;
+  client: EventStoreServiceClient;
+  /** A further client on its own channel (closed by `stop`). */
+  newClient(): EventStoreServiceClient;
+  /** Shuts the server down and closes the clients; keeps the data directory. */
+  stop(): Promise<void>;
+  /** Stops and removes the data directory. */
+  dispose(): Promise<void>;
+};
+
+/** Temp directory for one test's data. */
+export async function freshDataDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'edupulse-es-test-'));
+}
+
+/** Starts a server with test-friendly settings (fsync on, as in production), overridable. */
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  dataDir?: string,
+): Promise<TestServer> {
+  const dir = dataDir ?? (await freshDataDir());
+  const server = await startEventStoreServer(
+    {...defaultConfig, host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...overrides},
+    pino({level: process.env.TEST_LOG_LEVEL ?? 'silent'}),
+  );
+  const channels: Channel[] = [];
+  const factory = createClientFactory().use(errorDetailsClientMiddleware);
+  const newClient = (): EventStoreServiceClient => {
+    const channel = createChannel(server.address);
+    channels.push(channel);
+    return factory.create(EventStoreServiceDefinition, channel);
+  };
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      for (const channel of channels) channel.close();
+      await server.shutdown();
+    })());
+  return {
+    server,
+    address: server.address,
+    dataDir: dir,
+    client: newClient(),
+    newClient,
+    stop,
+    async dispose() {
+      await stop();
+      await rm(dir, {recursive: true, force: true});
+    },
+  };
+}
