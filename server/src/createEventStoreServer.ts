@@ -6,7 +6,7 @@ import {ServerReflection, ServerReflectionService} from 'nice-grpc-server-reflec
 import {pino, type Logger} from 'pino';
 import {EventStoreServiceDefinition} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {ServerConfig} from './config.js';
-import {openEventStore} from './engine/eventStore.js';
+import {openEventStore, type EventStoreStats} from './engine/eventStore.js';
 import {errorStatusMiddleware} from './errorStatusMiddleware.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
 
@@ -16,6 +16,8 @@ export type EventStoreServer = {
   readonly port: number;
   /** `host:port` to dial. */
   readonly address: string;
+  /** Live figures of the store. */
+  stats(): EventStoreStats;
   /**
    * Graceful shutdown: health goes NOT_SERVING, no new calls are accepted,
    * queued appends are committed, subscriptions end with UNAVAILABLE, and the
@@ -100,6 +102,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   return {
     port,
     address,
+    stats: () => store.stats(),
     shutdown: () => (shuttingDown ??= shutdown()),
   };
 }

@@ -94,6 +94,8 @@ export type EventStore = {
   ): Promise<LogPage>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse>;
+  /** Live figures, for tests and metrics. */
+  stats(): EventStoreStats;
   /**
    * First step of shutdown: refuses new appends and subscriptions, commits the
    * queued appends, and ends every subscription with UNAVAILABLE. Reads still work.
@@ -101,6 +103,12 @@ export type EventStore = {
   stop(): Promise<void>;
   /** Stops (if not yet stopped) and closes the database. */
   close(): Promise<void>;
+};
+
+/** Live figures of a running store. */
+export type EventStoreStats = {
+  /** Subscriptions running now. */
+  activeSubscriptions: number;
 };
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
@@ -125,6 +133,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   });
   // Aborted on close: ends subscriptions that would otherwise run forever.
   const closing = new AbortController();
+  let activeSubscriptions = 0;
 
   function decode(tenant: string, value: Uint8Array): RecordedEvent {
     const event = RecordedEvent.decode(value);
@@ -234,6 +243,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const stop = (): void => subscription.abort(closing.signal.aborted ? new ShuttingDownError() : signal.reason);
     signal.addEventListener('abort', stop, {once: true});
     closing.signal.addEventListener('abort', stop, {once: true});
+    activeSubscriptions += 1;
     try {
       yield* runSubscription(
         db,
@@ -258,6 +268,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       if (closing.signal.aborted && !signal.aborted) throw new ShuttingDownError();
       throw error;
     } finally {
+      activeSubscriptions -= 1;
       signal.removeEventListener('abort', stop);
       closing.signal.removeEventListener('abort', stop);
     }
@@ -273,7 +284,16 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     await db.close();
   }
 
-  return {append: command => writer.append(command), readStream, readLog, streamInfo, subscribe, stop, close};
+  return {
+    append: command => writer.append(command),
+    readStream,
+    readLog,
+    streamInfo,
+    subscribe,
+    stats: () => ({activeSubscriptions}),
+    stop,
+    close,
+  };
 }
 
 async function checkFormatVersion(db: Level<Buffer, Uint8Array>): Promise<void> {

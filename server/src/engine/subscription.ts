@@ -152,8 +152,12 @@ export async function* runSubscription(
           scanned = positionOfLogKey(key);
           const event = RecordedEvent.decode(value);
           if (predicate !== undefined && !predicate(event)) {
-            if (++skipped >= tuning.checkpointEveryEvents && events.length === 0) {
-              yield {events, cursor: scanned, checkpoint: true};
+            if (++skipped >= tuning.checkpointEveryEvents) {
+              // Report progress: first what matched so far, then how far the scan got.
+              if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
+              yield {events: [], cursor: scanned, checkpoint: true};
+              events = [];
+              bytes = 0;
               skipped = 0;
             }
             continue;

@@ -1,0 +1,71 @@
+import {afterEach, beforeEach, expect, it} from 'vitest';
+import type {SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {jsonEvent, range} from './support/events.js';
+import {startTestServer, type TestServer} from './support/testServer.js';
+
+declare const gc: () => void;
+
+let t: TestServer;
+beforeEach(async () => {
+  // A small live buffer, so that a stalled subscriber falls out of it quickly.
+  t = await startTestServer({liveBufferEvents: 256, liveBufferBytes: 1024 * 1024});
+});
+afterEach(async () => {
+  await t.dispose();
+});
+
+/** Live JavaScript memory: the heap plus ArrayBuffers (event payloads live outside the heap). */
+function heapUsed(): number {
+  gc();
+  gc();
+  const {heapUsed: heap, arrayBuffers} = process.memoryUsage();
+  return heap + arrayBuffers;
+}
+
+it('a subscriber that stops reading blocks no writer, holds no unbounded memory, and loses nothing', async () => {
+  const controller = new AbortController();
+  const subscription = t.newClient().subscribe({maxBatchSize: 8}, {signal: controller.signal})[Symbol.asyncIterator]();
+  const received: SubscribeResponse[] = [];
+  const next = async (): Promise<SubscribeResponse> => {
+    const step = await subscription.next();
+    if (step.done === true) throw new Error('subscription ended');
+    received.push(step.value);
+    return step.value;
+  };
+  while ((await next()).content?.$case !== 'caughtUp');
+
+  // Now the subscriber stops reading while 48 MiB of events are appended.
+  const eventCount = 3000;
+  const payload = 'x'.repeat(16 * 1024);
+  const baseline = heapUsed();
+  const writers = [t.client, t.newClient()];
+  let appended = 0;
+  await Promise.all(
+    writers.map(async writer => {
+      while (appended < eventCount) {
+        appended += 10;
+        await writer.append({stream: 'lesson-1', events: range(1, 10).map(n => jsonEvent('test.Big', {n, payload}))});
+      }
+    }),
+  );
+  // Every append was acknowledged while the subscriber read nothing: writers never waited for it.
+  expect((await t.client.getStreamInfo({stream: 'lesson-1'})).logPosition).toBe(BigInt(eventCount));
+  // Had the server queued the events for the stalled subscriber, the heap would have grown by
+  // their 48 MiB; the live buffer (1 MiB) and the transport windows are all it may hold.
+  const growth = heapUsed() - baseline;
+  expect(growth).toBeLessThan(20 * 1024 * 1024);
+
+  // Reading again, the subscriber gets everything, exactly once and in order.
+  const positions: number[] = [];
+  while (positions.length < eventCount) {
+    const message = await next();
+    if (message.content?.$case === 'events') positions.push(...message.content.value.events.map(e => Number(e.position)));
+  }
+  expect(positions).toEqual(range(1, eventCount));
+  const kinds = received.map(m => m.content?.$case);
+  expect(kinds).toContain('fellBehind');
+  expect(kinds.filter(k => k === 'caughtUp').length).toBeGreaterThanOrEqual(1);
+  // Ending the loop cancels the call.
+  await subscription.return?.();
+  controller.abort();
+});
