@@ -1,0 +1,63 @@
+import {describe, expect, it} from 'vitest';
+import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
+
+function live(position: number, size = 10): LiveEvent {
+  return {position, size, event: {position: BigInt(position)} as RecordedEvent};
+}
+const positionsOf = (events: readonly LiveEvent[] | 'behind') =>
+  events === 'behind' ? 'behind' : events.map(e => e.position);
+
+describe('TenantLog live buffer', () => {
+  it('buffers nothing while nobody subscribes, but tracks the head', () => {
+    const log = TenantLog('t', 5, {maxEvents: 4, maxBytes: 1000});
+    log.publish([live(6), live(7)]);
+    expect(log.head()).toBe(7);
+    log.retain();
+    expect(positionsOf(log.eventsAfter(7, 10))).toEqual([]);
+    expect(log.eventsAfter(6, 10)).toBe('behind');
+  });
+
+  it('keeps the newest events within the count bound and reports readers behind it', () => {
+    const log = TenantLog('t', 0, {maxEvents: 4, maxBytes: 1000});
+    log.retain();
+    log.publish([1, 2, 3, 4, 5, 6].map(p => live(p)));
+    expect(positionsOf(log.eventsAfter(2, 10))).toEqual([3, 4, 5, 6]);
+    expect(positionsOf(log.eventsAfter(4, 1))).toEqual([5]);
+    expect(log.eventsAfter(1, 10)).toBe('behind');
+  });
+
+  it('keeps within the byte bound, but always the newest event', () => {
+    const log = TenantLog('t', 0, {maxEvents: 100, maxBytes: 25});
+    log.retain();
+    log.publish([live(1, 10), live(2, 10), live(3, 10)]);
+    expect(positionsOf(log.eventsAfter(1, 10))).toEqual([2, 3]);
+    expect(log.eventsAfter(0, 10)).toBe('behind');
+    log.publish([live(4, 100)]);
+    expect(positionsOf(log.eventsAfter(3, 10))).toEqual([4]);
+  });
+
+  it('drops the buffer when the last subscriber leaves', () => {
+    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const release = log.retain();
+    log.publish([live(1), live(2)]);
+    release();
+    release(); // Releasing twice is harmless.
+    log.retain();
+    expect(log.eventsAfter(0, 10)).toBe('behind');
+    expect(positionsOf(log.eventsAfter(2, 10))).toEqual([]);
+  });
+
+  it('wakes waiters on commit, times out, and honours abort without leaving listeners', async () => {
+    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const controller = new AbortController();
+    const woken = log.waitForCommit(0, 10_000, controller.signal);
+    log.publish([live(1)]);
+    expect(await woken).toBe(true);
+    expect(await log.waitForCommit(0, 10_000, controller.signal)).toBe(true); // Already past.
+    expect(await log.waitForCommit(1, 5, controller.signal)).toBe(false);
+    const aborted = log.waitForCommit(1, 10_000, controller.signal);
+    controller.abort(new Error('gone'));
+    await expect(aborted).rejects.toThrow('gone');
+  });
+});
