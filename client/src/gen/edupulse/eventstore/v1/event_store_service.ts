@@ -2501,7 +2501,7 @@ export const EventStoreServiceDefinition = {
       requestStream: false,
       responseType: ReadStreamResponse as typeof ReadStreamResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * Reads a tenant's whole log forwards or backwards from a position, with
@@ -2513,7 +2513,7 @@ export const EventStoreServiceDefinition = {
       requestStream: false,
       responseType: ReadLogResponse as typeof ReadLogResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * Tells whether a stream exists, its current revision and the tenant log's
@@ -2525,7 +2525,7 @@ export const EventStoreServiceDefinition = {
       requestStream: false,
       responseType: GetStreamInfoResponse as typeof GetStreamInfoResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * Streams a tenant's log (or one stream): first the history from the chosen
