@@ -1,0 +1,15 @@
+import {expect, it} from 'vitest';
+import {uuidv7} from '../client/src/uuid.js';
+
+it('makes RFC 9562 version 7 ids carrying the time', () => {
+  const id = uuidv7(Date.UTC(2026, 10, 22, 12, 0, 0));
+  expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(parseInt(id.replace('-', '').slice(0, 12), 16)).toBeGreaterThanOrEqual(Date.UTC(2026, 10, 22, 12, 0, 0));
+});
+
+it('orders ids made in one millisecond, even past the counter range', () => {
+  const now = Date.now() + 60_000;
+  const ids = Array.from({length: 10_000}, () => uuidv7(now));
+  expect([...ids].sort()).toEqual(ids);
+  expect(new Set(ids).size).toBe(ids.length);
+});
