@@ -1,0 +1,313 @@
+import {
+  ChannelCredentials,
+  createChannel,
+  createClientFactory,
+  type Channel,
+  type ChannelOptions,
+} from 'nice-grpc';
+import {deadlineMiddleware} from 'nice-grpc-client-middleware-deadline';
+import {retryMiddleware} from 'nice-grpc-client-middleware-retry';
+import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
+import {Status} from 'nice-grpc-common';
+import {
+  encodeDomainEvent,
+  isDomainEventType,
+  JSON_CONTENT_TYPE,
+  type DomainEventEncoding,
+  type DomainEventInput,
+} from './domainEvents.js';
+import {EventStoreError} from './errors.js';
+import type {ProposedEvent} from './gen/edupulse/eventstore/v1/event.js';
+import {
+  EventStoreServiceDefinition,
+  ReadDirection,
+  type EventFilter,
+  type EventStoreServiceClient,
+  type ExpectedRevision as WireExpectedRevision,
+} from './gen/edupulse/eventstore/v1/event_store_service.js';
+import {toStoredEvent, type StoredEvent} from './storedEvent.js';
+import {createSubscription, type SubscribeOptions, type Subscription} from './subscription.js';
+import {uuidv7} from './uuid.js';
+
+/** Envelope fields an appended event may carry besides its payload. */
+export type EventEnvelope = {
+  /** Idempotency key; default a fresh UUIDv7, made once, before the first try. */
+  eventId?: string;
+  metadata?: Record<string, string>;
+  correlationId?: string;
+  causationId?: string;
+  actorId?: string;
+  /** When it happened, by your clock. */
+  occurredAt?: Date;
+  /** The event holds personal data (GDPR). */
+  containsPersonalData?: boolean;
+};
+
+/** An event to append: a typed domain event, any JSON value, or raw bytes, plus envelope fields. */
+export type EventInput = EventEnvelope &
+  (
+    | (DomainEventInput & {encoding?: DomainEventEncoding})
+    | {type: string; json: unknown}
+    | {type: string; data: Uint8Array; contentType?: string}
+  );
+
+/**
+ * What the stream must look like for an append to go through: `'any'`,
+ * `'noStream'`, `'streamExists'`, or the exact revision you last read.
+ */
+export type ExpectedRevision = 'any' | 'noStream' | 'streamExists' | bigint;
+
+/** Where an append's events went. */
+export type AppendResult = {
+  firstPosition: bigint;
+  lastPosition: bigint;
+  firstRevision: bigint;
+  /** The stream's revision now: the `expectedRevision` for your next append. */
+  lastRevision: bigint;
+  /** True when the store had these events already (a retry): nothing was written. */
+  deduplicated: boolean;
+};
+
+/** Options of {@link createEventStoreClient}. */
+export type EventStoreClientOptions = {
+  /** Tenant of every call that names none; default `"default"`. */
+  tenant?: string;
+  /** Deadline of each unary call, retries included; default 10 s. */
+  deadlineMs?: number;
+  /** Attempts of an append or read before giving up; default 5. */
+  maxAttempts?: number;
+  /** How typed domain events are encoded; default protobuf. */
+  encoding?: DomainEventEncoding;
+  /** TLS and the like; default plaintext. */
+  credentials?: ChannelCredentials;
+  /** grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+};
+
+/** Options shared by calls. */
+export type CallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
+
+/** Options of a read. */
+export type ReadOptions = CallOptions & {
+  /** First revision (streams) or position (log) to read, inclusive. */
+  from?: bigint;
+  direction?: 'forwards' | 'backwards';
+  /** Most events in all; default: everything. */
+  maxCount?: number;
+  /** Events per round trip; default 500. */
+  pageSize?: number;
+};
+
+/** A typed, retrying, resumable client of the EduPulse event store. */
+export type EventStoreClient = {
+  /**
+   * Appends events to a stream, all or nothing. Event ids are made before the
+   * first try, so a timed-out or dropped call is retried without duplicating.
+   * Throws {@link WrongExpectedRevisionError} when `expectedRevision` does not hold.
+   */
+  appendToStream(
+    stream: string,
+    events: readonly EventInput[],
+    options?: CallOptions & {expectedRevision?: ExpectedRevision},
+  ): Promise<AppendResult>;
+  /** Reads a stream, page by page, as an async iterable. Throws {@link StreamNotFoundError} for a missing stream. */
+  readStream(stream: string, options?: ReadOptions): AsyncIterable<StoredEvent>;
+  /** Reads a tenant's log, page by page, optionally filtered. */
+  readLog(options?: ReadOptions & {filter?: Partial<EventFilter>}): AsyncIterable<StoredEvent>;
+  /** Whether a stream exists, its revision and last position, and the log's last position. */
+  getStreamInfo(
+    stream: string,
+    options?: CallOptions,
+  ): Promise<{exists: boolean; revision: bigint | undefined; lastPosition: bigint | undefined; logPosition: bigint}>;
+  /** Subscribes to the log or a stream: history, then live, resuming by itself after disconnects. */
+  subscribe(options?: SubscribeOptions): Subscription;
+  /** The generated nice-grpc client, for anything this layer does not cover. */
+  readonly raw: EventStoreServiceClient;
+  /** Closes the channel (when the client created it). */
+  close(): void;
+};
+
+const RETRYABLE_STATUSES = [
+  Status.UNAVAILABLE,
+  Status.INTERNAL,
+  Status.UNKNOWN,
+  Status.CANCELLED,
+  Status.RESOURCE_EXHAUSTED,
+];
+
+function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExpectedRevision | undefined {
+  switch (expected) {
+    case undefined:
+    case 'any':
+      return undefined;
+    case 'noStream':
+      return {kind: {$case: 'noStream', value: {}}};
+    case 'streamExists':
+      return {kind: {$case: 'streamExists', value: {}}};
+    default:
+      return {kind: {$case: 'exact', value: expected}};
+  }
+}
+
+function toProposedEvent(input: EventInput, encoding: DomainEventEncoding): ProposedEvent {
+  let payload: {data: Uint8Array; contentType: string};
+  if ('json' in input) {
+    payload = {data: new TextEncoder().encode(JSON.stringify(input.json)), contentType: JSON_CONTENT_TYPE};
+  } else if (input.data instanceof Uint8Array) {
+    payload = {data: input.data, contentType: 'contentType' in input ? (input.contentType ?? '') : ''};
+  } else if (isDomainEventType(input.type)) {
+    const domain = input as DomainEventInput & {encoding?: DomainEventEncoding};
+    payload = encodeDomainEvent(domain, domain.encoding ?? encoding);
+  } else {
+    throw new EventStoreError(
+      `event type "${input.type}" is not an EduPulse domain event: send {type, json} or {type, data: Uint8Array}`,
+      Status.INVALID_ARGUMENT,
+    );
+  }
+  return {
+    eventId: input.eventId ?? uuidv7(),
+    type: input.type,
+    ...payload,
+    metadata: input.metadata ?? {},
+    correlationId: input.correlationId ?? '',
+    causationId: input.causationId ?? '',
+    actorId: input.actorId ?? '',
+    occurredAt: input.occurredAt,
+    containsPersonalData: input.containsPersonalData ?? false,
+  };
+}
+
+function toFilter(filter: Partial<EventFilter> | undefined): EventFilter | undefined {
+  if (filter === undefined) return undefined;
+  return {
+    streams: filter.streams ?? [],
+    streamPrefixes: filter.streamPrefixes ?? [],
+    eventTypes: filter.eventTypes ?? [],
+    eventTypePrefixes: filter.eventTypePrefixes ?? [],
+  };
+}
+
+/**
+ * Creates a client. `target` is `host:port` (a channel is created and owned) or
+ * an existing nice-grpc channel.
+ */
+export function createEventStoreClient(target: string | Channel, options: EventStoreClientOptions = {}): EventStoreClient {
+  const ownsChannel = typeof target === 'string';
+  const channel =
+    typeof target === 'string'
+      ? createChannel(target, options.credentials ?? ChannelCredentials.createInsecure(), {
+          // Detect dead connections that TCP has not noticed.
+          'grpc.keepalive_time_ms': 30_000,
+          'grpc.keepalive_timeout_ms': 10_000,
+          ...options.channelOptions,
+        })
+      : target;
+  const tenantOf = (o: CallOptions | undefined): string => o?.tenant ?? options.tenant ?? '';
+  const deadlineMs = options.deadlineMs ?? 10_000;
+  const encoding = options.encoding ?? 'protobuf';
+  const raw = createClientFactory()
+    .use(errorDetailsClientMiddleware)
+    .use(retryMiddleware)
+    .use(deadlineMiddleware)
+    .create(EventStoreServiceDefinition, channel, {
+      '*': {retryMaxAttempts: options.maxAttempts ?? 5, retryableStatuses: RETRYABLE_STATUSES},
+      // Safe because every event carries its id from the first try on.
+      append: {retry: true},
+    });
+
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw EventStoreError.from(error);
+    }
+  }
+
+  async function* pages(
+    fetch: (from: bigint | undefined, count: number) => Promise<{events: StoredEvent[]; next: bigint | undefined}>,
+    read: ReadOptions,
+  ): AsyncGenerator<StoredEvent> {
+    let remaining = read.maxCount ?? Infinity;
+    let from = read.from;
+    while (remaining > 0) {
+      const page = await fetch(from, Math.min(read.pageSize ?? 500, remaining));
+      for (const event of page.events) yield event;
+      remaining -= page.events.length;
+      if (page.next === undefined) return;
+      from = page.next;
+    }
+  }
+
+  const direction = (o: ReadOptions | undefined): ReadDirection =>
+    o?.direction === 'backwards' ? ReadDirection.READ_DIRECTION_BACKWARDS : ReadDirection.READ_DIRECTION_FORWARDS;
+
+  const client: EventStoreClient = {
+    raw,
+    appendToStream(stream, events, o) {
+      // Built once: every retry sends the very same ids.
+      const request = {
+        tenant: tenantOf(o),
+        stream,
+        expectedRevision: toWireExpectedRevision(o?.expectedRevision),
+        events: events.map(e => toProposedEvent(e, encoding)),
+      };
+      return call(() =>
+        raw.append(request, {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})}),
+      );
+    },
+    readStream(stream, o) {
+      return pages(async (from, count) => {
+        const page = await call(() =>
+          raw.readStream(
+            {tenant: tenantOf(o), stream, direction: direction(o), fromRevision: from, maxCount: count},
+            {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+          ),
+        );
+        return {events: page.events.map(toStoredEvent), next: page.nextRevision};
+      }, o ?? {});
+    },
+    readLog(o) {
+      return pages(async (from, count) => {
+        const page = await call(() =>
+          raw.readLog(
+            {tenant: tenantOf(o), direction: direction(o), fromPosition: from, maxCount: count, filter: toFilter(o?.filter)},
+            {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+          ),
+        );
+        return {events: page.events.map(toStoredEvent), next: page.nextPosition};
+      }, o ?? {});
+    },
+    async getStreamInfo(stream, o) {
+      const info = await call(() =>
+        raw.getStreamInfo(
+          {tenant: tenantOf(o), stream},
+          {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+        ),
+      );
+      return {
+        exists: info.exists,
+        revision: info.revision,
+        lastPosition: info.lastPosition,
+        logPosition: info.logPosition,
+      };
+    },
+    subscribe(o = {}) {
+      const tenant = tenantOf(o);
+      return createSubscription(raw, {...o, tenant}, async () => {
+        // "From the end", pinned to a concrete place so that reconnects resume there.
+        if (o.stream !== undefined) {
+          const info = await client.getStreamInfo(o.stream, {tenant});
+          return info.revision === undefined ? 'start' : {afterRevision: info.revision};
+        }
+        const head = await call(() =>
+          raw.readLog({tenant, direction: ReadDirection.READ_DIRECTION_BACKWARDS, maxCount: 1}, {deadline: deadlineMs}),
+        );
+        return {afterPosition: head.logPosition};
+      });
+    },
+    close() {
+      if (ownsChannel) channel.close();
+    },
+  };
+  return client;
+}

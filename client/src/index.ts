@@ -1,0 +1,46 @@
+export {createEventStoreClient} from './createEventStoreClient.js';
+export type {
+  AppendResult,
+  CallOptions,
+  EventEnvelope,
+  EventInput,
+  EventStoreClient,
+  EventStoreClientOptions,
+  ExpectedRevision,
+  ReadOptions,
+} from './createEventStoreClient.js';
+export {
+  decodeDomainEvent,
+  domainEventTypes,
+  encodeDomainEvent,
+  isDomainEventType,
+  JSON_CONTENT_TYPE,
+  PROTOBUF,
+} from './domainEvents.js';
+export type {
+  DomainEvent,
+  DomainEventEncoding,
+  DomainEventInput,
+  DomainEventMap,
+  DomainEventType,
+} from './domainEvents.js';
+export {
+  DuplicateEventIdError,
+  ERROR_DOMAIN,
+  EventStoreError,
+  InvalidRequestError,
+  isDuplicateEventIdError,
+  isEventStoreError,
+  isInvalidRequestError,
+  isStreamNotFoundError,
+  isWrongExpectedRevisionError,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+} from './errors.js';
+export {parseJsonData, toStoredEvent} from './storedEvent.js';
+export type {StoredEvent} from './storedEvent.js';
+export type {SubscribeOptions, Subscription, SubscriptionMessage, SubscriptionStart} from './subscription.js';
+export {uuidv7} from './uuid.js';
+export * as events from './gen/edupulse/events/v1/events.js';
+export * as wire from './gen/edupulse/eventstore/v1/event_store_service.js';
+export * as envelope from './gen/edupulse/eventstore/v1/event.js';
