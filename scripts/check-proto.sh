@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 buf() { node_modules/.bin/buf "$@"; }
 
 buf lint
+# The wire API is a contract: nothing may break clients built from the last release.
+buf breaking proto --against api-baseline/v0.1.0.binpb
 if ! buf format --diff --exit-code >/dev/null; then
   echo "proto: 'buf format' would change these files (run: npx buf format -w):" >&2
   buf format --diff >&2 || true
@@ -29,4 +31,4 @@ if [ "$stale" -ne 0 ]; then
   echo "proto: generated code is stale; run 'npm run generate' and commit the result." >&2
   exit 1
 fi
-echo "proto: lint, format and generated code are up to date"
+echo "proto: lint, format, breaking-change check and generated code are up to date"

@@ -1,0 +1,141 @@
+"""Interop scenario for Python: a client generated from proto/ with grpcio-tools.
+
+Appends a typed LessonPublished encoded as protobuf, reads it back and decodes
+it, provokes a wrong-expected-revision error and reads the actual revision from
+the error details, then subscribes from the start and receives the history and a
+live event appended by another client (its own channel). Prints one
+"STEP python <name> PASS|FAIL <detail>" line per step; exits 1 on any mismatch.
+
+Usage: python scenario.py HOST:PORT
+"""
+
+import os
+import queue
+import sys
+import threading
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
+
+import grpc  # noqa: E402
+from google.protobuf import empty_pb2  # noqa: E402
+from google.rpc import error_details_pb2  # noqa: E402
+from grpc_status import rpc_status  # noqa: E402
+
+from edupulse.events.v1 import events_pb2  # noqa: E402
+from edupulse.eventstore.v1 import event_pb2, event_store_service_pb2 as api, event_store_service_pb2_grpc  # noqa: E402
+
+TENANT = "interop-python"
+failures = 0
+
+
+def step(name, ok, detail=""):
+    global failures
+    print(f"STEP python {name} {'PASS' if ok else 'FAIL'} {detail}", flush=True)
+    if not ok:
+        failures += 1
+
+
+def main(address):
+    channel = grpc.insecure_channel(address)
+    store = event_store_service_pb2_grpc.EventStoreServiceStub(channel)
+    lesson_id = str(uuid.uuid4())
+    stream = f"lesson-{lesson_id}"
+    lesson = events_pb2.LessonPublished(lesson_id=lesson_id, course_id="c-1", title="Fractions", teacher_id="t-1")
+
+    appended = store.Append(
+        api.AppendRequest(
+            tenant=TENANT,
+            stream=stream,
+            expected_revision=api.ExpectedRevision(no_stream=empty_pb2.Empty()),
+            events=[
+                event_pb2.ProposedEvent(
+                    event_id=str(uuid.uuid4()),
+                    type="edupulse.events.v1.LessonPublished",
+                    content_type="application/x-protobuf",
+                    data=lesson.SerializeToString(),
+                )
+            ],
+        ),
+        timeout=10,
+    )
+    step("append", appended.first_revision == 0 and appended.last_position >= 1, f"position={appended.last_position}")
+
+    read = store.ReadStream(api.ReadStreamRequest(tenant=TENANT, stream=stream), timeout=10)
+    decoded = events_pb2.LessonPublished.FromString(read.events[0].data) if read.events else None
+    step("read-and-decode", decoded == lesson, f"title={decoded.title if decoded else None!r}")
+
+    try:
+        store.Append(
+            api.AppendRequest(
+                tenant=TENANT,
+                stream=stream,
+                expected_revision=api.ExpectedRevision(no_stream=empty_pb2.Empty()),
+                events=[event_pb2.ProposedEvent(type="test.Conflict", content_type="application/json", data=b"{}")],
+            ),
+            timeout=10,
+        )
+        step("wrong-expected-revision", False, "the append was accepted")
+    except grpc.RpcError as error:
+        status = rpc_status.from_call(error)
+        info = error_details_pb2.ErrorInfo()
+        found = status is not None and any(d.Unpack(info) for d in status.details if d.Is(info.DESCRIPTOR))
+        step(
+            "wrong-expected-revision",
+            error.code() == grpc.StatusCode.ABORTED and found and info.metadata["actual_revision"] == "0",
+            f"code={error.code().name} reason={info.reason} actual_revision={info.metadata.get('actual_revision')}",
+        )
+
+    messages = queue.Queue()
+    subscription = store.Subscribe(api.SubscribeRequest(tenant=TENANT, heartbeat_interval_ms=1000))
+
+    def consume():
+        try:
+            for message in subscription:
+                messages.put(message)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                messages.put(error)
+
+    threading.Thread(target=consume, daemon=True).start()
+    history, caught_up = [], None
+    while caught_up is None:
+        message = messages.get(timeout=10)
+        if isinstance(message, Exception):
+            raise message
+        kind = message.WhichOneof("content")
+        if kind == "events":
+            history.extend(message.events.events)
+        elif kind == "caught_up":
+            caught_up = message.caught_up.position
+    step("subscribe-history", [e.event_id for e in history] == [e.event_id for e in read.events], f"caught_up={caught_up}")
+
+    other = grpc.insecure_channel(address)
+    live_id = str(uuid.uuid4())
+    event_store_service_pb2_grpc.EventStoreServiceStub(other).Append(
+        api.AppendRequest(
+            tenant=TENANT,
+            stream=stream,
+            events=[event_pb2.ProposedEvent(event_id=live_id, type="test.Live", content_type="application/json", data=b'{"live":true}')],
+        ),
+        timeout=10,
+    )
+    live = None
+    while live is None:
+        message = messages.get(timeout=10)
+        if isinstance(message, Exception):
+            raise message
+        if message.WhichOneof("content") == "events":
+            live = message.events.events[0]
+    step("subscribe-live", live.event_id == live_id and live.position == caught_up + 1, f"position={live.position}")
+    subscription.cancel()
+    other.close()
+    channel.close()
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1])
+    except Exception as error:  # any unexpected failure is a failed step, with its reason
+        step("unexpected-error", False, repr(error))
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The interop suite (npm run test:interop): the real server, started with the
+# README's command, used by clients that are not TypeScript: grpcurl, and Python
+# and Go clients generated from proto/. Ends with a table of client x step;
+# exits 1 when any step failed or any client could not run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash interop/install-tools.sh || exit 1
+bash interop/generate.sh || exit 1
+
+data=$(mktemp -d)
+log=$(mktemp)
+results=$(mktemp)
+cleanup() {
+  pkill -TERM -f "^node dist/server/src/main.js --port 0 --data-dir $data" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$data" "$log" "$results"
+}
+trap cleanup EXIT
+
+npm start -- --port 0 --data-dir "$data" >"$log" 2>&1 &
+for _ in $(seq 1 120); do
+  grep -q '^EDUPULSE_LISTENING ' "$log" && break
+  sleep 0.5
+done
+address=$(sed -n 's/^EDUPULSE_LISTENING //p' "$log")
+if [ -z "$address" ]; then
+  cat "$log"
+  echo "interop: the server did not start" >&2
+  exit 1
+fi
+echo "interop: server at $address"
+
+client() { # name command...
+  local name=$1; shift
+  echo "== $name"
+  "$@" 2>&1 | tee -a "$results" | sed 's/^/  /'
+  local code=${PIPESTATUS[0]}
+  grep -q "^STEP $name " "$results" || echo "STEP $name run FAIL no step reported" >>"$results"
+  [ "$code" = 0 ] || echo "STEP $name exit FAIL exit code $code" >>"$results"
+}
+example() { # name command...
+  local name=$1; shift
+  echo "== example $name"
+  if "$@" >"$log.example" 2>&1 && grep -q 'caught up at position' "$log.example"; then
+    echo "STEP $name example PASS" >>"$results"
+  else
+    sed 's/^/  /' "$log.example"
+    echo "STEP $name example FAIL" >>"$results"
+  fi
+}
+
+client grpcurl bash interop/grpcurl.sh "$address"
+client python .tools/venv/bin/python interop/python/scenario.py "$address"
+client go bash -c "cd interop/go && go run . '$address'"
+example python .tools/venv/bin/python examples/python/append_and_subscribe.py "$address"
+example go bash -c "cd examples/go && go run . '$address'"
+
+echo
+printf '%-8s  %-24s  %s\n' client step result
+printf '%-8s  %-24s  %s\n' ------ ---- ------
+grep '^STEP ' "$results" | awk '{printf "%-8s  %-24s  %s\n", $2, $3, $4}'
+passed=$(grep -c '^STEP .* PASS' "$results")
+failed=$(grep -c '^STEP .* FAIL' "$results")
+echo
+echo "interop: $passed passed, $failed failed"
+[ "$failed" = 0 ]
