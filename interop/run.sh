@@ -13,13 +13,13 @@ data=$(mktemp -d)
 log=$(mktemp)
 results=$(mktemp)
 cleanup() {
-  pkill -TERM -f "^node dist/server/src/main.js --port 0 --data-dir $data" 2>/dev/null
+  pkill -TERM -f "^node dist/server/src/main.js serve --port 0 --metrics-port 0 --data-dir $data" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$data" "$log" "$results"
 }
 trap cleanup EXIT
 
-npm start -- --port 0 --data-dir "$data" >"$log" 2>&1 &
+npm start -- --port 0 --metrics-port 0 --data-dir "$data" >"$log" 2>&1 &
 for _ in $(seq 1 120); do
   grep -q '^EDUPULSE_LISTENING ' "$log" && break
   sleep 0.5

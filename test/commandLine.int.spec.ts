@@ -29,7 +29,7 @@ function refusal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{code: nu
 }
 
 it('refuses invalid settings at start with a message naming the setting', async () => {
-  const port = await refusal(['--port', 'abc']);
+  const port = await refusal(['serve', '--port', 'abc']);
   expect(port.code).toBe(2);
   expect(port.stderr).toContain('--port / EDUPULSE_PORT must be a port number');
   const fsync = await refusal([], {EDUPULSE_FSYNC: 'maybe'});
@@ -37,14 +37,14 @@ it('refuses invalid settings at start with a message naming the setting', async 
   expect(fsync.stderr).toContain('EDUPULSE_FSYNC must be true or false');
   const unknown = await refusal(['--prot', '1']);
   expect(unknown.code).toBe(2);
-  expect(unknown.stderr).toContain("Unknown option '--prot'");
+  expect(unknown.stderr).toContain("unknown option '--prot'");
 });
 
 it('takes its data directory from EDUPULSE_DATA_DIR and runs with --no-fsync', async () => {
   const dir = await freshDataDir();
   const dataDir = join(dir, 'nested', 'store');
   // startServerProcess passes --data-dir; run main directly to exercise the environment variable.
-  const child = spawn(process.execPath, [main, '--port', '0', '--no-fsync', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [main, 'serve', '--port', '0', '--metrics-port', 'off', '--no-fsync', '--log-level', 'warn'], {
     env: {...process.env, EDUPULSE_DATA_DIR: dataDir},
     stdio: ['ignore', 'pipe', 'pipe'],
   });

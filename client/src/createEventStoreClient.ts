@@ -8,7 +8,7 @@ import {
 import {deadlineMiddleware} from 'nice-grpc-client-middleware-deadline';
 import {retryMiddleware} from 'nice-grpc-client-middleware-retry';
 import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
-import {Status} from 'nice-grpc-common';
+import {Metadata, Status} from 'nice-grpc-common';
 import {
   encodeDomainEvent,
   isDomainEventType,
@@ -78,7 +78,9 @@ export type EventStoreClientOptions = {
   maxAttempts?: number;
   /** How typed domain events are encoded; default protobuf. */
   encoding?: DomainEventEncoding;
-  /** TLS and the like; default plaintext. */
+  /** API key, sent as `authorization: Bearer <key>` on every call, when the server requires keys. */
+  apiKey?: string;
+  /** TLS (e.g. `ChannelCredentials.createSsl(ca)`), or mutual TLS with a client certificate; default plaintext. */
   credentials?: ChannelCredentials;
   /** grpc-js channel options. */
   channelOptions?: ChannelOptions;
@@ -210,7 +212,11 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     .use(retryMiddleware)
     .use(deadlineMiddleware)
     .create(EventStoreServiceDefinition, channel, {
-      '*': {retryMaxAttempts: options.maxAttempts ?? 5, retryableStatuses: RETRYABLE_STATUSES},
+      '*': {
+        retryMaxAttempts: options.maxAttempts ?? 5,
+        retryableStatuses: RETRYABLE_STATUSES,
+        ...(options.apiKey === undefined ? {} : {metadata: Metadata({authorization: `Bearer ${options.apiKey}`})}),
+      },
       // Safe because every event carries its id from the first try on.
       append: {retry: true},
     });

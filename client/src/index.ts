@@ -1,4 +1,5 @@
 export {createEventStoreClient} from './createEventStoreClient.js';
+export {ChannelCredentials} from 'nice-grpc';
 export type {
   AppendResult,
   CallOptions,

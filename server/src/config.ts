@@ -26,13 +26,27 @@ export type Limits = {
   maxFilterEntries: number;
 };
 
-/** Everything the server needs to run; see `defaultConfig`. */
+/** Everything the server needs to run; see `defaultConfig` and `settings.ts`. */
 export type ServerConfig = {
   host: string;
   port: number;
   dataDir: string;
   /** fsync each commit before acknowledging appends (the safe default). */
   fsync: boolean;
+  /** JSON file of hashed API keys; without it the server runs open (loopback only, unless `insecureNoAuth`). */
+  keysFile: string | undefined;
+  /** Allow running without API keys on a non-loopback address. */
+  insecureNoAuth: boolean;
+  /** TLS certificate chain (PEM); with `tlsKeyFile` it turns TLS on. */
+  tlsCertFile: string | undefined;
+  /** TLS private key (PEM). */
+  tlsKeyFile: string | undefined;
+  /** CA bundle (PEM) that client certificates must chain to; turns on mutual TLS. */
+  tlsClientCaFile: string | undefined;
+  /** Address of the Prometheus metrics endpoint. */
+  metricsHost: string;
+  /** Port of the metrics endpoint; 0 picks a free one, undefined turns it off. */
+  metricsPort: number | undefined;
   limits: Limits;
   /** Bound of the append queue in payload bytes; past it appends get RESOURCE_EXHAUSTED. */
   maxQueuedAppendBytes: number;
@@ -60,6 +74,13 @@ export const defaultConfig: ServerConfig = {
   port: 50051,
   dataDir: './data',
   fsync: true,
+  keysFile: undefined,
+  insecureNoAuth: false,
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
+  tlsClientCaFile: undefined,
+  metricsHost: '127.0.0.1',
+  metricsPort: 9464,
   limits: {
     maxTenantLength: 64,
     maxStreamLength: 200,

@@ -1,14 +1,21 @@
 import {readFileSync} from 'node:fs';
-import {createServer} from 'nice-grpc';
+import {ServerCredentials} from '@grpc/grpc-js';
+import {ServerError, Status, createServer} from 'nice-grpc';
 import {errorDetailsServerMiddleware} from 'nice-grpc-error-details';
+import {prometheusServerMiddleware} from 'nice-grpc-prometheus';
 import {HealthDefinition, HealthServiceImpl, HealthState} from 'nice-grpc-server-health';
 import {ServerReflection, ServerReflectionService} from 'nice-grpc-server-reflection';
 import {pino, type Logger} from 'pino';
 import {EventStoreServiceDefinition} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {loadKeyRing} from './auth/apiKeys.js';
+import {authMiddleware} from './auth/authMiddleware.js';
 import type {ServerConfig} from './config.js';
-import {openEventStore, type EventStoreStats} from './engine/eventStore.js';
+import {openEventStore, type EventStore, type EventStoreStats} from './engine/eventStore.js';
 import {errorStatusMiddleware} from './errorStatusMiddleware.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
+import {StoreMetrics} from './metrics.js';
+import {requestLogMiddleware} from './requestLogMiddleware.js';
+import {InvalidSettingError, isLoopback} from './settings.js';
 
 /** A running event store server. */
 export type EventStoreServer = {
@@ -16,6 +23,8 @@ export type EventStoreServer = {
   readonly port: number;
   /** `host:port` to dial. */
   readonly address: string;
+  /** The metrics endpoint's port, when it is on. */
+  readonly metricsPort: number | undefined;
   /** Live figures of the store. */
   stats(): EventStoreStats;
   /**
@@ -29,63 +38,122 @@ export type EventStoreServer = {
 // The descriptor set that server reflection serves, generated from proto/ by `npm run generate`.
 const descriptorSetUrl = new URL('../gen/descriptor.binpb', import.meta.url);
 
-/** Opens the store in `config.dataDir` and starts serving it on `config.host:config.port`. */
+function readSetting(file: string, setting: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new InvalidSettingError(`${setting}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function credentialsOf(config: ServerConfig): ServerCredentials {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return ServerCredentials.createInsecure();
+  const clientCa =
+    config.tlsClientCaFile === undefined ? null : readSetting(config.tlsClientCaFile, '--tls-client-ca');
+  return ServerCredentials.createSsl(
+    clientCa,
+    [{cert_chain: readSetting(config.tlsCertFile, '--tls-cert'), private_key: readSetting(config.tlsKeyFile, '--tls-key')}],
+    clientCa !== null,
+  );
+}
+
+/**
+ * Starts serving on `config.host:config.port` and opens the store in
+ * `config.dataDir`. Health reports NOT_SERVING until the store is open (calls to
+ * the store get UNAVAILABLE until then) and again from the start of shutdown.
+ */
 export async function startEventStoreServer(config: ServerConfig, logger?: Logger): Promise<EventStoreServer> {
   const log = logger ?? pino({level: config.logLevel});
-  const store = await openEventStore({
-    dataDir: config.dataDir,
-    fsync: config.fsync,
-    maxQueuedAppendBytes: config.maxQueuedAppendBytes,
-    streamHeadCacheSize: config.streamHeadCacheSize,
-    readLogScanLimit: config.readLogScanLimit,
-    liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
-    subscriptions: {
-      maxBatchBytes: config.subscriptionBatchBytes,
-      readChunk: 512,
-      checkpointEveryEvents: 4096,
-      checkpointIntervalMs: 1000,
-    },
-    logger: log,
-  });
+  const keys = config.keysFile === undefined ? undefined : loadKeyRing(config.keysFile);
+  if (keys === undefined) {
+    if (!isLoopback(config.host) && !config.insecureNoAuth) {
+      throw new InvalidSettingError(`--host ${config.host} without --keys-file needs --insecure-no-auth`);
+    }
+    log.warn({host: config.host}, 'no API keys configured: every client can read and write every tenant');
+  }
+  const credentials = credentialsOf(config);
 
+  let store: EventStore | undefined;
+  const storeOf = (): EventStore => {
+    if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
+    return store;
+  };
+  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: []});
   const health = HealthState();
+  const setHealth = (status: 'healthy' | 'unhealthy'): void => {
+    health.setStatus(status);
+    health.setStatus(status, EventStoreServiceDefinition.fullName);
+  };
+  setHealth('unhealthy');
+
   const server = createServer({
     // Room for a maximal append plus its envelope fields.
     'grpc.max_receive_message_length': config.limits.maxAppendBytes + 1024 * 1024,
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_permit_without_calls': 1,
   })
+    .use(prometheusServerMiddleware())
+    .use(requestLogMiddleware(log))
     .use(errorDetailsServerMiddleware)
-    .use(errorStatusMiddleware(log));
-  server.add(EventStoreServiceDefinition, EventStoreServiceImpl(store, config.limits));
+    .use(errorStatusMiddleware(log))
+    .use(keys === undefined ? async function* open(call, context) {
+      return yield* call.next(call.request, context);
+    } : authMiddleware(keys));
+  server.add(EventStoreServiceDefinition, EventStoreServiceImpl(storeOf, config.limits));
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(
     ServerReflectionService,
-    ServerReflection(readFileSync(descriptorSetUrl), [
-      EventStoreServiceDefinition.fullName,
-      'grpc.health.v1.Health',
-    ]),
+    ServerReflection(readFileSync(descriptorSetUrl), [EventStoreServiceDefinition.fullName, 'grpc.health.v1.Health']),
   );
 
-  let port: number;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const port = await server.listen(`${host}:${config.port}`, credentials);
+  let metricsEndpoint: {port: number; close(): Promise<void>} | undefined;
   try {
-    port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
+    store = await openEventStore({
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      maxQueuedAppendBytes: config.maxQueuedAppendBytes,
+      streamHeadCacheSize: config.streamHeadCacheSize,
+      readLogScanLimit: config.readLogScanLimit,
+      liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
+      subscriptions: {
+        maxBatchBytes: config.subscriptionBatchBytes,
+        readChunk: 512,
+        checkpointEveryEvents: 4096,
+        checkpointIntervalMs: 1000,
+      },
+      logger: log,
+      onCommit: metrics.onCommit,
+    });
+    if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
   } catch (error) {
-    await store.close();
+    server.forceShutdown();
+    await store?.close();
     throw error;
   }
-  health.setStatus('healthy');
-  health.setStatus('healthy', EventStoreServiceDefinition.fullName);
-  const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info({address, dataDir: config.dataDir, fsync: config.fsync}, 'event store listening');
+  setHealth('healthy');
+  const address = `${host}:${port}`;
+  log.info(
+    {
+      address,
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      tls: config.tlsCertFile !== undefined,
+      mutualTls: config.tlsClientCaFile !== undefined,
+      apiKeys: keys?.size ?? 0,
+      metrics: metricsEndpoint === undefined ? 'off' : `${config.metricsHost}:${metricsEndpoint.port}`,
+    },
+    'event store listening',
+  );
 
   let shuttingDown: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
-    health.setStatus('unhealthy');
-    health.setStatus('unhealthy', EventStoreServiceDefinition.fullName);
+    const open = store!;
+    setHealth('unhealthy');
     const drained = server.shutdown();
     // Ends subscriptions (UNAVAILABLE) so that the calls can drain; in-flight appends commit.
-    await store.stop();
+    await open.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(resolve => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs);
@@ -95,14 +163,16 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       server.forceShutdown();
     }
     clearTimeout(timer);
-    await store.close();
+    await open.close();
+    await metricsEndpoint?.close();
     log.info('event store stopped');
   }
 
   return {
     port,
     address,
-    stats: () => store.stats(),
+    metricsPort: metricsEndpoint?.port,
+    stats: () => storeOf().stats(),
     shutdown: () => (shuttingDown ??= shutdown()),
   };
 }

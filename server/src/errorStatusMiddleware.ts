@@ -68,13 +68,13 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
   return undefined;
 }
 
-function toServerError(error: unknown, context: CallContext, method: string, logger: Logger): unknown {
+function toServerError(error: unknown, context: CallContext & {log?: Logger}, method: string, logger: Logger): unknown {
   if (error instanceof ServerError) return error;
   // The client went away: nobody to tell, nothing to log.
   if (isAbortError(error) && context.signal.aborted) return error;
   const status = statusOfDomainError(error);
   if (status !== undefined) return status;
-  logger.error({err: error, method}, 'unexpected error');
+  (context.log ?? logger).error({err: error, method}, 'unexpected error');
   // No stack or internals for the caller: the log has them.
   return new ServerError(Status.INTERNAL, 'internal error; the server log has the details');
 }
@@ -84,7 +84,7 @@ function toServerError(error: unknown, context: CallContext, method: string, log
  * anything unexpected becomes INTERNAL and is logged. Must run inside
  * `errorDetailsServerMiddleware`, which encodes the rich details.
  */
-export function errorStatusMiddleware(logger: Logger): ServerMiddleware {
+export function errorStatusMiddleware(logger: Logger): ServerMiddleware<object, {log?: Logger}> {
   return async function* errorStatus(call, context) {
     try {
       return yield* call.next(call.request, context);

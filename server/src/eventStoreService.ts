@@ -13,11 +13,14 @@ import {
 /** The gRPC face of the engine: validate, call the engine, shape the response. */
 export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServiceDefinition>;
 
-/** Creates the EventStoreService implementation over `store`. */
-export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventStoreServiceImpl {
+/**
+ * Creates the EventStoreService implementation. `storeOf` returns the open store,
+ * or throws UNAVAILABLE while the server is still starting.
+ */
+export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits): EventStoreServiceImpl {
   return {
     async append(request) {
-      const result = await store.append(validateAppend(request, limits));
+      const result = await storeOf().append(validateAppend(request, limits));
       return {
         firstPosition: BigInt(result.firstPosition),
         lastPosition: BigInt(result.lastPosition),
@@ -29,7 +32,7 @@ export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventS
 
     async readStream(request) {
       const {tenant, stream, direction, fromRevision, maxCount} = validateReadStream(request, limits);
-      const page = await store.readStream(tenant, stream, direction, fromRevision, maxCount);
+      const page = await storeOf().readStream(tenant, stream, direction, fromRevision, maxCount);
       return {
         events: page.events,
         nextRevision: page.nextRevision === undefined ? undefined : BigInt(page.nextRevision),
@@ -39,7 +42,7 @@ export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventS
 
     async readLog(request) {
       const {tenant, direction, fromPosition, maxCount, filter} = validateReadLog(request, limits);
-      const page = await store.readLog(tenant, direction, fromPosition, maxCount, filter);
+      const page = await storeOf().readLog(tenant, direction, fromPosition, maxCount, filter);
       return {
         events: page.events,
         nextPosition: page.nextPosition === undefined ? undefined : BigInt(page.nextPosition),
@@ -49,7 +52,7 @@ export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventS
 
     async getStreamInfo(request) {
       const {tenant, stream} = validateGetStreamInfo(request, limits);
-      const info = await store.streamInfo(tenant, stream);
+      const info = await storeOf().streamInfo(tenant, stream);
       return {
         exists: info.revision !== undefined,
         revision: info.revision === undefined ? undefined : BigInt(info.revision),
@@ -59,7 +62,7 @@ export function EventStoreServiceImpl(store: EventStore, limits: Limits): EventS
     },
 
     async *subscribe(request, context) {
-      yield* store.subscribe(validateSubscribe(request, limits), context.signal);
+      yield* storeOf().subscribe(validateSubscribe(request, limits), context.signal);
     },
   };
 }

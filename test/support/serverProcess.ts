@@ -17,7 +17,7 @@ export type ServerProcess = {
 export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [main, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    [main, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
     {stdio: ['ignore', 'pipe', 'pipe']},
   );
   let stderr = '';

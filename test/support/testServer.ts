@@ -37,7 +37,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = dataDir ?? (await freshDataDir());
   const server = await startEventStoreServer(
-    {...defaultConfig, host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...overrides},
+    {...defaultConfig, host: '127.0.0.1', port: 0, metricsPort: 0, dataDir: dir, logLevel: 'silent', ...overrides},
     pino({level: process.env.TEST_LOG_LEVEL ?? 'silent'}),
   );
   const channels: Channel[] = [];

@@ -26,8 +26,22 @@ import type {LiveEvent, TenantLog} from './tenantLog.js';
 import type {TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
+/** What one group commit did, for metrics. */
+export type CommitObservation = {
+  /** Appends decided in the group (written, deduplicated or refused). */
+  appends: number;
+  /** Events written. */
+  events: number;
+  /** Time to write the batch, fsync included. */
+  seconds: number;
+  /** Events and payload bytes written, per tenant. */
+  byTenant: ReadonlyMap<string, {events: number; bytes: number}>;
+};
+
 /** Settings of the {@link AppendWriter}. */
 export type AppendWriterOptions = {
+  /** Told about every commit that wrote something. */
+  onCommit?: (observation: CommitObservation) => void;
   db: Level<Buffer, Uint8Array>;
   tenants: TenantRegistry;
   streamHeads: StreamHeadCache;
@@ -114,6 +128,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       return;
     }
     if (operations.length > 0) {
+      const started = process.hrtime.bigint();
       try {
         await db.batch(operations, {sync: options.sync});
       } catch (error) {
@@ -124,6 +139,18 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       // Only now, with the batch durable, does the in-memory state move on.
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
+      if (options.onCommit !== undefined) {
+        const byTenant = new Map<string, {events: number; bytes: number}>();
+        let events = 0;
+        for (const [log, live] of published) {
+          let bytes = 0;
+          for (const e of live) bytes += e.event.data.byteLength;
+          byTenant.set(log.tenant, {events: live.length, bytes});
+          events += live.length;
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        options.onCommit({appends: group.length, events, seconds, byTenant});
+      }
     }
     for (const {pending, outcome} of decisions) {
       if ('result' in outcome) pending.resolve(outcome.result);

@@ -1,22 +1,19 @@
-import {Level} from 'level';
 import type {Logger} from 'pino';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
-import {AppendWriter} from './appendWriter.js';
+import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {
-  FORMAT_VERSION,
-  FORMAT_VERSION_KEY,
-  encodeSequence,
   logKey,
   positionOfLogKey,
   readSequence,
   streamIndexKey,
 } from './keys.js';
+import {openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type SubscriptionTuning} from './subscription.js';
-import type {LiveBufferLimits} from './tenantLog.js';
+import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
 import {TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
@@ -36,6 +33,8 @@ export type EventStoreOptions = {
   liveBuffer: LiveBufferLimits;
   subscriptions: SubscriptionTuning;
   logger: Logger;
+  /** Told about every commit, for metrics. */
+  onCommit?: (observation: CommitObservation) => void;
 };
 
 /** Reading direction. */
@@ -109,18 +108,13 @@ export type EventStore = {
 export type EventStoreStats = {
   /** Subscriptions running now. */
   activeSubscriptions: number;
+  /** Per running subscription: its tenant and how many events it trails the tenant's head by. */
+  subscriptions: Array<{tenant: string; lag: number}>;
 };
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
-  const db = new Level<Buffer, Uint8Array>(options.dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
-  await db.open();
-  try {
-    await checkFormatVersion(db);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
+  const db = await openDatabase(options.dataDir);
   const tenants = TenantRegistry(db, options.liveBuffer);
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize);
   const writer = AppendWriter({
@@ -130,10 +124,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     sync: options.fsync,
     maxQueuedBytes: options.maxQueuedAppendBytes,
     logger: options.logger,
+    ...(options.onCommit ? {onCommit: options.onCommit} : {}),
   });
   // Aborted on close: ends subscriptions that would otherwise run forever.
   const closing = new AbortController();
-  let activeSubscriptions = 0;
+  const running = new Set<{tenant: TenantLog; progress: {position: number}}>();
 
   function decode(tenant: string, value: Uint8Array): RecordedEvent {
     const event = RecordedEvent.decode(value);
@@ -243,14 +238,17 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const stop = (): void => subscription.abort(closing.signal.aborted ? new ShuttingDownError() : signal.reason);
     signal.addEventListener('abort', stop, {once: true});
     closing.signal.addEventListener('abort', stop, {once: true});
-    activeSubscriptions += 1;
+    const afterPosition = atEnd ? head : from.kind === 'afterPosition' ? from.position : 0;
+    const progress = {position: afterPosition};
+    const entry = {tenant, progress};
+    running.add(entry);
     try {
       yield* runSubscription(
         db,
         {
           tenant,
           stream: command.stream,
-          afterPosition: atEnd ? head : from.kind === 'afterPosition' ? from.position : 0,
+          afterPosition,
           afterRevision: atEnd
             ? (streamHead?.revision ?? -1)
             : from.kind === 'afterRevision'
@@ -259,6 +257,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
           predicate: compileEventSelection(command.filter),
           maxBatchSize: command.maxBatchSize,
           heartbeatIntervalMs: command.heartbeatIntervalMs,
+          progress,
         },
         options.subscriptions,
         subscription.signal,
@@ -268,7 +267,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       if (closing.signal.aborted && !signal.aborted) throw new ShuttingDownError();
       throw error;
     } finally {
-      activeSubscriptions -= 1;
+      running.delete(entry);
       signal.removeEventListener('abort', stop);
       closing.signal.removeEventListener('abort', stop);
     }
@@ -290,19 +289,14 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     readLog,
     streamInfo,
     subscribe,
-    stats: () => ({activeSubscriptions}),
+    stats: () => ({
+      activeSubscriptions: running.size,
+      subscriptions: [...running].map(({tenant, progress}) => ({
+        tenant: tenant.tenant,
+        lag: Math.max(0, tenant.head() - progress.position),
+      })),
+    }),
     stop,
     close,
   };
-}
-
-async function checkFormatVersion(db: Level<Buffer, Uint8Array>): Promise<void> {
-  const stored = await db.get(FORMAT_VERSION_KEY);
-  if (stored === undefined) {
-    await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-  } else if (readSequence(stored, 0) !== FORMAT_VERSION) {
-    throw new Error(
-      `data directory has storage format ${readSequence(stored, 0)}, this server reads format ${FORMAT_VERSION}`,
-    );
-  }
 }

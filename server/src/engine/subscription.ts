@@ -32,6 +32,8 @@ export type SubscriptionRequest = {
   predicate: EventPredicate;
   maxBatchSize: number;
   heartbeatIntervalMs: number;
+  /** Updated with the last position sent to the subscriber, for lag metrics. */
+  progress: {position: number};
 };
 
 /**
@@ -63,6 +65,7 @@ export async function* runSubscription(
 
   function sent(position: number): void {
     reported = position;
+    request.progress.position = position;
     lastSentAt = Date.now();
   }
 

@@ -1,0 +1,108 @@
+import {createServer as createHttpServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {registry as grpcRegistry} from 'nice-grpc-prometheus';
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
+import type {CommitObservation} from './engine/appendWriter.js';
+import type {EventStoreStats} from './engine/eventStore.js';
+
+/** The store's Prometheus metrics. */
+export type StoreMetrics = {
+  /** Everything exported: the store's, nice-grpc's per-RPC metrics and the process's. */
+  readonly registry: Registry;
+  /** Feed for the engine's commit observations. */
+  onCommit(observation: CommitObservation): void;
+  /** Serves `GET /metrics` on host:port; resolves with the port it got. */
+  listen(host: string, port: number): Promise<{port: number; close(): Promise<void>}>;
+};
+
+/** Creates the metrics of one server; `stats` is read at each scrape. */
+export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
+  const own = new Registry();
+  collectDefaultMetrics({register: own});
+  const eventsAppended = new Counter({
+    name: 'edupulse_events_appended_total',
+    help: 'Events written by appends (retries that were deduplicated write none).',
+    labelNames: ['tenant'],
+    registers: [own],
+  });
+  const bytesAppended = new Counter({
+    name: 'edupulse_event_bytes_appended_total',
+    help: 'Bytes of event data written by appends.',
+    labelNames: ['tenant'],
+    registers: [own],
+  });
+  const commitAppends = new Histogram({
+    name: 'edupulse_group_commit_appends',
+    help: 'Appends per group commit (one LevelDB batch, one fsync).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [own],
+  });
+  const commitEvents = new Histogram({
+    name: 'edupulse_group_commit_events',
+    help: 'Events per group commit.',
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384],
+    registers: [own],
+  });
+  const commitSeconds = new Histogram({
+    name: 'edupulse_commit_write_seconds',
+    help: 'Time to write one group commit to LevelDB, fsync included when it is on.',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [own],
+  });
+  new Gauge({
+    name: 'edupulse_subscriptions_active',
+    help: 'Subscriptions running now.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const s of stats().subscriptions) this.inc({tenant: s.tenant});
+    },
+  });
+  new Gauge({
+    name: 'edupulse_subscriber_lag_events',
+    help: 'Events the furthest-behind subscriber of a tenant has yet to receive.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      this.reset();
+      const worst = new Map<string, number>();
+      for (const s of stats().subscriptions) worst.set(s.tenant, Math.max(worst.get(s.tenant) ?? 0, s.lag));
+      for (const [tenant, lag] of worst) this.set({tenant}, lag);
+    },
+  });
+  const registry = Registry.merge([own, grpcRegistry]);
+
+  return {
+    registry,
+    onCommit(o) {
+      commitAppends.observe(o.appends);
+      commitEvents.observe(o.events);
+      commitSeconds.observe(o.seconds);
+      for (const [tenant, {events, bytes}] of o.byTenant) {
+        eventsAppended.inc({tenant}, events);
+        bytesAppended.inc({tenant}, bytes);
+      }
+    },
+    async listen(host, port) {
+      const server: Server = createHttpServer((request, response) => {
+        if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+          response.writeHead(404).end('metrics are at GET /metrics\n');
+          return;
+        }
+        registry.metrics().then(
+          body => response.writeHead(200, {'content-type': registry.contentType}).end(body),
+          (error: unknown) => response.writeHead(500).end(String(error)),
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      return {
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>(resolve => server.close(() => resolve())),
+      };
+    },
+  };
+}

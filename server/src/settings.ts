@@ -1,0 +1,244 @@
+import {isIP} from 'node:net';
+import {defaultConfig, type ServerConfig} from './config.js';
+
+/** A setting of the server: one flag, one environment variable, one line of the README's table. */
+export type Setting = {
+  /** The flag as commander declares it, e.g. `--port <port>` or `--no-fsync`. */
+  flag: string;
+  /** The environment variable, e.g. `EDUPULSE_PORT`. */
+  env: string;
+  /** The default as shown to people. */
+  defaultText: string;
+  description: string;
+  /** Parses a flag or variable value (booleans get "true"/"false") and sets it; throws a message on bad input. */
+  apply(config: ServerConfig, text: string): void;
+};
+
+/** A setting's value is invalid: the message names the setting. */
+export class InvalidSettingError extends Error {
+  override readonly name = 'InvalidSettingError';
+}
+
+const MiB = 1024 * 1024;
+
+function integer(text: string, min: number, max: number, what: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new Error(`must be ${what} from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function boolean(text: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new Error(`must be true or false, got "${text}"`);
+}
+
+function nonEmpty(text: string): string {
+  if (text.trim() === '') throw new Error('must not be empty');
+  return text;
+}
+
+function limit(key: keyof ServerConfig['limits'], flag: string, env: string, description: string, max: number): Setting {
+  return {
+    flag: `--${flag} <n>`,
+    env,
+    defaultText: String(defaultConfig.limits[key]),
+    description,
+    apply: (c, t) => {
+      c.limits = {...c.limits, [key]: integer(t, 1, max, 'a whole number')};
+    },
+  };
+}
+
+/** Every server setting. The README's configuration table lists exactly these (a test checks). */
+export const settings: readonly Setting[] = [
+  {
+    flag: '--host <host>',
+    env: 'EDUPULSE_HOST',
+    defaultText: defaultConfig.host,
+    description: 'address to listen on; other than loopback it needs API keys (or --insecure-no-auth)',
+    apply: (c, t) => {
+      if (isIP(t) === 0 && t !== 'localhost') throw new Error(`must be an IP address or "localhost", got "${t}"`);
+      c.host = t;
+    },
+  },
+  {
+    flag: '--port <port>',
+    env: 'EDUPULSE_PORT',
+    defaultText: String(defaultConfig.port),
+    description: 'port; 0 picks a free one',
+    apply: (c, t) => (c.port = integer(t, 0, 65535, 'a port number')),
+  },
+  {
+    flag: '--data-dir <dir>',
+    env: 'EDUPULSE_DATA_DIR',
+    defaultText: defaultConfig.dataDir,
+    description: 'the LevelDB directory (created when missing)',
+    apply: (c, t) => (c.dataDir = nonEmpty(t)),
+  },
+  {
+    flag: '--no-fsync',
+    env: 'EDUPULSE_FSYNC',
+    defaultText: 'true',
+    description: "acknowledge appends before they are fsync'd: faster, but a machine crash can lose the last ones",
+    apply: (c, t) => (c.fsync = boolean(t)),
+  },
+  {
+    flag: '--log-level <level>',
+    env: 'EDUPULSE_LOG_LEVEL',
+    defaultText: defaultConfig.logLevel,
+    description: 'trace, debug, info, warn, error or silent; logs are JSON lines on standard output',
+    apply: (c, t) => {
+      if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(t)) {
+        throw new Error(`must be trace, debug, info, warn, error or silent, got "${t}"`);
+      }
+      c.logLevel = t;
+    },
+  },
+  {
+    flag: '--keys-file <file>',
+    env: 'EDUPULSE_KEYS_FILE',
+    defaultText: '(none: open)',
+    description: 'JSON file of hashed API keys (see `edupulse-es keys create`); turns authentication on',
+    apply: (c, t) => (c.keysFile = nonEmpty(t)),
+  },
+  {
+    flag: '--insecure-no-auth',
+    env: 'EDUPULSE_INSECURE_NO_AUTH',
+    defaultText: 'false',
+    description: 'allow listening on a non-loopback address without API keys',
+    apply: (c, t) => (c.insecureNoAuth = boolean(t)),
+  },
+  {
+    flag: '--tls-cert <file>',
+    env: 'EDUPULSE_TLS_CERT',
+    defaultText: '(none: plaintext)',
+    description: 'TLS certificate chain (PEM); needs --tls-key',
+    apply: (c, t) => (c.tlsCertFile = nonEmpty(t)),
+  },
+  {
+    flag: '--tls-key <file>',
+    env: 'EDUPULSE_TLS_KEY',
+    defaultText: '(none)',
+    description: 'TLS private key (PEM); needs --tls-cert',
+    apply: (c, t) => (c.tlsKeyFile = nonEmpty(t)),
+  },
+  {
+    flag: '--tls-client-ca <file>',
+    env: 'EDUPULSE_TLS_CLIENT_CA',
+    defaultText: '(none)',
+    description: 'CA (PEM) that client certificates must chain to: mutual TLS; needs --tls-cert',
+    apply: (c, t) => (c.tlsClientCaFile = nonEmpty(t)),
+  },
+  {
+    flag: '--metrics-host <host>',
+    env: 'EDUPULSE_METRICS_HOST',
+    defaultText: defaultConfig.metricsHost,
+    description: 'address of the Prometheus endpoint (GET /metrics)',
+    apply: (c, t) => {
+      if (isIP(t) === 0 && t !== 'localhost') throw new Error(`must be an IP address or "localhost", got "${t}"`);
+      c.metricsHost = t;
+    },
+  },
+  {
+    flag: '--metrics-port <port>',
+    env: 'EDUPULSE_METRICS_PORT',
+    defaultText: String(defaultConfig.metricsPort),
+    description: 'port of the Prometheus endpoint; 0 picks a free one, "off" turns it off',
+    apply: (c, t) => (c.metricsPort = t === 'off' ? undefined : integer(t, 0, 65535, 'a port number or "off"')),
+  },
+  limit('maxEventBytes', 'max-event-bytes', 'EDUPULSE_MAX_EVENT_BYTES', 'most bytes of one event (data + metadata)', 64 * MiB),
+  limit('maxAppendBytes', 'max-append-bytes', 'EDUPULSE_MAX_APPEND_BYTES', 'most bytes of one append, all events', 256 * MiB),
+  limit('maxEventsPerAppend', 'max-events-per-append', 'EDUPULSE_MAX_EVENTS_PER_APPEND', 'most events in one append', 100_000),
+  limit('maxReadCount', 'max-read-count', 'EDUPULSE_MAX_READ_COUNT', 'most events one read returns', 100_000),
+  limit('maxStreamLength', 'max-stream-length', 'EDUPULSE_MAX_STREAM_LENGTH', 'longest stream name', 1000),
+  limit('maxTenantLength', 'max-tenant-length', 'EDUPULSE_MAX_TENANT_LENGTH', 'longest tenant name', 200),
+  limit('maxEventTypeLength', 'max-event-type-length', 'EDUPULSE_MAX_EVENT_TYPE_LENGTH', 'longest event type', 1000),
+  limit('maxMetadataEntries', 'max-metadata-entries', 'EDUPULSE_MAX_METADATA_ENTRIES', 'most metadata entries per event', 10_000),
+  {
+    flag: '--max-queued-append-bytes <n>',
+    env: 'EDUPULSE_MAX_QUEUED_APPEND_BYTES',
+    defaultText: String(defaultConfig.maxQueuedAppendBytes),
+    description: 'bytes of appends waiting to commit; past it appends get RESOURCE_EXHAUSTED',
+    apply: (c, t) => (c.maxQueuedAppendBytes = integer(t, 1, 16 * 1024 * MiB, 'a whole number')),
+  },
+  {
+    flag: '--live-buffer-events <n>',
+    env: 'EDUPULSE_LIVE_BUFFER_EVENTS',
+    defaultText: String(defaultConfig.liveBufferEvents),
+    description: 'events kept per tenant for live subscribers',
+    apply: (c, t) => (c.liveBufferEvents = integer(t, 1, 10_000_000, 'a whole number')),
+  },
+  {
+    flag: '--live-buffer-bytes <n>',
+    env: 'EDUPULSE_LIVE_BUFFER_BYTES',
+    defaultText: String(defaultConfig.liveBufferBytes),
+    description: 'bytes kept per tenant for live subscribers',
+    apply: (c, t) => (c.liveBufferBytes = integer(t, 1, 64 * 1024 * MiB, 'a whole number')),
+  },
+  {
+    flag: '--shutdown-grace-ms <ms>',
+    env: 'EDUPULSE_SHUTDOWN_GRACE_MS',
+    defaultText: String(defaultConfig.shutdownGraceMs),
+    description: 'how long shutdown waits for calls before cutting them off',
+    apply: (c, t) => (c.shutdownGraceMs = integer(t, 0, 3_600_000, 'milliseconds')),
+  },
+];
+
+/** The commander attribute name of a flag: `--data-dir <dir>` → `dataDir`, `--no-fsync` → `fsync`. */
+export function attributeOf(setting: Setting): string {
+  const name = setting.flag.split(' ')[0]!.replace(/^--(no-)?/, '');
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Builds the configuration: a flag wins over its environment variable, which
+ * wins over the default. Then checks the settings together (TLS pairs, safe
+ * exposure). Throws {@link InvalidSettingError} naming the setting.
+ */
+export function resolveServerConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): ServerConfig {
+  const config: ServerConfig = {...defaultConfig, limits: {...defaultConfig.limits}};
+  for (const setting of settings) {
+    const attribute = attributeOf(setting);
+    const negated = setting.flag.startsWith('--no-');
+    const fromFlag = flags[attribute];
+    let text: string | undefined;
+    if (typeof fromFlag === 'boolean') {
+      // A negated flag given on the command line is false; a plain boolean flag is true.
+      if (negated ? fromFlag === false : fromFlag) text = String(fromFlag);
+    } else if (typeof fromFlag === 'string') {
+      text = fromFlag;
+    }
+    text ??= env[setting.env];
+    if (text === undefined) continue;
+    try {
+      setting.apply(config, text);
+    } catch (error) {
+      throw new InvalidSettingError(`${setting.flag.split(' ')[0]} / ${setting.env} ${(error as Error).message}`);
+    }
+  }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    throw new InvalidSettingError('--tls-cert and --tls-key (EDUPULSE_TLS_CERT, EDUPULSE_TLS_KEY) go together');
+  }
+  if (config.tlsClientCaFile !== undefined && config.tlsCertFile === undefined) {
+    throw new InvalidSettingError('--tls-client-ca (EDUPULSE_TLS_CLIENT_CA) needs --tls-cert and --tls-key');
+  }
+  if (config.keysFile === undefined && !isLoopback(config.host) && !config.insecureNoAuth) {
+    throw new InvalidSettingError(
+      `--host ${config.host} is reachable from other machines, but no --keys-file (EDUPULSE_KEYS_FILE) is set: ` +
+        'anyone could read and write every tenant. Configure API keys, or pass --insecure-no-auth to accept that.',
+    );
+  }
+  return config;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
