@@ -16,6 +16,7 @@ import {EventStoreServiceImpl} from './eventStoreService.js';
 import {StoreMetrics} from './metrics.js';
 import {requestLogMiddleware} from './requestLogMiddleware.js';
 import {InvalidSettingError, isLoopback} from './settings.js';
+import {StreamTerminator} from './streamTerminator.js';
 
 /** A running event store server. */
 export type EventStoreServer = {
@@ -86,6 +87,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   };
   setHealth('unhealthy');
 
+  const terminator = StreamTerminator();
   const server = createServer({
     // Room for a maximal append plus its envelope fields.
     'grpc.max_receive_message_length': config.limits.maxAppendBytes + 1024 * 1024,
@@ -94,6 +96,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   })
     .use(prometheusServerMiddleware())
     .use(requestLogMiddleware(log))
+    .use(terminator.middleware)
     .use(errorDetailsServerMiddleware)
     .use(errorStatusMiddleware(log))
     .use(keys === undefined ? async function* open(call, context) {
@@ -152,7 +155,9 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     const open = store!;
     setHealth('unhealthy');
     const drained = server.shutdown();
-    // Ends subscriptions (UNAVAILABLE) so that the calls can drain; in-flight appends commit.
+    // Ends subscriptions and health watches (UNAVAILABLE) so that the calls can drain;
+    // in-flight appends commit.
+    terminator.terminate();
     await open.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(resolve => {

@@ -1,0 +1,108 @@
+import {createChannel, createClient} from 'nice-grpc';
+import {HealthDefinition} from 'nice-grpc-server-health';
+import {afterAll, beforeAll, expect, it, vi} from 'vitest';
+import {jsonEvent, range} from './support/events.js';
+import {startTestServer, type TestServer} from './support/testServer.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t.dispose();
+});
+
+type Sample = {name: string; labels: Record<string, string>; value: number};
+
+/** Parses the Prometheus text format (the subset prom-client writes). */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
+    samples.push({name: match[1]!, labels, value: Number(match[3])});
+  }
+  return samples;
+}
+
+async function scrape(): Promise<Sample[]> {
+  const response = await fetch(`http://127.0.0.1:${t.server.metricsPort}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/plain');
+  return parse(await response.text());
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const found = samples.filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length === 0) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
+  return found.reduce((sum, s) => sum + s.value, 0);
+}
+
+it('exposes counters that match the workload', async () => {
+  const subscription = new AbortController();
+  const subscriber = t.newClient().subscribe({tenant: 'school-a'}, {signal: subscription.signal})[Symbol.asyncIterator]();
+  await subscriber.next();
+
+  // 20 appends of 3 events (100 bytes each) to school-a, 5 appends of 1 event to school-b,
+  // 4 retries (deduplicated: nothing written), 3 refused appends.
+  const payload = new Uint8Array(100);
+  const retried = range(1, 4).map(() => [jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})]);
+  await Promise.all(
+    range(1, 20).map(i =>
+      t.client.append({
+        tenant: 'school-a',
+        stream: `s-${i % 4}`,
+        events: i <= 4 ? retried[i - 1]!.concat(range(1, 2).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload}))) : range(1, 3).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})),
+      }),
+    ),
+  );
+  for (let i = 0; i < 5; i++) await t.client.append({tenant: 'school-b', stream: 's', events: [jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})]});
+  for (const events of retried) {
+    const streamOf = (await t.client.readLog({tenant: 'school-a', maxCount: 1000})).events.find(e => e.eventId === events[0]!.eventId)!.stream;
+    await t.client.append({tenant: 'school-a', stream: streamOf, events}).catch(() => undefined);
+  }
+  for (const i of range(1, 3)) {
+    await t.client.append({tenant: 'school-a', stream: 'bad stream', events: [jsonEvent('test.E', {i})]}).catch(() => undefined);
+  }
+
+  await vi.waitFor(async () => expect(value(await scrape(), 'edupulse_subscriber_lag_events', {tenant: 'school-a'})).toBe(0));
+  const samples = await scrape();
+  expect(value(samples, 'edupulse_events_appended_total', {tenant: 'school-a'})).toBe(60);
+  expect(value(samples, 'edupulse_events_appended_total', {tenant: 'school-b'})).toBe(5);
+  expect(value(samples, 'edupulse_event_bytes_appended_total', {tenant: 'school-a'})).toBe(6000);
+  expect(value(samples, 'edupulse_group_commit_events_sum')).toBe(65);
+  // Group commit: the 20 concurrent appends took fewer commits than appends.
+  const commits = value(samples, 'edupulse_group_commit_appends_count');
+  expect(commits).toBeGreaterThanOrEqual(6);
+  expect(commits).toBeLessThanOrEqual(5 + 20);
+  expect(value(samples, 'edupulse_commit_write_seconds_count')).toBe(commits);
+  const appendPath = {grpc_path: '/edupulse.eventstore.v1.EventStoreService/Append'};
+  expect(value(samples, 'grpc_server_handled_total', {...appendPath, grpc_code: 'OK'})).toBe(29);
+  expect(value(samples, 'grpc_server_handled_total', {...appendPath, grpc_code: 'INVALID_ARGUMENT'})).toBe(3);
+  expect(value(samples, 'grpc_server_handling_seconds_count', appendPath)).toBe(32);
+  expect(value(samples, 'edupulse_subscriptions_active', {tenant: 'school-a'})).toBe(1);
+  expect(value(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+
+  subscription.abort();
+  await subscriber.return?.().catch(() => undefined);
+});
+
+it('reports NOT_SERVING to health watchers as soon as shutdown begins', async () => {
+  const channel = createChannel(t.address);
+  const statuses: number[] = [];
+  const watching = (async () => {
+    try {
+      for await (const {status} of createClient(HealthDefinition, channel).watch({service: ''})) statuses.push(status);
+    } catch {
+      // The stream ends with the server.
+    }
+  })();
+  await vi.waitFor(() => expect(statuses).toEqual([1]));
+  await t.stop();
+  await watching;
+  channel.close();
+  expect(statuses).toEqual([1, 2]); // SERVING, then NOT_SERVING
+});
