@@ -30,6 +30,10 @@ it('turns an unexpected error into INTERNAL without internals for the caller, an
     async *subscribe() {
       fail();
     },
+    // eslint-disable-next-line require-yield
+    async *appendSession() {
+      fail();
+    },
   });
   const port = await server.listen('127.0.0.1:0');
   cleanups.push(() => server.shutdown());

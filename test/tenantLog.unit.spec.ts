@@ -3,7 +3,7 @@ import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
 
 function live(position: number, size = 10): LiveEvent {
-  return {position, size, event: {position: BigInt(position)} as RecordedEvent};
+  return {position, size, event: {position: BigInt(position)} as RecordedEvent, encoded: new Uint8Array(0)};
 }
 const positionsOf = (events: readonly LiveEvent[] | 'behind') =>
   events === 'behind' ? 'behind' : events.map(e => e.position);

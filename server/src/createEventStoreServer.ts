@@ -13,6 +13,7 @@ import type {ServerConfig} from './config.js';
 import {openEventStore, type EventStore, type EventStoreStats} from './engine/eventStore.js';
 import {errorStatusMiddleware} from './errorStatusMiddleware.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
+import {EventStoreServerDefinition} from './serverDefinition.js';
 import {StoreMetrics} from './metrics.js';
 import {requestLogMiddleware} from './requestLogMiddleware.js';
 import {InvalidSettingError, isLoopback} from './settings.js';
@@ -102,7 +103,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     .use(keys === undefined ? async function* open(call, context) {
       return yield* call.next(call.request, context);
     } : authMiddleware(keys));
-  server.add(EventStoreServiceDefinition, EventStoreServiceImpl(storeOf, config.limits));
+  server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(
     ServerReflectionService,

@@ -68,15 +68,25 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
   return undefined;
 }
 
+/**
+ * The ServerError a caller gets for `error`: domain errors their status, a
+ * ServerError as it is, anything else INTERNAL (logged, without details for the
+ * caller).
+ */
+export function serverErrorOf(error: unknown, log: Logger, method: string): ServerError {
+  if (error instanceof ServerError) return error;
+  const status = statusOfDomainError(error);
+  if (status !== undefined) return status;
+  log.error({err: error, method}, 'unexpected error');
+  return new ServerError(Status.INTERNAL, 'internal error; the server log has the details');
+}
+
 function toServerError(error: unknown, context: CallContext & {log?: Logger}, method: string, logger: Logger): unknown {
   if (error instanceof ServerError) return error;
   // The client went away: nobody to tell, nothing to log.
   if (isAbortError(error) && context.signal.aborted) return error;
-  const status = statusOfDomainError(error);
-  if (status !== undefined) return status;
-  (context.log ?? logger).error({err: error, method}, 'unexpected error');
   // No stack or internals for the caller: the log has them.
-  return new ServerError(Status.INTERNAL, 'internal error; the server log has the details');
+  return serverErrorOf(error, context.log ?? logger, method);
 }
 
 /**

@@ -1,5 +1,7 @@
 import type {ServiceImplementation} from 'nice-grpc';
-import type {EventStoreServiceDefinition} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {Logger} from 'pino';
+import {runAppendSession} from './appendSession.js';
+import type {EventStoreServerDefinition} from './serverDefinition.js';
 import type {Limits} from './config.js';
 import type {EventStore} from './engine/eventStore.js';
 import {
@@ -11,13 +13,13 @@ import {
 } from './validation.js';
 
 /** The gRPC face of the engine: validate, call the engine, shape the response. */
-export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServiceDefinition>;
+export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServerDefinition>;
 
 /**
  * Creates the EventStoreService implementation. `storeOf` returns the open store,
  * or throws UNAVAILABLE while the server is still starting.
  */
-export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits): EventStoreServiceImpl {
+export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits, log: Logger): EventStoreServiceImpl {
   return {
     async append(request) {
       const result = await storeOf().append(validateAppend(request, limits));
@@ -59,6 +61,10 @@ export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits)
         lastPosition: info.lastPosition === undefined ? undefined : BigInt(info.lastPosition),
         logPosition: BigInt(info.logPosition),
       };
+    },
+
+    async *appendSession(requests, context) {
+      yield* runAppendSession(requests, storeOf, limits, log, context.signal);
     },
 
     async *subscribe(request, context) {

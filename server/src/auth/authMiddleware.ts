@@ -3,7 +3,7 @@ import type {KeyRing, Principal, Role} from './apiKeys.js';
 
 const SERVICE_PREFIX = '/edupulse.eventstore.v1.EventStoreService/';
 /** The role each RPC needs; every other RPC of the service needs `read`. */
-const REQUIRED_ROLE: Record<string, Role> = {Append: 'write'};
+const REQUIRED_ROLE: Record<string, Role> = {Append: 'write', AppendSession: 'write'};
 const RANK: Record<Role, number> = {read: 0, write: 1, admin: 2};
 const DEFAULT_TENANT = 'default';
 
@@ -36,19 +36,29 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
         `API key "${principal.keyId}" has role ${principal.role}; ${rpc} needs ${required}`,
       );
     }
-    const request = call.request as {tenant?: unknown};
-    const asked = typeof request.tenant === 'string' ? request.tenant : '';
-    let tenant: string;
-    if (principal.tenant === '*') {
-      tenant = asked === '' ? DEFAULT_TENANT : asked;
-    } else if (asked === '' || asked === principal.tenant) {
-      tenant = principal.tenant;
-    } else {
-      throw new ServerError(
-        Status.PERMISSION_DENIED,
-        `API key "${principal.keyId}" grants tenant "${principal.tenant}", not "${asked}"`,
-      );
+    if (call.method.requestStream) {
+      // An append session: every append on it is confined to the key's tenant.
+      const appends = call.request as AsyncIterable<{append?: {tenant?: string}}>;
+      const confined = (async function* () {
+        for await (const message of appends) {
+          const append = message.append ?? {};
+          yield {...message, append: {...append, tenant: tenantFor(principal, append.tenant ?? '')}};
+        }
+      })();
+      return yield* call.next(confined as typeof call.request, {...context, principal});
     }
+    const request = call.request as {tenant?: unknown};
+    const tenant = tenantFor(principal, typeof request.tenant === 'string' ? request.tenant : '');
     return yield* call.next({...(call.request as object), tenant} as typeof call.request, {...context, principal});
   };
+}
+
+/** The tenant a call of `principal` acts in, given the tenant it asked for; PERMISSION_DENIED when not granted. */
+function tenantFor(principal: Principal, asked: string): string {
+  if (principal.tenant === '*') return asked === '' ? DEFAULT_TENANT : asked;
+  if (asked === '' || asked === principal.tenant) return principal.tenant;
+  throw new ServerError(
+    Status.PERMISSION_DENIED,
+    `API key "${principal.keyId}" grants tenant "${principal.tenant}", not "${asked}"`,
+  );
 }

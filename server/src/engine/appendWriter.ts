@@ -225,7 +225,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             },
           );
           ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
-          live.push({position, event, size: encoded.byteLength + 200});
+          live.push({position, event, encoded, size: encoded.byteLength + 200});
         }
         published.set(log, live);
         const lastPosition = firstPosition + events.length - 1;

@@ -1,4 +1,3 @@
-import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 
 /** A server-side selection of events by stream and type (see `EventFilter` in the proto). */
 export type EventSelection = {
@@ -8,8 +7,8 @@ export type EventSelection = {
   eventTypePrefixes: readonly string[];
 };
 
-/** A compiled selection; undefined stands for "everything". */
-export type EventPredicate = ((event: RecordedEvent) => boolean) | undefined;
+/** A compiled selection over an event's stream and type; undefined stands for "everything". */
+export type EventPredicate = ((event: {stream: string; type: string}) => boolean) | undefined;
 
 /** Compiles a selection into a predicate, or undefined when it selects everything. */
 export function compileEventSelection(selection: EventSelection | undefined): EventPredicate {

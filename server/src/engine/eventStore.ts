@@ -3,6 +3,7 @@ import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/even
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
+import type {EncodedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {
   logKey,
@@ -92,7 +93,8 @@ export type EventStore = {
     filter: EventSelection | undefined,
   ): Promise<LogPage>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
-  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse>;
+  /** Runs a subscription; event batches come as the encoded bytes the store holds. */
+  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse | EncodedEventBatch>;
   /** Live figures, for tests and metrics. */
   stats(): EventStoreStats;
   /**
@@ -216,7 +218,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     return {revision: head?.revision, lastPosition: head?.position, logPosition: log.head()};
   }
 
-  async function* subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse> {
+  async function* subscribe(
+    command: SubscribeCommand,
+    signal: AbortSignal,
+  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch> {
     if (closing.signal.aborted) throw new ShuttingDownError();
     const tenant = await tenants.get(command.tenant);
     const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);

@@ -1,12 +1,12 @@
 import type {Level} from 'level';
-import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {peekEventHeader, type EncodedEvent, type EncodedEventBatch} from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
 import {logRangeAfter, positionOfLogKey, logKey, streamIndexRangeAfter, readSequence} from './keys.js';
 import type {TenantLog} from './tenantLog.js';
 
 /** A step of history: events to send (maybe none) and the last position considered. */
-type HistoryBatch = {events: RecordedEvent[]; cursor: number; checkpoint: boolean};
+type HistoryBatch = {events: EncodedEvent[]; cursor: number; checkpoint: boolean};
 
 /** Tuning of subscriptions, from the server configuration. */
 export type SubscriptionTuning = {
@@ -51,7 +51,7 @@ export async function* runSubscription(
   request: SubscriptionRequest,
   tuning: SubscriptionTuning,
   signal: AbortSignal,
-): AsyncGenerator<SubscribeResponse> {
+): AsyncGenerator<SubscribeResponse | EncodedEventBatch> {
   const {tenant, stream, predicate, maxBatchSize} = request;
   const release = tenant.retain();
   // Every event up to `cursor` has been delivered or skipped by the filter.
@@ -61,7 +61,6 @@ export async function* runSubscription(
   let lastSentAt = Date.now();
   let live = false;
 
-  const inStream = (event: RecordedEvent): boolean => stream === undefined || event.stream === stream;
 
   function sent(position: number): void {
     reported = position;
@@ -79,7 +78,7 @@ export async function* runSubscription(
         for await (const batch of history) {
           cursor = batch.cursor;
           if (batch.events.length > 0) {
-            yield {content: {$case: 'events', value: {events: batch.events}}};
+            yield {encodedEvents: batch.events};
             sent(cursor);
           } else if (batch.checkpoint) {
             yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
@@ -102,15 +101,17 @@ export async function* runSubscription(
         continue;
       }
       if (buffered.length > 0) {
-        const events: RecordedEvent[] = [];
-        for (const {event} of buffered) {
-          if (!inStream(event)) continue;
-          if (stream !== undefined) lastRevision = Number(event.revision);
-          if (predicate === undefined || predicate(event)) events.push(event);
+        const events: EncodedEvent[] = [];
+        for (const {event, encoded} of buffered) {
+          if (stream !== undefined) {
+            if (event.stream !== stream) continue;
+            lastRevision = Number(event.revision);
+          }
+          if (predicate === undefined || predicate(event)) events.push(encoded);
         }
         cursor = buffered[buffered.length - 1]!.position;
         if (events.length > 0) {
-          yield {content: {$case: 'events', value: {events}}};
+          yield {encodedEvents: events};
           sent(cursor);
         } else if (Date.now() - lastSentAt >= tuning.checkpointIntervalMs) {
           yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
@@ -144,7 +145,7 @@ export async function* runSubscription(
   async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
     const iterator = db.iterator({...logRangeAfter(tenant.tenant, from), signal});
     try {
-      let events: RecordedEvent[] = [];
+      let events: EncodedEvent[] = [];
       let bytes = 0;
       let skipped = 0;
       let scanned = from;
@@ -153,8 +154,8 @@ export async function* runSubscription(
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
           scanned = positionOfLogKey(key);
-          const event = RecordedEvent.decode(value);
-          if (predicate !== undefined && !predicate(event)) {
+          // Without a filter the event is never decoded: its stored bytes go out as they are.
+          if (predicate !== undefined && !predicate(peekEventHeader(value))) {
             if (++skipped >= tuning.checkpointEveryEvents) {
               // Report progress: first what matched so far, then how far the scan got.
               if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
@@ -166,8 +167,8 @@ export async function* runSubscription(
             continue;
           }
           skipped = 0;
-          events.push(event);
-          bytes += event.data.byteLength;
+          events.push(value);
+          bytes += value.byteLength;
           if (events.length >= maxBatchSize || bytes >= tuning.maxBatchBytes) {
             yield {events, cursor: scanned, checkpoint: false};
             events = [];
@@ -200,19 +201,19 @@ export async function* runSubscription(
         if (entries.length === 0) break;
         const positions = entries.map(([, value]) => readSequence(value, 0));
         const values = await db.getMany(positions.map(p => logKey(tenant.tenant, p)));
-        const events: RecordedEvent[] = [];
+        const events: EncodedEvent[] = [];
         let bytes = 0;
         let yielded = false;
-        for (const value of values) {
+        for (const [i, value] of values.entries()) {
           if (value === undefined) throw new Error(`stream index of "${name}" points past the log`);
-          const event = RecordedEvent.decode(value);
-          lastRevision = Number(event.revision);
+          const header = peekEventHeader(value);
+          lastRevision = header.revision;
           // Re-read after falling behind: what the cursor passed was already considered.
-          if (Number(event.position) <= last) continue;
-          last = Number(event.position);
-          if (predicate !== undefined && !predicate(event)) continue;
-          events.push(event);
-          bytes += event.data.byteLength;
+          if (positions[i]! <= last) continue;
+          last = positions[i]!;
+          if (predicate !== undefined && !predicate(header)) continue;
+          events.push(value);
+          bytes += value.byteLength;
           if (bytes >= tuning.maxBatchBytes) {
             yield {events: events.splice(0), cursor: last, checkpoint: false};
             bytes = 0;

@@ -6,6 +6,8 @@ export type LiveEvent = {
   position: number;
   /** The recorded event, shared by every subscriber: never mutate it. */
   event: RecordedEvent;
+  /** Its protobuf encoding, made once at commit and sent as is to every subscriber. */
+  encoded: Uint8Array;
   /** Approximate memory the event holds, for the live buffer's byte budget. */
   size: number;
 };

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { Any } from "../../../google/protobuf/any.js";
 import { Empty } from "../../../google/protobuf/empty.js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { ProposedEvent, RecordedEvent } from "./event.js";
@@ -122,6 +123,42 @@ export interface AppendResponse {
    * written, and the fields above are the original result.
    */
   deduplicated: boolean;
+}
+
+/** One append on an append session. */
+export interface AppendSessionRequest {
+  /** Chosen by the client (e.g. 1, 2, 3, ...); the response carries it back. */
+  requestId: bigint;
+  /** The append, exactly as for Append. */
+  append?: AppendRequest | undefined;
+}
+
+/** The outcome of one append on an append session. */
+export interface AppendSessionResponse {
+  /** The request_id of the append this answers. */
+  requestId: bigint;
+  /** Result or error. */
+  outcome?:
+    | //
+    /** The append succeeded (or was a deduplicated retry). */
+    { $case: "result"; value: AppendResponse }
+    | //
+    /** The append failed; nothing of it was written. */
+    { $case: "error"; value: AppendError }
+    | undefined;
+}
+
+/** Why one append of a session failed: the shape of google.rpc.Status. */
+export interface AppendError {
+  /** The gRPC status code Append would have failed with (e.g. 10 ABORTED). */
+  code: number;
+  /** The message Append would have given. */
+  message: string;
+  /**
+   * The rich details Append would have given (google.rpc.ErrorInfo,
+   * google.rpc.BadRequest), packed as Any.
+   */
+  details: Any[];
 }
 
 /**
@@ -777,6 +814,325 @@ export const AppendResponse: MessageFns<AppendResponse> = {
       ? BigInt(object.lastRevision)
       : 0n;
     message.deduplicated = object.deduplicated ?? false;
+    return message;
+  },
+};
+
+function createBaseAppendSessionRequest(): AppendSessionRequest {
+  return { requestId: 0n, append: undefined };
+}
+
+export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
+  encode(message: AppendSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0n) {
+      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
+        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.append !== undefined) {
+      AppendRequest.encode(message.append, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.append = AppendRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendSessionRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? BigInt(object.requestId)
+        : isSet(object.request_id)
+        ? BigInt(object.request_id)
+        : 0n,
+      append: isSet(object.append) ? AppendRequest.fromJSON(object.append) : undefined,
+    };
+  },
+
+  toJSON(message: AppendSessionRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0n) {
+      obj.requestId = message.requestId.toString();
+    }
+    if (message.append !== undefined) {
+      obj.append = AppendRequest.toJSON(message.append);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
+    return AppendSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
+    const message = createBaseAppendSessionRequest();
+    message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
+    message.append = (object.append !== undefined && object.append !== null)
+      ? AppendRequest.fromPartial(object.append)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAppendSessionResponse(): AppendSessionResponse {
+  return { requestId: 0n, outcome: undefined };
+}
+
+export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
+  encode(message: AppendSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0n) {
+      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
+        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.requestId);
+    }
+    switch (message.outcome?.$case) {
+      case "result":
+        AppendResponse.encode(message.outcome.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        AppendError.encode(message.outcome.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = { $case: "result", value: AppendResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = { $case: "error", value: AppendError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendSessionResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? BigInt(object.requestId)
+        : isSet(object.request_id)
+        ? BigInt(object.request_id)
+        : 0n,
+      outcome: isSet(object.result)
+        ? { $case: "result", value: AppendResponse.fromJSON(object.result) }
+        : isSet(object.error)
+        ? { $case: "error", value: AppendError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AppendSessionResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0n) {
+      obj.requestId = message.requestId.toString();
+    }
+    if (message.outcome?.$case === "result") {
+      obj.result = AppendResponse.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "error") {
+      obj.error = AppendError.toJSON(message.outcome.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
+    return AppendSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
+    const message = createBaseAppendSessionResponse();
+    message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
+    switch (object.outcome?.$case) {
+      case "result": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "result", value: AppendResponse.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "error", value: AppendError.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAppendError(): AppendError {
+  return { code: 0, message: "", details: [] };
+}
+
+export const AppendError: MessageFns<AppendError> = {
+  encode(message: AppendError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    for (const v of message.details) {
+      Any.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.details.push(Any.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      details: globalThis.Array.isArray(object?.details) ? object.details.map((e: any) => Any.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AppendError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.details?.length) {
+      obj.details = message.details.map((e) => Any.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendError>): AppendError {
+    return AppendError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendError>): AppendError {
+    const message = createBaseAppendError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.details = object.details?.map((e) => Any.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2491,6 +2847,26 @@ export const EventStoreServiceDefinition = {
       options: {},
     },
     /**
+     * Pipelined appends on one long-lived call: send many AppendSessionRequests
+     * without waiting; each gets an AppendSessionResponse with the same
+     * request_id, in completion order, carrying the result or the error. Each
+     * append has exactly the rules of Append (all or nothing, expected revision,
+     * idempotency by event id, durable before its response) and concurrent
+     * appends are group-committed together. Much cheaper per append than unary
+     * calls for a busy writer. When the call breaks, resend the appends that got
+     * no response (same event ids): the retries are deduplicated. A request
+     * naming a tenant its API key does not grant ends the session with
+     * PERMISSION_DENIED.
+     */
+    appendSession: {
+      name: "AppendSession",
+      requestType: AppendSessionRequest as typeof AppendSessionRequest,
+      requestStream: true,
+      responseType: AppendSessionResponse as typeof AppendSessionResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
      * Reads one stream forwards or backwards from a revision, at most
      * `max_count` events per call; page with `next_revision`. NOT_FOUND when the
      * stream has no events.
@@ -2568,6 +2944,22 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
    */
   append(request: AppendRequest, context: CallContext & CallContextExt): Promise<DeepPartial<AppendResponse>>;
   /**
+   * Pipelined appends on one long-lived call: send many AppendSessionRequests
+   * without waiting; each gets an AppendSessionResponse with the same
+   * request_id, in completion order, carrying the result or the error. Each
+   * append has exactly the rules of Append (all or nothing, expected revision,
+   * idempotency by event id, durable before its response) and concurrent
+   * appends are group-committed together. Much cheaper per append than unary
+   * calls for a busy writer. When the call breaks, resend the appends that got
+   * no response (same event ids): the retries are deduplicated. A request
+   * naming a tenant its API key does not grant ends the session with
+   * PERMISSION_DENIED.
+   */
+  appendSession(
+    request: AsyncIterable<AppendSessionRequest>,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<AppendSessionResponse>>;
+  /**
    * Reads one stream forwards or backwards from a revision, at most
    * `max_count` events per call; page with `next_revision`. NOT_FOUND when the
    * stream has no events.
@@ -2624,6 +3016,22 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
    * fails with ALREADY_EXISTS (reason "DUPLICATE_EVENT_ID").
    */
   append(request: DeepPartial<AppendRequest>, options?: CallOptions & CallOptionsExt): Promise<AppendResponse>;
+  /**
+   * Pipelined appends on one long-lived call: send many AppendSessionRequests
+   * without waiting; each gets an AppendSessionResponse with the same
+   * request_id, in completion order, carrying the result or the error. Each
+   * append has exactly the rules of Append (all or nothing, expected revision,
+   * idempotency by event id, durable before its response) and concurrent
+   * appends are group-committed together. Much cheaper per append than unary
+   * calls for a busy writer. When the call breaks, resend the appends that got
+   * no response (same event ids): the retries are deduplicated. A request
+   * naming a tenant its API key does not grant ends the session with
+   * PERMISSION_DENIED.
+   */
+  appendSession(
+    request: AsyncIterable<DeepPartial<AppendSessionRequest>>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<AppendSessionResponse>;
   /**
    * Reads one stream forwards or backwards from a revision, at most
    * `max_count` events per call; page with `next_revision`. NOT_FOUND when the

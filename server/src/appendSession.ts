@@ -1,0 +1,121 @@
+import {ServerError, Status} from 'nice-grpc';
+import {BadRequest, ErrorInfo, RichServerError} from 'nice-grpc-error-details';
+import type {Logger} from 'pino';
+import type {
+  AppendError,
+  AppendSessionRequest,
+  AppendSessionResponse,
+} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {Limits} from './config.js';
+import type {EventStore} from './engine/eventStore.js';
+import {serverErrorOf} from './errorStatusMiddleware.js';
+import {validateAppend} from './validation.js';
+
+/** Most appends of one session in flight at once; past it the session stops reading until some complete. */
+const MAX_IN_FLIGHT = 1024;
+
+function appendErrorOf(error: unknown, log: Logger): AppendError {
+  const status = serverErrorOf(error, log, 'AppendSession');
+  const details =
+    status instanceof RichServerError
+      ? status.extra.map(d => ({typeUrl: `type.googleapis.com/${d.$type}`, value: encodeDetail(d)}))
+      : [];
+  return {code: status.code, message: status.details, details};
+}
+
+/** The codecs of the detail types the store sends (see errorStatusMiddleware.ts). */
+const detailCodecs: Record<string, {encode(message: never): {finish(): Uint8Array}}> = {
+  [BadRequest.$type]: BadRequest,
+  [ErrorInfo.$type]: ErrorInfo,
+};
+
+function encodeDetail(detail: RichServerError['extra'][number]): Uint8Array {
+  const codec = detailCodecs[detail.$type];
+  if (codec === undefined) throw new Error(`no codec for error detail ${detail.$type}`);
+  return codec.encode(detail as never).finish();
+}
+
+/**
+ * Runs one append session: reads appends as they come, hands each to the
+ * store at once (so concurrent ones share group commits), and yields each
+ * outcome with its request id as it completes. At most MAX_IN_FLIGHT appends
+ * are pending; beyond that it stops reading, and gRPC flow control holds the
+ * client back. Ends when the client half-closes and every append is answered.
+ */
+export async function* runAppendSession(
+  requests: AsyncIterable<AppendSessionRequest>,
+  store: () => EventStore,
+  limits: Limits,
+  log: Logger,
+  signal: AbortSignal,
+): AsyncGenerator<AppendSessionResponse> {
+  const done: AppendSessionResponse[] = [];
+  let inFlight = 0;
+  let readerDone = false;
+  let readerError: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const waitForChange = (): Promise<void> => new Promise(resolve => (wake = resolve));
+
+  const reader = (async () => {
+    try {
+      for await (const request of requests) {
+        while (inFlight >= MAX_IN_FLIGHT) await waitForChange();
+        const requestId = request.requestId;
+        inFlight += 1;
+        const settle = (response: AppendSessionResponse): void => {
+          inFlight -= 1;
+          done.push(response);
+          notify();
+        };
+        try {
+          if (request.append === undefined) throw new ServerError(Status.INVALID_ARGUMENT, 'append: is required');
+          store()
+            .append(validateAppend(request.append, limits))
+            .then(
+              result =>
+                settle({
+                  requestId,
+                  outcome: {
+                    $case: 'result',
+                    value: {
+                      firstPosition: BigInt(result.firstPosition),
+                      lastPosition: BigInt(result.lastPosition),
+                      firstRevision: BigInt(result.firstRevision),
+                      lastRevision: BigInt(result.lastRevision),
+                      deduplicated: result.deduplicated,
+                    },
+                  },
+                }),
+              (error: unknown) => settle({requestId, outcome: {$case: 'error', value: appendErrorOf(error, log)}}),
+            );
+        } catch (error) {
+          settle({requestId, outcome: {$case: 'error', value: appendErrorOf(error, log)}});
+        }
+      }
+    } catch (error) {
+      readerError = error;
+    } finally {
+      readerDone = true;
+      notify();
+    }
+  })();
+
+  try {
+    for (;;) {
+      while (done.length > 0) yield done.shift()!;
+      if (readerError !== undefined) throw readerError;
+      if (readerDone && inFlight === 0) break;
+      signal.throwIfAborted();
+      await waitForChange();
+      // A session outlives no shutdown or cancellation.
+      if (signal.aborted) signal.throwIfAborted();
+    }
+  } finally {
+    notify();
+  }
+  await reader;
+}

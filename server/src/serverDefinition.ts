@@ -1,0 +1,43 @@
+import {
+  EventStoreServiceDefinition,
+  ReadLogResponse,
+  ReadStreamResponse,
+  SubscribeResponse,
+} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {encodeEventBatchResponse, type EncodedEventBatch} from './engine/encodedEvent.js';
+
+/** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
+export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch;
+
+const SubscribeResponseWire = {
+  encode(message: ServerSubscribeResponse): {finish(): Uint8Array} {
+    if ('encodedEvents' in message) {
+      const bytes = encodeEventBatchResponse(message.encodedEvents);
+      return {finish: () => bytes};
+    }
+    return SubscribeResponse.encode(message);
+  },
+  decode: SubscribeResponse.decode,
+};
+
+/**
+ * The service definition the server uses: the generated one, except that
+ * responses are encoded as built, without ts-proto's `fromPartial` copy (the
+ * server always builds complete messages), and Subscribe can send events as the
+ * encoded bytes LevelDB returned. Clients use the generated definition.
+ */
+export const EventStoreServerDefinition = {
+  ...EventStoreServiceDefinition,
+  methods: {
+    ...EventStoreServiceDefinition.methods,
+    readStream: {
+      ...EventStoreServiceDefinition.methods.readStream,
+      responseType: {encode: ReadStreamResponse.encode, decode: ReadStreamResponse.decode},
+    },
+    readLog: {
+      ...EventStoreServiceDefinition.methods.readLog,
+      responseType: {encode: ReadLogResponse.encode, decode: ReadLogResponse.decode},
+    },
+    subscribe: {...EventStoreServiceDefinition.methods.subscribe, responseType: SubscribeResponseWire},
+  },
+} as const;
