@@ -5,9 +5,9 @@ import {ErrorInfo} from 'nice-grpc-error-details';
 import {afterEach, expect, it} from 'vitest';
 import {createEventStoreClient} from '../client/src/index.js';
 import type {
-  AppendSessionRequest,
-  AppendSessionResponse,
   EventStoreServiceClient,
+  SessionAppend,
+  SessionAppendOutcome,
 } from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {createApiKey} from '../server/src/auth/apiKeys.js';
 import {jsonEvent, range} from './support/events.js';
@@ -23,30 +23,36 @@ async function start(...args: Parameters<typeof startTestServer>): Promise<TestS
   return t;
 }
 
+/** Sends the appends on one session, `perMessage` to a message; returns every outcome. */
 async function session(
   client: EventStoreServiceClient,
-  requests: AppendSessionRequest[],
+  appends: SessionAppend[],
   metadata?: Metadata,
-): Promise<AppendSessionResponse[]> {
+  perMessage = 1,
+): Promise<SessionAppendOutcome[]> {
   async function* send() {
-    yield* requests;
+    for (let i = 0; i < appends.length; i += perMessage) yield {appends: appends.slice(i, i + perMessage)};
   }
-  const responses: AppendSessionResponse[] = [];
-  for await (const response of client.appendSession(send(), metadata ? {metadata} : {})) responses.push(response);
-  return responses;
+  const outcomes: SessionAppendOutcome[] = [];
+  for await (const response of client.appendSession(send(), metadata ? {metadata} : {})) outcomes.push(...response.outcomes);
+  return outcomes;
 }
 
 it('answers every pipelined append by its request id, with Append\'s results and errors', async () => {
   const t = await start();
   const retried = [jsonEvent('test.E', {retry: true})];
-  const requests: AppendSessionRequest[] = [
+  const requests: SessionAppend[] = [
     ...range(1, 200).map(i => ({requestId: BigInt(i), append: {tenant: '', stream: `s-${i % 7}`, events: [jsonEvent('test.E', {i})]}})),
     {requestId: 201n, append: {tenant: '', stream: 'fresh', expectedRevision: {kind: {$case: 'noStream', value: {}}}, events: retried}},
     {requestId: 202n, append: {tenant: '', stream: 'fresh', expectedRevision: {kind: {$case: 'noStream', value: {}}}, events: retried}},
     {requestId: 203n, append: {tenant: '', stream: 's-1', expectedRevision: {kind: {$case: 'exact', value: 999n}}, events: [jsonEvent('test.E', {})]}},
     {requestId: 204n, append: {tenant: '', stream: 'bad stream', events: [jsonEvent('test.E', {})]}},
   ];
-  const responses = await session(t.client, requests);
+  // Some messages carry one append, others many.
+  const responses = [
+    ...(await session(t.client, requests.slice(0, 100), undefined, 1)),
+    ...(await session(t.client, requests.slice(100), undefined, 37)),
+  ];
   expect(responses.map(r => r.requestId).sort((a, b) => Number(a - b))).toEqual(range(1, 204).map(BigInt));
   const byId = new Map(responses.map(r => [r.requestId, r.outcome]));
 
@@ -72,6 +78,15 @@ it('answers every pipelined append by its request id, with Append\'s results and
   expect(invalid?.$case === 'error' && invalid.value.code).toBe(Status.INVALID_ARGUMENT);
 
   expect((await t.client.readLog({maxCount: 1000})).logPosition).toBe(201n);
+});
+
+it('keeps going past its in-flight bound: thousands of appends in few messages all get answered', async () => {
+  const t = await start({fsync: false});
+  const appends = range(1, 5000).map(i => ({requestId: BigInt(i), append: {tenant: '', stream: `s-${i % 10}`, events: [jsonEvent('test.E', {i})]}}));
+  const outcomes = await session(t.client, appends, undefined, 2500);
+  expect(outcomes).toHaveLength(5000);
+  expect(outcomes.every(o => o.outcome?.$case === 'result')).toBe(true);
+  expect((await t.client.readLog({})).logPosition).toBe(5000n);
 });
 
 it('confines a session to its key: another tenant or a read key is PERMISSION_DENIED', async () => {

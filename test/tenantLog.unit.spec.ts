@@ -61,3 +61,19 @@ describe('TenantLog live buffer', () => {
     await expect(aborted).rejects.toThrow('gone');
   });
 });
+
+describe('TenantLog shared framing', () => {
+  it('encodes a range once and hands every subscriber asking for it the same bytes', () => {
+    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    log.retain();
+    const encoded = (p: number) => ({...live(p), encoded: new Uint8Array([p])});
+    log.publish([encoded(1), encoded(2)]);
+    const first = log.framedAfter(0, 10);
+    const second = log.framedAfter(0, 10);
+    expect(first !== 'behind' && second !== 'behind' && first?.bytes === second?.bytes).toBe(true);
+    // SubscribeResponse{events: EventBatch{events: [0x01], [0x02]}}: field 1 around two field 1s.
+    expect(first !== 'behind' && [...first!.bytes]).toEqual([0x0a, 6, 0x0a, 1, 1, 0x0a, 1, 2]);
+    expect(log.framedAfter(2, 10)).toBeUndefined();
+    expect(log.framedAfter(1, 10) !== 'behind' && (log.framedAfter(1, 10) as {last: number}).last).toBe(2);
+  });
+});

@@ -7,6 +7,7 @@ import type {
   AppendResponse,
   AppendSessionRequest,
   EventStoreServiceClient,
+  SessionAppend,
 } from './gen/edupulse/eventstore/v1/event_store_service.js';
 
 /**
@@ -47,28 +48,41 @@ export function AppendPipeline(
   raw: EventStoreServiceClient,
   fallback: (request: AppendRequest, deadlineMs: number, signal?: AbortSignal) => Promise<AppendResponse>,
 ): AppendPipeline {
-  type Session = {send(message: AppendSessionRequest): void; end(): void; pending: Map<bigint, Pending>};
+  type Session = {send(append: SessionAppend): void; end(): void; pending: Map<bigint, Pending>};
   let session: Session | undefined;
   let unsupported = false;
   let nextId = 1n;
 
   function open(): Session {
-    const outbox: AppendSessionRequest[] = [];
+    let outbox: SessionAppend[] = [];
     let wake: (() => void) | undefined;
+    let flushScheduled = false;
     let ended = false;
     const controller = new AbortController();
     const pending = new Map<bigint, Pending>();
     async function* requests(): AsyncGenerator<AppendSessionRequest> {
       for (;;) {
-        while (outbox.length > 0) yield outbox.shift()!;
+        if (outbox.length > 0) {
+          const appends = outbox;
+          outbox = [];
+          yield {appends};
+          continue;
+        }
         if (ended) return;
         await new Promise<void>(resolve => (wake = resolve));
       }
     }
     const current: Session = {
-      send(message) {
-        outbox.push(message);
-        wake?.();
+      send(append) {
+        outbox.push(append);
+        // Appends made in the same turn of the event loop travel in one message.
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(() => {
+            flushScheduled = false;
+            wake?.();
+          });
+        }
       },
       end() {
         ended = true;
@@ -79,13 +93,14 @@ export function AppendPipeline(
     void (async () => {
       try {
         for await (const response of raw.appendSession(requests(), {signal: controller.signal})) {
-          const waiting = pending.get(response.requestId);
-          if (waiting === undefined) continue; // Timed out meanwhile.
-          pending.delete(response.requestId);
-          clearTimeout(waiting.timer);
-          const outcome = response.outcome;
-          if (outcome?.$case === 'result') waiting.resolve(outcome.value);
-          else waiting.reject(outcome === undefined ? new EventStoreError('empty response', Status.INTERNAL) : errorOf(outcome.value));
+          for (const {requestId, outcome} of response.outcomes) {
+            const waiting = pending.get(requestId);
+            if (waiting === undefined) continue; // Timed out meanwhile.
+            pending.delete(requestId);
+            clearTimeout(waiting.timer);
+            if (outcome?.$case === 'result') waiting.resolve(outcome.value);
+            else waiting.reject(outcome === undefined ? new EventStoreError('empty outcome', Status.INTERNAL) : errorOf(outcome.value));
+          }
         }
       } catch (error) {
         if (error instanceof ClientError && error.code === Status.UNIMPLEMENTED) unsupported = true;

@@ -5,6 +5,7 @@ import type {
   AppendError,
   AppendSessionRequest,
   AppendSessionResponse,
+  SessionAppendOutcome,
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {Limits} from './config.js';
 import type {EventStore} from './engine/eventStore.js';
@@ -12,7 +13,7 @@ import {serverErrorOf} from './errorStatusMiddleware.js';
 import {validateAppend} from './validation.js';
 
 /** Most appends of one session in flight at once; past it the session stops reading until some complete. */
-const MAX_IN_FLIGHT = 1024;
+export const MAX_IN_FLIGHT = 1024;
 
 function appendErrorOf(error: unknown, log: Logger): AppendError {
   const status = serverErrorOf(error, log, 'AppendSession');
@@ -37,10 +38,11 @@ function encodeDetail(detail: RichServerError['extra'][number]): Uint8Array {
 
 /**
  * Runs one append session: reads appends as they come, hands each to the
- * store at once (so concurrent ones share group commits), and yields each
- * outcome with its request id as it completes. At most MAX_IN_FLIGHT appends
- * are pending; beyond that it stops reading, and gRPC flow control holds the
- * client back. Ends when the client half-closes and every append is answered.
+ * store at once (so concurrent ones share group commits), and sends outcomes
+ * as they complete, all that are ready in one message (a group commit settles
+ * its appends together). At most MAX_IN_FLIGHT appends are pending; beyond that
+ * it stops reading, and gRPC flow control holds the client back. Ends when the
+ * client half-closes and every append is answered.
  */
 export async function* runAppendSession(
   requests: AsyncIterable<AppendSessionRequest>,
@@ -49,51 +51,58 @@ export async function* runAppendSession(
   log: Logger,
   signal: AbortSignal,
 ): AsyncGenerator<AppendSessionResponse> {
-  const done: AppendSessionResponse[] = [];
+  let done: SessionAppendOutcome[] = [];
   let inFlight = 0;
   let readerDone = false;
   let readerError: unknown;
-  let wake: (() => void) | undefined;
+  // Both the reader (at the in-flight bound) and the sender may be waiting.
+  const waiters = new Set<() => void>();
   const notify = (): void => {
-    wake?.();
-    wake = undefined;
+    for (const wake of waiters) wake();
+    waiters.clear();
   };
-  const waitForChange = (): Promise<void> => new Promise(resolve => (wake = resolve));
+  const waitForChange = (): Promise<void> => new Promise(resolve => waiters.add(resolve));
+
+  const settle = (outcome: SessionAppendOutcome): void => {
+    inFlight -= 1;
+    done.push(outcome);
+    notify();
+  };
+  const failed = (requestId: bigint, error: unknown): SessionAppendOutcome => ({
+    requestId,
+    outcome: {$case: 'error', value: appendErrorOf(error, log)},
+  });
 
   const reader = (async () => {
     try {
-      for await (const request of requests) {
-        while (inFlight >= MAX_IN_FLIGHT) await waitForChange();
-        const requestId = request.requestId;
-        inFlight += 1;
-        const settle = (response: AppendSessionResponse): void => {
-          inFlight -= 1;
-          done.push(response);
-          notify();
-        };
-        try {
-          if (request.append === undefined) throw new ServerError(Status.INVALID_ARGUMENT, 'append: is required');
-          store()
-            .append(validateAppend(request.append, limits))
-            .then(
-              result =>
-                settle({
-                  requestId,
-                  outcome: {
-                    $case: 'result',
-                    value: {
-                      firstPosition: BigInt(result.firstPosition),
-                      lastPosition: BigInt(result.lastPosition),
-                      firstRevision: BigInt(result.firstRevision),
-                      lastRevision: BigInt(result.lastRevision),
-                      deduplicated: result.deduplicated,
+      for await (const message of requests) {
+        for (const {requestId, append} of message.appends) {
+          while (inFlight >= MAX_IN_FLIGHT) await waitForChange();
+          inFlight += 1;
+          try {
+            if (append === undefined) throw new ServerError(Status.INVALID_ARGUMENT, 'append: is required');
+            store()
+              .append(validateAppend(append, limits))
+              .then(
+                result =>
+                  settle({
+                    requestId,
+                    outcome: {
+                      $case: 'result',
+                      value: {
+                        firstPosition: BigInt(result.firstPosition),
+                        lastPosition: BigInt(result.lastPosition),
+                        firstRevision: BigInt(result.firstRevision),
+                        lastRevision: BigInt(result.lastRevision),
+                        deduplicated: result.deduplicated,
+                      },
                     },
-                  },
-                }),
-              (error: unknown) => settle({requestId, outcome: {$case: 'error', value: appendErrorOf(error, log)}}),
-            );
-        } catch (error) {
-          settle({requestId, outcome: {$case: 'error', value: appendErrorOf(error, log)}});
+                  }),
+                (error: unknown) => settle(failed(requestId, error)),
+              );
+          } catch (error) {
+            settle(failed(requestId, error));
+          }
         }
       }
     } catch (error) {
@@ -106,7 +115,12 @@ export async function* runAppendSession(
 
   try {
     for (;;) {
-      while (done.length > 0) yield done.shift()!;
+      if (done.length > 0) {
+        const outcomes = done;
+        done = [];
+        yield {outcomes};
+        continue;
+      }
       if (readerError !== undefined) throw readerError;
       if (readerDone && inFlight === 0) break;
       signal.throwIfAborted();

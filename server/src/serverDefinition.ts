@@ -4,13 +4,14 @@ import {
   ReadStreamResponse,
   SubscribeResponse,
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {encodeEventBatchResponse, type EncodedEventBatch} from './engine/encodedEvent.js';
+import {encodeEventBatchResponse, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
 
 /** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
-export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch;
+export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch | FramedEventBatch;
 
 const SubscribeResponseWire = {
   encode(message: ServerSubscribeResponse): {finish(): Uint8Array} {
+    if ('framed' in message) return {finish: () => message.framed};
     if ('encodedEvents' in message) {
       const bytes = encodeEventBatchResponse(message.encodedEvents);
       return {finish: () => bytes};

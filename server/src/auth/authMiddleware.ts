@@ -38,11 +38,16 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
     }
     if (call.method.requestStream) {
       // An append session: every append on it is confined to the key's tenant.
-      const appends = call.request as AsyncIterable<{append?: {tenant?: string}}>;
+      const messages = call.request as AsyncIterable<{appends: Array<{append?: {tenant?: string}}>}>;
       const confined = (async function* () {
-        for await (const message of appends) {
-          const append = message.append ?? {};
-          yield {...message, append: {...append, tenant: tenantFor(principal, append.tenant ?? '')}};
+        for await (const message of messages) {
+          yield {
+            ...message,
+            appends: message.appends.map(a => ({
+              ...a,
+              append: {...(a.append ?? {}), tenant: tenantFor(principal, a.append?.tenant ?? '')},
+            })),
+          };
         }
       })();
       return yield* call.next(confined as typeof call.request, {...context, principal});

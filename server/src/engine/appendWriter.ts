@@ -130,7 +130,11 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     if (operations.length > 0) {
       const started = process.hrtime.bigint();
       try {
-        await db.batch(operations, {sync: options.sync});
+        // A chained batch goes straight to LevelDB's WriteBatch; the array form
+        // costs several microseconds of generic preparation per operation.
+        const batch = db.batch();
+        for (const {key, value} of operations) batch.put(key, value);
+        await batch.write({sync: options.sync});
       } catch (error) {
         logger.error({err: error, appends: group.length}, 'append batch failed; nothing of it was acknowledged');
         for (const {pending} of decisions) pending.reject(error);

@@ -10,6 +10,9 @@ export type EncodedEvent = Uint8Array;
 /** A subscription message whose events are already encoded (as stored). */
 export type EncodedEventBatch = {encodedEvents: readonly EncodedEvent[]};
 
+/** A subscription message already encoded whole (shared by every subscriber that sends it). */
+export type FramedEventBatch = {framed: Uint8Array};
+
 /** The fields of an encoded event that filters and cursors need. */
 export type EventHeader = {stream: string; revision: number; type: string};
 

@@ -3,7 +3,7 @@ import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/even
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
-import type {EncodedEventBatch} from './encodedEvent.js';
+import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {
   logKey,
@@ -94,7 +94,10 @@ export type EventStore = {
   ): Promise<LogPage>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
-  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse | EncodedEventBatch>;
+  subscribe(
+    command: SubscribeCommand,
+    signal: AbortSignal,
+  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch>;
   /** Live figures, for tests and metrics. */
   stats(): EventStoreStats;
   /**
@@ -221,7 +224,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   async function* subscribe(
     command: SubscribeCommand,
     signal: AbortSignal,
-  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch> {
+  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
     if (closing.signal.aborted) throw new ShuttingDownError();
     const tenant = await tenants.get(command.tenant);
     const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);

@@ -1,9 +1,24 @@
 import type {Level} from 'level';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {peekEventHeader, type EncodedEvent, type EncodedEventBatch} from './encodedEvent.js';
+import {
+  peekEventHeader,
+  type EncodedEvent,
+  type EncodedEventBatch,
+  type FramedEventBatch,
+} from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
 import {logRangeAfter, positionOfLogKey, logKey, streamIndexRangeAfter, readSequence} from './keys.js';
 import type {TenantLog} from './tenantLog.js';
+
+/**
+ * Marks a read-ahead promise as handled, so that a read still in flight when
+ * the subscription ends (and the iterator closes) is not an unhandled rejection;
+ * awaiting it later still sees the error.
+ */
+function readAhead<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
 
 /** A step of history: events to send (maybe none) and the last position considered. */
 type HistoryBatch = {events: EncodedEvent[]; cursor: number; checkpoint: boolean};
@@ -51,7 +66,7 @@ export async function* runSubscription(
   request: SubscriptionRequest,
   tuning: SubscriptionTuning,
   signal: AbortSignal,
-): AsyncGenerator<SubscribeResponse | EncodedEventBatch> {
+): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
   const {tenant, stream, predicate, maxBatchSize} = request;
   const release = tenant.retain();
   // Every event up to `cursor` has been delivered or skipped by the filter.
@@ -93,6 +108,16 @@ export async function* runSubscription(
         continue;
       }
 
+      if (stream === undefined && predicate === undefined) {
+        // Every unfiltered subscriber at this cursor gets the very same message bytes.
+        const framed = tenant.framedAfter(cursor, maxBatchSize);
+        if (framed !== 'behind' && framed !== undefined) {
+          cursor = framed.last;
+          yield {framed: framed.bytes};
+          sent(cursor);
+          continue;
+        }
+      }
       const buffered = tenant.eventsAfter(cursor, maxBatchSize);
       if (buffered === 'behind') {
         live = false;
@@ -149,9 +174,12 @@ export async function* runSubscription(
       let bytes = 0;
       let skipped = 0;
       let scanned = from;
+      // Read ahead: the next chunk comes off LevelDB while this one is being sent.
+      let next = readAhead(iterator.nextv(tuning.readChunk));
       for (;;) {
-        const entries = await iterator.nextv(tuning.readChunk);
+        const entries = await next;
         if (entries.length === 0) break;
+        next = readAhead(iterator.nextv(tuning.readChunk));
         for (const [key, value] of entries) {
           scanned = positionOfLogKey(key);
           // Without a filter the event is never decoded: its stored bytes go out as they are.
@@ -196,9 +224,12 @@ export async function* runSubscription(
     const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
     let last = cursor;
     try {
+      const chunk = Math.min(tuning.readChunk, maxBatchSize);
+      let next = readAhead(iterator.nextv(chunk));
       for (;;) {
-        const entries = await iterator.nextv(Math.min(tuning.readChunk, maxBatchSize));
+        const entries = await next;
         if (entries.length === 0) break;
+        next = readAhead(iterator.nextv(chunk));
         const positions = entries.map(([, value]) => readSequence(value, 0));
         const values = await db.getMany(positions.map(p => logKey(tenant.tenant, p)));
         const events: EncodedEvent[] = [];

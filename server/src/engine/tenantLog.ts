@@ -1,4 +1,5 @@
 import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import {encodeEventBatchResponse} from './encodedEvent.js';
 
 /** A committed event as live subscribers see it. */
 export type LiveEvent = {
@@ -43,6 +44,12 @@ export type TenantLog = {
    * event after `position` is no longer in the buffer (read it from disk).
    */
   eventsAfter(position: number, maxCount: number): readonly LiveEvent[] | 'behind';
+  /**
+   * Like {@link eventsAfter}, but as one encoded subscription message, made once
+   * and shared by every subscriber asking for the same range; undefined when
+   * there is nothing new.
+   */
+  framedAfter(position: number, maxCount: number): {bytes: Uint8Array; last: number} | 'behind' | undefined;
   /**
    * Resolves true once the head moves past `position`, false after
    * `timeoutMs`; rejects with the signal's reason when it aborts.
@@ -98,6 +105,7 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
       if (subscribers === 0) {
         // Let the buffered events go: nobody will read them.
         ring = [];
+        lastFramed = undefined;
         bufferedBytes = 0;
         oldest = committedHead + 1;
       }
@@ -115,6 +123,18 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
       events.push(live);
     }
     return events;
+  }
+
+  let lastFramed: {from: number; to: number; bytes: Uint8Array} | undefined;
+
+  function framedAfter(position: number, maxCount: number): {bytes: Uint8Array; last: number} | 'behind' | undefined {
+    const events = eventsAfter(position, maxCount);
+    if (events === 'behind' || events.length === 0) return events === 'behind' ? 'behind' : undefined;
+    const to = events[events.length - 1]!.position;
+    if (lastFramed?.from !== position || lastFramed.to !== to) {
+      lastFramed = {from: position, to, bytes: encodeEventBatchResponse(events.map(e => e.encoded))};
+    }
+    return {bytes: lastFramed.bytes, last: to};
   }
 
   function waitForCommit(position: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
@@ -143,5 +163,5 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
     });
   }
 
-  return {tenant, head: () => committedHead, publish, retain, eventsAfter, waitForCommit};
+  return {tenant, head: () => committedHead, publish, retain, eventsAfter, framedAfter, waitForCommit};
 }

@@ -125,16 +125,34 @@ export interface AppendResponse {
   deduplicated: boolean;
 }
 
-/** One append on an append session. */
+/** A message of an append session: one or more appends. */
 export interface AppendSessionRequest {
-  /** Chosen by the client (e.g. 1, 2, 3, ...); the response carries it back. */
+  /**
+   * The appends, each with its own request id. Put the appends you have at
+   * hand into one message: a message costs more than an append.
+   */
+  appends: SessionAppend[];
+}
+
+/** One append on an append session. */
+export interface SessionAppend {
+  /** Chosen by the client (e.g. 1, 2, 3, ...); the outcome carries it back. */
   requestId: bigint;
   /** The append, exactly as for Append. */
   append?: AppendRequest | undefined;
 }
 
-/** The outcome of one append on an append session. */
+/**
+ * A message of an append session: the outcomes of one or more appends, in
+ * completion order (all those a group commit finished travel together).
+ */
 export interface AppendSessionResponse {
+  /** The outcomes. */
+  outcomes: SessionAppendOutcome[];
+}
+
+/** The outcome of one append on an append session. */
+export interface SessionAppendOutcome {
   /** The request_id of the append this answers. */
   requestId: bigint;
   /** Result or error. */
@@ -819,19 +837,13 @@ export const AppendResponse: MessageFns<AppendResponse> = {
 };
 
 function createBaseAppendSessionRequest(): AppendSessionRequest {
-  return { requestId: 0n, append: undefined };
+  return { appends: [] };
 }
 
 export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
   encode(message: AppendSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0n) {
-      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
-        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.requestId);
-    }
-    if (message.append !== undefined) {
-      AppendRequest.encode(message.append, writer.uint32(18).fork()).join();
+    for (const v of message.appends) {
+      SessionAppend.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -846,6 +858,83 @@ export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseAppendSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appends.push(SessionAppend.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendSessionRequest {
+    return {
+      appends: globalThis.Array.isArray(object?.appends)
+        ? object.appends.map((e: any) => SessionAppend.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AppendSessionRequest): unknown {
+    const obj: any = {};
+    if (message.appends?.length) {
+      obj.appends = message.appends.map((e) => SessionAppend.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
+    return AppendSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
+    const message = createBaseAppendSessionRequest();
+    message.appends = object.appends?.map((e) => SessionAppend.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionAppend(): SessionAppend {
+  return { requestId: 0n, append: undefined };
+}
+
+export const SessionAppend: MessageFns<SessionAppend> = {
+  encode(message: SessionAppend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0n) {
+      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
+        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.append !== undefined) {
+      AppendRequest.encode(message.append, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionAppend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionAppend();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -877,7 +966,7 @@ export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
     }
   },
 
-  fromJSON(object: any): AppendSessionRequest {
+  fromJSON(object: any): SessionAppend {
     return {
       requestId: isSet(object.requestId)
         ? BigInt(object.requestId)
@@ -888,7 +977,7 @@ export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
     };
   },
 
-  toJSON(message: AppendSessionRequest): unknown {
+  toJSON(message: SessionAppend): unknown {
     const obj: any = {};
     if (message.requestId !== 0n) {
       obj.requestId = message.requestId.toString();
@@ -899,11 +988,11 @@ export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
-    return AppendSessionRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<SessionAppend>): SessionAppend {
+    return SessionAppend.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AppendSessionRequest>): AppendSessionRequest {
-    const message = createBaseAppendSessionRequest();
+  fromPartial(object: DeepPartial<SessionAppend>): SessionAppend {
+    const message = createBaseSessionAppend();
     message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
     message.append = (object.append !== undefined && object.append !== null)
       ? AppendRequest.fromPartial(object.append)
@@ -913,11 +1002,82 @@ export const AppendSessionRequest: MessageFns<AppendSessionRequest> = {
 };
 
 function createBaseAppendSessionResponse(): AppendSessionResponse {
-  return { requestId: 0n, outcome: undefined };
+  return { outcomes: [] };
 }
 
 export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
   encode(message: AppendSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.outcomes) {
+      SessionAppendOutcome.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcomes.push(SessionAppendOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendSessionResponse {
+    return {
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => SessionAppendOutcome.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AppendSessionResponse): unknown {
+    const obj: any = {};
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => SessionAppendOutcome.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
+    return AppendSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
+    const message = createBaseAppendSessionResponse();
+    message.outcomes = object.outcomes?.map((e) => SessionAppendOutcome.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionAppendOutcome(): SessionAppendOutcome {
+  return { requestId: 0n, outcome: undefined };
+}
+
+export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
+  encode(message: SessionAppendOutcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.requestId !== 0n) {
       if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
         throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
@@ -935,7 +1095,7 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AppendSessionResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionAppendOutcome {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -944,7 +1104,7 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAppendSessionResponse();
+      const message = createBaseSessionAppendOutcome();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -984,7 +1144,7 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
     }
   },
 
-  fromJSON(object: any): AppendSessionResponse {
+  fromJSON(object: any): SessionAppendOutcome {
     return {
       requestId: isSet(object.requestId)
         ? BigInt(object.requestId)
@@ -999,7 +1159,7 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
     };
   },
 
-  toJSON(message: AppendSessionResponse): unknown {
+  toJSON(message: SessionAppendOutcome): unknown {
     const obj: any = {};
     if (message.requestId !== 0n) {
       obj.requestId = message.requestId.toString();
@@ -1012,11 +1172,11 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
     return obj;
   },
 
-  create(base?: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
-    return AppendSessionResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<SessionAppendOutcome>): SessionAppendOutcome {
+    return SessionAppendOutcome.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AppendSessionResponse>): AppendSessionResponse {
-    const message = createBaseAppendSessionResponse();
+  fromPartial(object: DeepPartial<SessionAppendOutcome>): SessionAppendOutcome {
+    const message = createBaseSessionAppendOutcome();
     message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
     switch (object.outcome?.$case) {
       case "result": {
@@ -2847,8 +3007,8 @@ export const EventStoreServiceDefinition = {
       options: {},
     },
     /**
-     * Pipelined appends on one long-lived call: send many AppendSessionRequests
-     * without waiting; each gets an AppendSessionResponse with the same
+     * Pipelined appends on one long-lived call: send appends without waiting,
+     * several per message when you have them; each gets an outcome with its
      * request_id, in completion order, carrying the result or the error. Each
      * append has exactly the rules of Append (all or nothing, expected revision,
      * idempotency by event id, durable before its response) and concurrent
@@ -2944,8 +3104,8 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
    */
   append(request: AppendRequest, context: CallContext & CallContextExt): Promise<DeepPartial<AppendResponse>>;
   /**
-   * Pipelined appends on one long-lived call: send many AppendSessionRequests
-   * without waiting; each gets an AppendSessionResponse with the same
+   * Pipelined appends on one long-lived call: send appends without waiting,
+   * several per message when you have them; each gets an outcome with its
    * request_id, in completion order, carrying the result or the error. Each
    * append has exactly the rules of Append (all or nothing, expected revision,
    * idempotency by event id, durable before its response) and concurrent
@@ -3017,8 +3177,8 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
    */
   append(request: DeepPartial<AppendRequest>, options?: CallOptions & CallOptionsExt): Promise<AppendResponse>;
   /**
-   * Pipelined appends on one long-lived call: send many AppendSessionRequests
-   * without waiting; each gets an AppendSessionResponse with the same
+   * Pipelined appends on one long-lived call: send appends without waiting,
+   * several per message when you have them; each gets an outcome with its
    * request_id, in completion order, carrying the result or the error. Each
    * append has exactly the rules of Append (all or nothing, expected revision,
    * idempotency by event id, durable before its response) and concurrent

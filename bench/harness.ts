@@ -1,0 +1,108 @@
+import {spawn, type ChildProcess} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+
+/** Percentiles of a sample of latencies in milliseconds. */
+export type Latency = {p50: number; p99: number; p999: number};
+
+/** The q-quantile (0..1) of `values` (sorted in place). */
+export function quantile(values: Float64Array | number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = values instanceof Float64Array ? values.sort() : values.sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export function latencyOf(samples: number[]): Latency {
+  const values = Float64Array.from(samples);
+  return {p50: quantile(values, 0.5), p99: quantile(values, 0.99), p999: quantile(values, 0.999)};
+}
+
+/** Milliseconds since an arbitrary origin, with sub-millisecond resolution. */
+export const now = (): number => performance.now();
+
+/**
+ * Runs `concurrency` loops of `operation` for `seconds` (after a short warm-up);
+ * returns operations per second and their latencies.
+ */
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  operation: (worker: number, i: number) => Promise<unknown>,
+): Promise<{opsPerSecond: number; latency: Latency; operations: number}> {
+  const warmUpUntil = now() + Math.min(500, seconds * 200);
+  let measuring = false;
+  let stopAt = Infinity;
+  const latencies: number[] = [];
+  let operations = 0;
+  let started = 0;
+  await Promise.all(
+    Array.from({length: concurrency}, async (_, worker) => {
+      for (let i = 0; ; i++) {
+        const t0 = now();
+        if (t0 >= stopAt) return;
+        if (!measuring && t0 >= warmUpUntil) {
+          measuring = true;
+          started = t0;
+          stopAt = t0 + seconds * 1000;
+        }
+        await operation(worker, i);
+        if (measuring && t0 >= started) {
+          latencies.push(now() - t0);
+          operations += 1;
+        }
+      }
+    }),
+  );
+  const elapsed = (now() - started) / 1000;
+  return {opsPerSecond: operations / elapsed, latency: latencyOf(latencies), operations};
+}
+
+/** A child process that prints a readiness line; `ready` holds the matched groups. */
+export type Child = {process: ChildProcess; ready: RegExpExecArray; stop(): Promise<void>; rssBytes(): number};
+
+/** Starts a process and waits until one of its output lines matches `readyLine`. */
+export function startChild(command: string, args: string[], readyLine: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const child = spawn(command, args, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}});
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += String(chunk);
+      const match = readyLine.exec(output);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve({
+          process: child,
+          ready: match,
+          stop: async () => {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            const exited = new Promise(r => child.once('exit', r));
+            child.kill('SIGTERM');
+            const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            await exited;
+            clearTimeout(timer);
+          },
+          rssBytes: () => rssOf(child.pid!),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', code => reject(new Error(`${command} exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+  });
+}
+
+/** Resident memory of a process, from /proc. */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
+}
+
+/** Progress on standard error, so that the table on standard output stays clean. */
+export function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));

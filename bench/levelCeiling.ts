@@ -1,0 +1,51 @@
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {Level} from 'level';
+import {now} from './harness.js';
+
+/**
+ * The storage ceiling: raw LevelDB through `level`, no gRPC, no indexes.
+ * Batched synced writes of `batchSize` values of `eventBytes`, for `seconds`.
+ */
+export async function levelBatchedWrites(eventBytes: number, batchSize: number, seconds: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-level-'));
+  const db = new Level<Buffer, Buffer>(dir, {keyEncoding: 'buffer', valueEncoding: 'buffer'});
+  await db.open();
+  const value = Buffer.alloc(eventBytes, 7);
+  let written = 0;
+  let key = 0;
+  const started = now();
+  while (now() - started < seconds * 1000) {
+    const batch = db.batch();
+    for (let i = 0; i < batchSize; i++) {
+      const k = Buffer.alloc(8);
+      k.writeBigUInt64BE(BigInt(++key));
+      batch.put(k, value);
+    }
+    await batch.write({sync: true});
+    written += batchSize;
+  }
+  const rate = written / ((now() - started) / 1000);
+  await db.close();
+  await rm(dir, {recursive: true, force: true});
+  return rate;
+}
+
+/** Raw LevelDB iteration over every entry of a data directory (nextv in chunks): entries per second. */
+export async function levelIteration(dataDir: string): Promise<{entries: number; perSecond: number}> {
+  const db = new Level<Buffer, Uint8Array>(dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
+  await db.open();
+  const iterator = db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M')});
+  let entries = 0;
+  const started = now();
+  for (;;) {
+    const chunk = await iterator.nextv(512);
+    if (chunk.length === 0) break;
+    entries += chunk.length;
+  }
+  const perSecond = entries / ((now() - started) / 1000);
+  await iterator.close();
+  await db.close();
+  return {entries, perSecond};
+}

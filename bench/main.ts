@@ -1,0 +1,471 @@
+/**
+ * The benchmark suite (`npm run bench`, `npm run bench -- --quick`): the store
+ * against its ceilings (a gRPC server that stores nothing, raw LevelDB) and its
+ * peer (NATS JetStream), side by side in one run on this machine. Prints
+ * progress on stderr, a table on stdout, and writes JSON and Markdown under
+ * bench/results/. See bench/README.md.
+ */
+import {execFile} from 'node:child_process';
+import {setMaxListeners} from 'node:events';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {cpus, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {promisify} from 'node:util';
+import {createChannel, createClient, type Channel} from 'nice-grpc';
+import {createEventStoreClient, uuidv7, type EventStoreClient} from '../client/src/index.js';
+import {
+  EventStoreServiceDefinition,
+  type EventStoreServiceClient,
+} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {closedLoop, latencyOf, now, progress, sleep, startChild, type Child, type Latency} from './harness.js';
+import {startJetStream} from './jetstream.js';
+import {levelBatchedWrites, levelIteration} from './levelCeiling.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const quick = process.argv.includes('--quick');
+const tools = join(root, '.tools/bin');
+const SIZES = [200, 2048];
+const plan = quick
+  ? {seconds: 1, catchUp: 50_000, liveSeconds: 2, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: [200]}
+  : {seconds: 5, catchUp: 1_000_000, liveSeconds: 10, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: SIZES};
+
+/** One measured figure, with what it is compared against. */
+type Row = {
+  scenario: string;
+  size: number;
+  variant: string;
+  value: number;
+  unit: string;
+  latency?: Latency;
+  against?: {what: string; value: number; target?: number};
+  note?: string;
+};
+const rows: Row[] = [];
+function record(row: Row): Row {
+  rows.push(row);
+  const ratio = row.against ? ` (${(row.value / row.against.value).toFixed(2)}x ${row.against.what})` : '';
+  progress(`${row.scenario} ${row.size}B ${row.variant}: ${Math.round(row.value)} ${row.unit}${ratio}`);
+  return row;
+}
+
+// ---------------------------------------------------------------- processes
+
+async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
+  const args = [join(root, 'dist/server/src/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--data-dir', dataDir, '--log-level', 'warn'];
+  if (!fsync) args.push('--no-fsync');
+  return startChild(process.execPath, args, /EDUPULSE_LISTENING (\S+)/);
+}
+
+async function startCeiling(size: number): Promise<Child> {
+  return startChild(process.execPath, [join(root, 'dist/bench/ceilingServer.js'), String(size)], /CEILING_LISTENING (\S+)/);
+}
+
+function rawClient(address: string): {client: EventStoreServiceClient; channel: Channel} {
+  const channel = createChannel(address, undefined, {'grpc.max_receive_message_length': 64 * 1024 * 1024});
+  return {client: createClient(EventStoreServiceDefinition, channel), channel};
+}
+
+function event(size: number): ProposedEvent {
+  return {
+    eventId: uuidv7(),
+    type: 'bench.Event',
+    contentType: 'application/octet-stream',
+    data: new Uint8Array(size),
+    metadata: {},
+    correlationId: '',
+    causationId: '',
+    actorId: '',
+    occurredAt: undefined,
+    containsPersonalData: false,
+  };
+}
+
+// ---------------------------------------------------------------- append
+
+type AppendFigures = Record<string, {opsPerSecond: number; latency: Latency}>;
+
+/** Single-event appends, unary and on an append session, at each concurrency; and unary batches of 100. */
+async function appendScenarios(address: string, size: number): Promise<AppendFigures> {
+  const figures: AppendFigures = {};
+  const {client, channel} = rawClient(address);
+  const sdk: EventStoreClient = createEventStoreClient(address, {deadlineMs: 30_000});
+  try {
+    for (const concurrency of [1, 16, 64]) {
+      figures[`unary c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
+        client.append({stream: `bench-${worker}`, events: [event(size)]}),
+      );
+      figures[`session c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
+        sdk.appendToStream(`bench-${worker}`, [{type: 'bench.Event', data: new Uint8Array(size), contentType: 'application/octet-stream'}]),
+      );
+    }
+    for (const concurrency of [1, 16]) {
+      const batch = await closedLoop(concurrency, plan.seconds, worker =>
+        client.append({stream: `bench-batch-${worker}`, events: Array.from({length: 100}, () => event(size))}),
+      );
+      figures[`batch100 c${concurrency}`] = {opsPerSecond: batch.opsPerSecond * 100, latency: batch.latency};
+    }
+  } finally {
+    sdk.close();
+    channel.close();
+  }
+  return figures;
+}
+
+async function appendSuite(): Promise<void> {
+  for (const size of SIZES) {
+    progress(`append ${size}B: transport ceiling`);
+    const ceiling = await startCeiling(size);
+    const ceilingFigures = await appendScenarios(ceiling.ready[1]!, size);
+    await ceiling.stop();
+
+    const jetstream: Record<string, AppendFigures> = {};
+    for (const syncAlways of [false, true]) {
+      progress(`append ${size}B: JetStream${syncAlways ? ' (sync always)' : ''}`);
+      const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
+      await peer.resetStream('BENCH');
+      const payload = new Uint8Array(size);
+      const figures: AppendFigures = {};
+      for (const concurrency of [1, 16, 64]) {
+        figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, payload));
+      }
+      jetstream[syncAlways ? 'always' : 'default'] = figures;
+      await peer.stop();
+    }
+
+    progress(`append ${size}B: raw LevelDB batched synced writes`);
+    const levelRate = await levelBatchedWrites(size, 100, plan.seconds);
+
+    for (const fsync of [true, false]) {
+      progress(`append ${size}B: store, fsync ${fsync ? 'on' : 'off'}`);
+      const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-store-'));
+      const store = await startStore(dir, fsync);
+      const figures = await appendScenarios(store.ready[1]!, size);
+      await store.stop();
+      await rm(dir, {recursive: true, force: true});
+      const peerFigures = jetstream[fsync ? 'always' : 'default']!;
+      const peerName = fsync ? 'JetStream sync always' : 'JetStream default sync';
+      for (const [variant, f] of Object.entries(figures)) {
+        const concurrency = variant.split(' c')[1]!;
+        const row: Row = {
+          scenario: 'append',
+          size,
+          variant: `${variant} fsync ${fsync ? 'on' : 'off'}`,
+          value: f.opsPerSecond,
+          unit: 'events/s',
+          latency: f.latency,
+        };
+        if (variant.startsWith('batch100')) {
+          // Raw LevelDB writes one synced batch at a time; at c16 the store group-commits.
+          if (fsync) row.against = {what: 'raw LevelDB synced batches of 100, one at a time', value: levelRate, target: 0.8};
+        } else {
+          row.against = {what: `transport ceiling ${variant}`, value: ceilingFigures[variant]!.opsPerSecond, ...(fsync && variant === 'unary c64' ? {target: 0.9} : {})};
+        }
+        record(row);
+        if (!variant.startsWith('batch100')) {
+          record({
+            scenario: 'append vs peer',
+            size,
+            variant: `${variant} fsync ${fsync ? 'on' : 'off'}`,
+            value: f.opsPerSecond,
+            unit: 'events/s',
+            against: {what: peerName, value: peerFigures[`c${concurrency}`]!.opsPerSecond, ...(variant === 'session c64' ? {target: 1} : {})},
+          });
+        }
+      }
+    }
+    for (const [variant, f] of Object.entries(ceilingFigures)) {
+      record({scenario: 'ceiling: transport', size, variant, value: f.opsPerSecond, unit: 'events/s', latency: f.latency});
+    }
+    for (const [mode, figures] of Object.entries(jetstream)) {
+      for (const [variant, f] of Object.entries(figures)) {
+        record({scenario: 'peer: JetStream publish', size, variant: `${variant} sync ${mode}`, value: f.opsPerSecond, unit: 'events/s', latency: f.latency});
+      }
+    }
+    record({scenario: 'ceiling: LevelDB', size, variant: 'synced batches of 100', value: levelRate, unit: 'events/s'});
+  }
+}
+
+// ---------------------------------------------------------------- catch-up
+
+/** Reads a whole log through Subscribe, from the start to caught-up: events per second. */
+async function catchUp(address: string, expected: number): Promise<number> {
+  const {client, channel} = rawClient(address);
+  const controller = new AbortController();
+  let received = 0;
+  const started = now();
+  try {
+    for await (const message of client.subscribe({}, {signal: controller.signal})) {
+      if (message.content?.$case === 'events') received += message.content.value.events.length;
+      if (message.content?.$case === 'caughtUp' || received >= expected) break;
+    }
+  } finally {
+    controller.abort();
+    channel.close();
+  }
+  if (received < expected) throw new Error(`catch-up received ${received} of ${expected} events`);
+  return received / ((now() - started) / 1000);
+}
+
+async function catchUpSuite(): Promise<void> {
+  const total = plan.catchUp;
+  for (const size of SIZES) {
+    progress(`catch-up ${size}B: loading ${total} events into the store`);
+    const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-catchup-'));
+    let store = await startStore(dir, false);
+    const sdk = createEventStoreClient(store.ready[1]!, {deadlineMs: 120_000});
+    const perBatch = Math.min(1000, Math.floor((3 * 1024 * 1024) / (size + 100)));
+    let loaded = 0;
+    await Promise.all(
+      Array.from({length: 4}, async () => {
+        while (loaded < total) {
+          const n = Math.min(perBatch, total - loaded);
+          loaded += n;
+          await sdk.appendToStream(`bench-${loaded % 100}`, Array.from({length: n}, () => ({type: 'bench.Event', data: new Uint8Array(size), contentType: 'application/octet-stream'})));
+        }
+      }),
+    );
+    sdk.close();
+    await store.stop();
+    // A fresh start: history comes from disk, not from caches of the load.
+    store = await startStore(dir, true);
+    progress(`catch-up ${size}B: store`);
+    const storeRate = await catchUp(store.ready[1]!, total);
+    await store.stop();
+    const raw = await levelIteration(dir);
+    await rm(dir, {recursive: true, force: true});
+
+    progress(`catch-up ${size}B: transport ceiling`);
+    const ceiling = await startCeiling(size);
+    const ceilingRate = await catchUp(ceiling.ready[1]!, total);
+    await ceiling.stop();
+
+    progress(`catch-up ${size}B: JetStream (loading ${total} events)`);
+    const peer = await startJetStream(join(tools, 'nats-server'), false);
+    await peer.resetStream('CATCHUP');
+    const payload = new Uint8Array(size);
+    let published = 0;
+    await Promise.all(
+      Array.from({length: 64}, async () => {
+        while (published < total) {
+          published += 1;
+          await peer.js.publish(`CATCHUP.s${published % 100}`, payload);
+        }
+      }),
+    );
+    const consumer = await peer.js.consumers.get('CATCHUP');
+    const started = now();
+    let consumed = 0;
+    const messages = await consumer.consume({max_messages: 10_000});
+    for await (const m of messages) {
+      void m;
+      if (++consumed >= total) break;
+    }
+    const peerRate = consumed / ((now() - started) / 1000);
+    await messages.close();
+    await peer.stop();
+
+    record({scenario: 'catch-up', size, variant: `${total} events, store`, value: storeRate, unit: 'events/s', against: {what: 'transport ceiling stream', value: ceilingRate, target: 0.7}});
+    record({scenario: 'catch-up vs peer', size, variant: `${total} events, store`, value: storeRate, unit: 'events/s', against: {what: 'JetStream ordered consumer', value: peerRate, target: 1}});
+    record({scenario: 'ceiling: transport', size, variant: 'subscribe stream', value: ceilingRate, unit: 'events/s'});
+    record({scenario: 'ceiling: LevelDB', size, variant: `iterate ${raw.entries} events`, value: raw.perSecond, unit: 'events/s'});
+    record({scenario: 'peer: JetStream', size, variant: 'ordered consumer catch-up', value: peerRate, unit: 'events/s'});
+  }
+}
+
+// ---------------------------------------------------------------- live
+
+/** Writes the send time (ms, performance clock of this process) into the first 8 bytes. */
+function stamped(size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  new DataView(data.buffer).setFloat64(0, now());
+  return data;
+}
+const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);
+
+async function liveSuite(): Promise<void> {
+  for (const size of plan.liveSizes) {
+    for (const subscribers of plan.subscribers) {
+      progress(`live ${size}B: store, ${subscribers} subscribers${subscribers === 1000 ? ' + 1 stalled' : ''}`);
+      const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
+      const store = await startStore(dir, true);
+      const address = store.ready[1]!;
+      const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
+      const controller = new AbortController();
+      // One signal ends every subscription of the run: many listeners, on purpose.
+      setMaxListeners(0, controller.signal);
+      const latencies: number[] = [];
+      let caughtUp = 0;
+      const loops = Array.from({length: subscribers}, async (_, i) => {
+        const {client} = channels[i % (channels.length - 1)]!;
+        try {
+          for await (const message of client.subscribe({from: {$case: 'end', value: {}}}, {signal: controller.signal})) {
+            if (message.content?.$case === 'caughtUp') caughtUp += 1;
+            if (message.content?.$case === 'events') {
+              const at = now();
+              for (const e of message.content.value.events) latencies.push(at - sentAt(e.data));
+            }
+          }
+        } catch {
+          // Cancelled at the end.
+        }
+      });
+      // The stalled subscriber: takes the first message, then never reads again.
+      const stalled = subscribers === 1000 ? channels[channels.length - 1]!.client.subscribe({from: {$case: 'start', value: {}}}, {signal: controller.signal})[Symbol.asyncIterator]() : undefined;
+      await stalled?.next();
+      while (caughtUp < subscribers) await sleep(20);
+      const rssBefore = store.rssBytes();
+      const sdk = createEventStoreClient(address);
+      let rssPeak = rssBefore;
+      const interval = 1000 / plan.liveRate;
+      const started = now();
+      let sent = 0;
+      while (now() - started < plan.liveSeconds * 1000) {
+        const due = started + sent * interval;
+        if (now() < due) await sleep(Math.max(0, due - now()));
+        sent += 1;
+        void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
+        if (sent % plan.liveRate === 0) rssPeak = Math.max(rssPeak, store.rssBytes());
+      }
+      const expected = sent * subscribers;
+      const deadline = now() + 30_000;
+      while (latencies.length < expected && now() < deadline) await sleep(50);
+      const rssAfter = store.rssBytes();
+      sdk.close();
+      controller.abort();
+      await Promise.all(loops);
+      for (const c of channels) c.channel.close();
+      await store.stop();
+      await rm(dir, {recursive: true, force: true});
+      const latency = latencyOf(latencies);
+      record({
+        scenario: 'live',
+        size,
+        variant: `${subscribers} subscribers${stalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s`,
+        value: latency.p99,
+        unit: 'ms p99',
+        latency,
+        ...(subscribers === 100 ? {against: {what: 'target 5 ms', value: 5, target: 1}} : {}),
+        note:
+          `delivered ${latencies.length}/${expected}; server RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ` +
+          `${(rssPeak / 2 ** 20).toFixed(0)} → after ${(rssAfter / 2 ** 20).toFixed(0)} MiB`,
+      });
+    }
+
+    // JetStream with the same rate and 1 and 100 ordered consumers.
+    for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
+      progress(`live ${size}B: JetStream, ${subscribers} consumers`);
+      const peer = await startJetStream(join(tools, 'nats-server'), false);
+      await peer.resetStream('LIVE');
+      const latencies: number[] = [];
+      const consumers = await Promise.all(
+        Array.from({length: subscribers}, async () => {
+          const consumer = await peer.js.consumers.get('LIVE');
+          const messages = await consumer.consume();
+          void (async () => {
+            for await (const m of messages) latencies.push(now() - sentAt(m.data));
+          })();
+          return messages;
+        }),
+      );
+      await sleep(500);
+      const interval = 1000 / plan.liveRate;
+      const started = now();
+      let sent = 0;
+      while (now() - started < plan.liveSeconds * 1000) {
+        const due = started + sent * interval;
+        if (now() < due) await sleep(Math.max(0, due - now()));
+        sent += 1;
+        void peer.js.publish('LIVE.x', stamped(size));
+      }
+      const deadline = now() + 30_000;
+      while (latencies.length < sent * subscribers && now() < deadline) await sleep(50);
+      for (const m of consumers) await m.close();
+      await peer.stop();
+      const latency = latencyOf(latencies);
+      record({scenario: 'peer: JetStream live', size, variant: `${subscribers} consumers, ${plan.liveRate} events/s`, value: latency.p99, unit: 'ms p99', latency, note: `delivered ${latencies.length}/${sent * subscribers}`});
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ghz
+
+async function ghzSuite(): Promise<void> {
+  progress('ghz against Append (fsync on, 200 B, concurrency 64)');
+  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-ghz-'));
+  const store = await startStore(dir, true);
+  const data = Buffer.alloc(200).toString('base64');
+  const {stdout} = await promisify(execFile)(join(tools, 'ghz'), [
+    '--insecure',
+    '--call', 'edupulse.eventstore.v1.EventStoreService.Append',
+    '-d', JSON.stringify({stream: 'ghz-{{.WorkerID}}', events: [{type: 'bench.Event', contentType: 'application/octet-stream', data}]}),
+    '-c', '64',
+    '-z', `${plan.seconds}s`,
+    '--format', 'json',
+    store.ready[1]!,
+  ], {maxBuffer: 64 * 1024 * 1024});
+  await store.stop();
+  await rm(dir, {recursive: true, force: true});
+  const report = JSON.parse(stdout) as {rps: number; latencyDistribution: Array<{percentage: number; latency: number}>; statusCodeDistribution: Record<string, number>};
+  const at = (p: number): number => (report.latencyDistribution.find(d => d.percentage === p)?.latency ?? NaN) / 1e6;
+  record({
+    scenario: 'ghz',
+    size: 200,
+    variant: 'Append unary c64 fsync on',
+    value: report.rps,
+    unit: 'events/s',
+    latency: {p50: at(50), p99: at(99), p999: NaN},
+    note: `status codes ${JSON.stringify(report.statusCodeDistribution)}`,
+  });
+}
+
+// ---------------------------------------------------------------- report
+
+function tableOf(all: Row[]): string {
+  const lines = [
+    '| scenario | size | variant | figure | p50 ms | p99 ms | compared with | ratio | target |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+  for (const r of all) {
+    const ratio = r.against ? r.value / r.against.value : undefined;
+    // For latencies lower is better: the ratio is target / measured.
+    const lowerIsBetter = r.unit.startsWith('ms');
+    const shown = r.against ? (lowerIsBetter ? r.against.value / r.value : ratio) : undefined;
+    const target = r.against?.target;
+    const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
+    lines.push(
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${Math.round(r.value).toLocaleString('en')} ${r.unit}${r.unit.startsWith('ms') ? '' : ''} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${Math.round(r.against.value).toLocaleString('en')})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const machine = {cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`};
+  const startedAt = new Date().toISOString();
+  progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  await appendSuite();
+  await catchUpSuite();
+  await liveSuite();
+  await ghzSuite();
+
+  const table = tableOf(rows);
+  process.stdout.write(`\n${table}\n`);
+  const name = quick ? 'quick' : 'full';
+  const header = `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
+    `Cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s. ` +
+    'Ratios are measured side by side in this one run; for latency rows the ratio is target / measured.\n\n';
+  await writeFile(join(root, `bench/results/${name}.md`), `${header}${table}\n`);
+  await writeFile(join(root, `bench/results/${name}.json`), `${JSON.stringify({machine, startedAt, plan, rows}, null, 2)}\n`);
+  progress(`wrote bench/results/${name}.md and ${name}.json`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
