@@ -2,6 +2,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Level} from 'level';
+import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
 import {now} from './harness.js';
 
 /**
@@ -36,7 +37,8 @@ export async function levelBatchedWrites(eventBytes: number, batchSize: number, 
 export async function levelIteration(dataDir: string): Promise<{entries: number; perSecond: number}> {
   const db = new Level<Buffer, Uint8Array>(dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
   await db.open();
-  const iterator = db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M')});
+  // The same prefetch bound as the store's history reads, so that the ratio compares like with like.
+  const iterator = db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
   let entries = 0;
   const started = now();
   for (;;) {

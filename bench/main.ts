@@ -285,11 +285,16 @@ function stamped(size: number): Uint8Array {
 const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);
 
 async function liveSuite(): Promise<void> {
+  // The default (fsync on) at every size of audience, and without fsync (like JetStream's default) at 100.
+  const cases = [
+    ...plan.subscribers.map(subscribers => ({subscribers, fsync: true})),
+    {subscribers: 100, fsync: false},
+  ];
   for (const size of plan.liveSizes) {
-    for (const subscribers of plan.subscribers) {
-      progress(`live ${size}B: store, ${subscribers} subscribers${subscribers === 1000 ? ' + 1 stalled' : ''}`);
+    for (const {subscribers, fsync} of cases) {
+      progress(`live ${size}B: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers${subscribers === 1000 ? ' + 1 stalled' : ''}`);
       const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
-      const store = await startStore(dir, true);
+      const store = await startStore(dir, fsync);
       const address = store.ready[1]!;
       const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
       const controller = new AbortController();
@@ -342,7 +347,7 @@ async function liveSuite(): Promise<void> {
       record({
         scenario: 'live',
         size,
-        variant: `${subscribers} subscribers${stalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s`,
+        variant: `${subscribers} subscribers${stalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s, fsync ${fsync ? 'on' : 'off'}`,
         value: latency.p99,
         unit: 'ms p99',
         latency,
@@ -446,14 +451,14 @@ async function main(): Promise<void> {
   const machine = {cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`};
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  await appendSuite();
-  await catchUpSuite();
-  await liveSuite();
-  await ghzSuite();
+  // --only append,catchup,live,ghz runs some suites (while working on one); the default runs all.
+  const only = process.argv.find(a => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite};
+  for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);
   process.stdout.write(`\n${table}\n`);
-  const name = quick ? 'quick' : 'full';
+  const name = `${quick ? 'quick' : 'full'}${process.argv.some(a => a.startsWith('--only=')) ? '-partial' : ''}`;
   const header = `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
     `Cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s. ` +
     'Ratios are measured side by side in this one run; for latency rows the ratio is target / measured.\n\n';

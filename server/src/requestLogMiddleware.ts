@@ -15,20 +15,32 @@ export function requestLogMiddleware(logger: Logger): ServerMiddleware<RequestLo
   return async function* logRequest(call, context) {
     const requestId = context.metadata.get('x-request-id')?.slice(0, 100) || randomUUID();
     context.header.set('x-request-id', requestId);
-    const events = (call.request as {events?: Array<{correlationId?: string}>} | undefined)?.events;
-    const correlationId = events?.find(e => e.correlationId)?.correlationId;
-    const log = logger.child({requestId, method: call.method.path, ...(correlationId ? {correlationId} : {})});
-    const started = process.hrtime.bigint();
+    const method = call.method.path;
+    // The child logger is made only when something logs: most calls log nothing.
+    let child: Logger | undefined;
+    const log = (): Logger => {
+      if (child === undefined) {
+        const events = (call.request as {events?: Array<{correlationId?: string}>} | undefined)?.events;
+        const correlationId = events?.find(e => e.correlationId)?.correlationId;
+        child = logger.child({requestId, method, ...(correlationId ? {correlationId} : {})});
+      }
+      return child;
+    };
+    const debug = logger.isLevelEnabled('debug');
+    const started = debug ? process.hrtime.bigint() : 0n;
     let status = 'OK';
     try {
-      return yield* call.next(call.request, {...context, log});
+      return yield* call.next(call.request, {
+        ...context,
+        get log() {
+          return log();
+        },
+      });
     } catch (error) {
       status = error instanceof ServerError ? Status[error.code] : context.signal.aborted ? 'CANCELLED' : 'UNKNOWN';
       throw error;
     } finally {
-      if (log.isLevelEnabled('debug')) {
-        log.debug({status, durationMs: Number(process.hrtime.bigint() - started) / 1e6}, 'call finished');
-      }
+      if (debug) log().debug({status, durationMs: Number(process.hrtime.bigint() - started) / 1e6}, 'call finished');
     }
   };
 }

@@ -6,6 +6,7 @@ import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {
+  HISTORY_PREFETCH_BYTES,
   logKey,
   positionOfLogKey,
   readSequence,
@@ -189,8 +190,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     if (forwards ? from > logPosition : from < 1) return {events, nextPosition: undefined, logPosition};
     const iterator = db.iterator(
       forwards
-        ? {gte: logKey(tenant, from), lte: logKey(tenant, logPosition)}
-        : {gte: logKey(tenant, 1), lte: logKey(tenant, from), reverse: true},
+        ? {gte: logKey(tenant, from), lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
+        : {gte: logKey(tenant, 1), lte: logKey(tenant, from), reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
     );
     let last = forwards ? from - 1 : from + 1;
     try {

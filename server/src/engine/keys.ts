@@ -30,6 +30,13 @@ export const FORMAT_VERSION_KEY = Buffer.from('V');
 /** The storage format this code reads and writes. */
 export const FORMAT_VERSION = 1;
 
+/**
+ * Prefetch bound of iterators that read history. classic-level's default (16
+ * KiB) fetches only a few 2 KiB events per native call; 1 MiB made iteration of
+ * such events about three times faster, at a bounded cost per open iterator.
+ */
+export const HISTORY_PREFETCH_BYTES = 1024 * 1024;
+
 /** Largest position or revision the engine handles (JavaScript's safe integers). */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 

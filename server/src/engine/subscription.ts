@@ -7,7 +7,14 @@ import {
   type FramedEventBatch,
 } from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
-import {logRangeAfter, positionOfLogKey, logKey, streamIndexRangeAfter, readSequence} from './keys.js';
+import {
+  HISTORY_PREFETCH_BYTES,
+  logKey,
+  logRangeAfter,
+  positionOfLogKey,
+  readSequence,
+  streamIndexRangeAfter,
+} from './keys.js';
 import type {TenantLog} from './tenantLog.js';
 
 /**
@@ -168,7 +175,7 @@ export async function* runSubscription(
    * long run of events the filter skipped.
    */
   async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
-    const iterator = db.iterator({...logRangeAfter(tenant.tenant, from), signal});
+    const iterator = db.iterator({...logRangeAfter(tenant.tenant, from), signal, highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
     try {
       let events: EncodedEvent[] = [];
       let bytes = 0;

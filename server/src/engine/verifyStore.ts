@@ -1,6 +1,7 @@
 import type {Level} from 'level';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
+  HISTORY_PREFETCH_BYTES,
   decodeStoredEventId,
   decodeStreamHead,
   eventIdKey,
@@ -70,7 +71,7 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     const streams = new Map<string, {revision: number; position: number}>();
     let expected = 1;
     let events = 0;
-    for await (const [key, value] of db.iterator(logRangeAfter(tenant, 0))) {
+    for await (const [key, value] of db.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
       const position = positionOfLogKey(key);
       if (position !== expected) problem(`tenant "${tenant}": position ${expected} is missing (next is ${position})`);
       expected = position + 1;
