@@ -100,7 +100,9 @@ export const defaultConfig: ServerConfig = {
   liveBufferBytes: 32 * MiB,
   streamHeadCacheSize: 100_000,
   readLogScanLimit: 10_000,
-  subscriptionBatchBytes: 1 * MiB,
+  // grpc-js queues up to 16 messages per stream before nice-grpc waits for 'drain', so a
+  // subscriber that lags holds up to 16 messages in the server: 64 KiB keeps that near 1 MiB.
+  subscriptionBatchBytes: 64 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
 };

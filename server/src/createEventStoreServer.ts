@@ -122,7 +122,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
       subscriptions: {
         maxBatchBytes: config.subscriptionBatchBytes,
-        readChunk: 512,
+        // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).
+        readChunk: 128,
         checkpointEveryEvents: 4096,
         checkpointIntervalMs: 1000,
       },
