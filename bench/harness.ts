@@ -56,6 +56,24 @@ export async function closedLoop(
   return {opsPerSecond: operations / elapsed, latency: latencyOf(latencies), operations};
 }
 
+/**
+ * Calls `send(n)` (n = 1, 2, …) `rate` times a second for `seconds`, on a fixed
+ * schedule (an open loop: a slow reply does not delay the next send); returns
+ * how many were sent.
+ */
+export async function atSteadyRate(rate: number, seconds: number, send: (n: number) => void): Promise<number> {
+  const interval = 1000 / rate;
+  const started = now();
+  let sent = 0;
+  while (now() - started < seconds * 1000) {
+    const due = started + sent * interval;
+    if (now() < due) await sleep(Math.max(0, due - now()));
+    sent += 1;
+    send(sent);
+  }
+  return sent;
+}
+
 /** A child process that prints a readiness line; `ready` holds the matched groups. */
 export type Child = {process: ChildProcess; ready: RegExpExecArray; stop(): Promise<void>; rssBytes(): number};
 

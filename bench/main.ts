@@ -19,7 +19,7 @@ import {
   type EventStoreServiceClient,
 } from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
-import {closedLoop, latencyOf, now, progress, sleep, startChild, type Child, type Latency} from './harness.js';
+import {atSteadyRate, closedLoop, latencyOf, now, progress, sleep, startChild, type Child, type Latency} from './harness.js';
 import {startJetStream} from './jetstream.js';
 import {levelBatchedWrites, levelIteration} from './levelCeiling.js';
 
@@ -323,16 +323,10 @@ async function liveSuite(): Promise<void> {
       const rssBefore = store.rssBytes();
       const sdk = createEventStoreClient(address);
       let rssPeak = rssBefore;
-      const interval = 1000 / plan.liveRate;
-      const started = now();
-      let sent = 0;
-      while (now() - started < plan.liveSeconds * 1000) {
-        const due = started + sent * interval;
-        if (now() < due) await sleep(Math.max(0, due - now()));
-        sent += 1;
+      const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, n => {
         void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
-        if (sent % plan.liveRate === 0) rssPeak = Math.max(rssPeak, store.rssBytes());
-      }
+        if (n % plan.liveRate === 0) rssPeak = Math.max(rssPeak, store.rssBytes());
+      });
       const expected = sent * subscribers;
       const deadline = now() + 30_000;
       while (latencies.length < expected && now() < deadline) await sleep(50);
@@ -375,15 +369,9 @@ async function liveSuite(): Promise<void> {
         }),
       );
       await sleep(500);
-      const interval = 1000 / plan.liveRate;
-      const started = now();
-      let sent = 0;
-      while (now() - started < plan.liveSeconds * 1000) {
-        const due = started + sent * interval;
-        if (now() < due) await sleep(Math.max(0, due - now()));
-        sent += 1;
+      const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, () => {
         void peer.js.publish('LIVE.x', stamped(size));
-      }
+      });
       const deadline = now() + 30_000;
       while (latencies.length < sent * subscribers && now() < deadline) await sleep(50);
       for (const m of consumers) await m.close();
