@@ -100,13 +100,3 @@ export class ShuttingDownError extends Error {
     super('the event store is shutting down; retry or resume after it restarts');
   }
 }
-
-/** True when `error` is an {@link InvalidArgumentError}. */
-export function isInvalidArgumentError(error: unknown): error is InvalidArgumentError {
-  return error instanceof InvalidArgumentError;
-}
-
-/** True when `error` is a {@link WrongExpectedRevisionError}. */
-export function isWrongExpectedRevisionError(error: unknown): error is WrongExpectedRevisionError {
-  return error instanceof WrongExpectedRevisionError;
-}

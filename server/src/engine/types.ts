@@ -1,8 +1,5 @@
 import type {ExpectedRevision} from '../errors.js';
 
-/** The Level database as the engine opens it: binary keys, binary values. */
-export type {Level} from 'level';
-
 /** An event that passed validation and waits to be appended. */
 export type NewEvent = {
   /** Canonical lower-case UUID text. */
