@@ -126,21 +126,24 @@ export function AppendPipeline(
       const current = session;
       const requestId = nextId++;
       return new Promise<AppendResponse>((resolve, reject) => {
+        const onAbort = (): void => {
+          if (current.pending.delete(requestId)) {
+            clearTimeout(timer);
+            reject(EventStoreError.from(signal!.reason));
+          }
+        };
+        // The listener goes as soon as the append settles: long-lived signals must not collect them.
+        const settled = <T>(then: (value: T) => void) => (value: T): void => {
+          signal?.removeEventListener('abort', onAbort);
+          then(value);
+        };
         const timer = setTimeout(() => {
           current.pending.delete(requestId);
+          signal?.removeEventListener('abort', onAbort);
           reject(new EventStoreError(`append timed out after ${deadlineMs} ms; retry it with the same event ids`, Status.DEADLINE_EXCEEDED));
         }, deadlineMs);
-        current.pending.set(requestId, {request, resolve, reject, timer});
-        signal?.addEventListener(
-          'abort',
-          () => {
-            if (current.pending.delete(requestId)) {
-              clearTimeout(timer);
-              reject(EventStoreError.from(signal.reason));
-            }
-          },
-          {once: true},
-        );
+        current.pending.set(requestId, {request, resolve: settled(resolve), reject: settled(reject), timer});
+        signal?.addEventListener('abort', onAbort, {once: true});
         current.send({requestId, append: request});
       });
     },

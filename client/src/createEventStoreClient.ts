@@ -229,6 +229,12 @@ export function createEventStoreClient(target: string | Channel, options: EventS
       append: {retry: true},
     });
 
+  /** The deadline and cancellation of one call. */
+  const callOptionsOf = (o: CallOptions | undefined): {deadline: number; signal?: AbortSignal} => ({
+    deadline: o?.deadlineMs ?? deadlineMs,
+    ...(o?.signal ? {signal: o.signal} : {}),
+  });
+
   async function call<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
@@ -277,7 +283,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         const page = await call(() =>
           raw.readStream(
             {tenant: tenantOf(o), stream, direction: direction(o), fromRevision: from, maxCount: count},
-            {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+            callOptionsOf(o),
           ),
         );
         return {events: page.events.map(toStoredEvent), next: page.nextRevision};
@@ -288,7 +294,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         const page = await call(() =>
           raw.readLog(
             {tenant: tenantOf(o), direction: direction(o), fromPosition: from, maxCount: count, filter: toFilter(o?.filter)},
-            {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+            callOptionsOf(o),
           ),
         );
         return {events: page.events.map(toStoredEvent), next: page.nextPosition};
@@ -298,7 +304,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
       const info = await call(() =>
         raw.getStreamInfo(
           {tenant: tenantOf(o), stream},
-          {deadline: o?.deadlineMs ?? deadlineMs, ...(o?.signal ? {signal: o.signal} : {})},
+          callOptionsOf(o),
         ),
       );
       return {

@@ -10,6 +10,7 @@ import type {
 import type {Limits} from './config.js';
 import type {EventStore} from './engine/eventStore.js';
 import {serverErrorOf} from './errorStatusMiddleware.js';
+import {toAppendResponse} from './appendResponse.js';
 import {validateAppend} from './validation.js';
 
 /** Most appends of one session in flight at once; past it the session stops reading until some complete. */
@@ -84,20 +85,7 @@ export async function* runAppendSession(
             store()
               .append(validateAppend(append, limits))
               .then(
-                result =>
-                  settle({
-                    requestId,
-                    outcome: {
-                      $case: 'result',
-                      value: {
-                        firstPosition: BigInt(result.firstPosition),
-                        lastPosition: BigInt(result.lastPosition),
-                        firstRevision: BigInt(result.firstRevision),
-                        lastRevision: BigInt(result.lastRevision),
-                        deduplicated: result.deduplicated,
-                      },
-                    },
-                  }),
+                result => settle({requestId, outcome: {$case: 'result', value: toAppendResponse(result)}}),
                 (error: unknown) => settle(failed(requestId, error)),
               );
           } catch (error) {

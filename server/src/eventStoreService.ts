@@ -3,6 +3,7 @@ import type {Logger} from 'pino';
 import {runAppendSession} from './appendSession.js';
 import type {EventStoreServerDefinition} from './serverDefinition.js';
 import type {Limits} from './config.js';
+import {toAppendResponse} from './appendResponse.js';
 import type {EventStore} from './engine/eventStore.js';
 import {
   validateAppend,
@@ -22,14 +23,7 @@ export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServe
 export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits, log: Logger): EventStoreServiceImpl {
   return {
     async append(request) {
-      const result = await storeOf().append(validateAppend(request, limits));
-      return {
-        firstPosition: BigInt(result.firstPosition),
-        lastPosition: BigInt(result.lastPosition),
-        firstRevision: BigInt(result.firstRevision),
-        lastRevision: BigInt(result.lastRevision),
-        deduplicated: result.deduplicated,
-      };
+      return toAppendResponse(await storeOf().append(validateAppend(request, limits)));
     },
 
     async readStream(request) {

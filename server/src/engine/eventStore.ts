@@ -136,12 +136,6 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}}>();
 
-  function decode(tenant: string, value: Uint8Array): RecordedEvent {
-    const event = RecordedEvent.decode(value);
-    event.tenant = tenant;
-    return event;
-  }
-
   async function readStream(
     tenant: string,
     stream: string,
@@ -169,7 +163,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     );
     const events = values.map(value => {
       if (value === undefined) throw new Error(`stream index of "${stream}" points past the log`);
-      return decode(tenant, value);
+      return RecordedEvent.decode(value);
     });
     const more = forwards ? end < head.revision : end > 0;
     return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};
@@ -202,7 +196,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         for (const [key, value] of entries) {
           scanned += 1;
           last = positionOfLogKey(key);
-          const event = decode(tenant, value);
+          const event = RecordedEvent.decode(value);
           if (predicate === undefined || predicate(event)) {
             events.push(event);
             if (events.length === maxCount) break;

@@ -6,7 +6,7 @@
  *
  * | kind | key                              | value                                   |
  * |------|----------------------------------|-----------------------------------------|
- * | `L`  | L tenant 0 position              | RecordedEvent (protobuf, tenant omitted)|
+ * | `L`  | L tenant 0 position              | RecordedEvent (protobuf, as sent)       |
  * | `S`  | S tenant 0 stream 0 revision     | position                                |
  * | `H`  | H tenant 0 stream                | stream head: revision, last position    |
  * | `I`  | I tenant 0 event id (16 bytes)   | position, revision, stream              |
