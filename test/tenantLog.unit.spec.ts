@@ -37,6 +37,17 @@ describe('TenantLog live buffer', () => {
     expect(positionsOf(log.eventsAfter(3, 10))).toEqual([4]);
   });
 
+  it('caps a read at a byte budget of encoded events, but always returns the next event', () => {
+    const log = TenantLog('t', 0, {maxEvents: 100, maxBytes: 10_000});
+    log.retain();
+    const sized = (p: number, bytes: number) => ({...live(p), encoded: new Uint8Array(bytes)});
+    log.publish([sized(1, 300), sized(2, 300), sized(3, 300), sized(4, 1000)]);
+    expect(positionsOf(log.eventsAfter(0, 10, 700))).toEqual([1, 2]);
+    expect(positionsOf(log.eventsAfter(3, 10, 700))).toEqual([4]);
+    const framed = log.framedAfter(0, 10, 700);
+    expect(framed !== 'behind' && framed?.last).toBe(2);
+  });
+
   it('drops the buffer when the last subscriber leaves', () => {
     const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
     const release = log.retain();

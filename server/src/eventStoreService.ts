@@ -1,5 +1,6 @@
 import type {ServiceImplementation} from 'nice-grpc';
 import type {Logger} from 'pino';
+import {oneMessageAhead} from './handoff.js';
 import {runAppendSession} from './appendSession.js';
 import type {EventStoreServerDefinition} from './serverDefinition.js';
 import type {Limits} from './config.js';
@@ -62,7 +63,8 @@ export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits,
     },
 
     async *subscribe(request, context) {
-      yield* storeOf().subscribe(validateSubscribe(request, limits), context.signal);
+      const subscription = storeOf().subscribe(validateSubscribe(request, limits), context.signal);
+      yield* oneMessageAhead(subscription, context.signal);
     },
   };
 }

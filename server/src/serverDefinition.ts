@@ -4,6 +4,7 @@ import {
   ReadStreamResponse,
   SubscribeResponse,
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {markTaken} from './handoff.js';
 import {encodeEventBatchResponse, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
 
 /** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
@@ -11,6 +12,7 @@ export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch | Fr
 
 const SubscribeResponseWire = {
   encode(message: ServerSubscribeResponse): {finish(): Uint8Array} {
+    markTaken(message);
     if ('framed' in message) return {finish: () => message.framed};
     if ('encodedEvents' in message) {
       const bytes = encodeEventBatchResponse(message.encodedEvents);

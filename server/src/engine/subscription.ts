@@ -117,7 +117,7 @@ export async function* runSubscription(
 
       if (stream === undefined && predicate === undefined) {
         // Every unfiltered subscriber at this cursor gets the very same message bytes.
-        const framed = tenant.framedAfter(cursor, maxBatchSize);
+        const framed = tenant.framedAfter(cursor, maxBatchSize, tuning.maxBatchBytes);
         if (framed !== 'behind' && framed !== undefined) {
           cursor = framed.last;
           yield {framed: framed.bytes};
@@ -125,7 +125,7 @@ export async function* runSubscription(
           continue;
         }
       }
-      const buffered = tenant.eventsAfter(cursor, maxBatchSize);
+      const buffered = tenant.eventsAfter(cursor, maxBatchSize, tuning.maxBatchBytes);
       if (buffered === 'behind') {
         live = false;
         yield {content: {$case: 'fellBehind', value: {position: BigInt(cursor)}}};

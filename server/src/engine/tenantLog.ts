@@ -40,22 +40,30 @@ export type TenantLog = {
   /** Registers a subscriber (the buffer fills while there are any); call the result to unregister. */
   retain(): () => void;
   /**
-   * Live events after `position`, at most `maxCount`, or `'behind'` when the
-   * event after `position` is no longer in the buffer (read it from disk).
+   * Live events after `position`, at most `maxCount` and, beyond the first,
+   * `maxBytes` of encoded events; or `'behind'` when the event after `position`
+   * is no longer in the buffer (read it from disk).
    */
-  eventsAfter(position: number, maxCount: number): readonly LiveEvent[] | 'behind';
+  eventsAfter(position: number, maxCount: number, maxBytes?: number): readonly LiveEvent[] | 'behind';
   /**
    * Like {@link eventsAfter}, but as one encoded subscription message, made once
    * and shared by every subscriber asking for the same range; undefined when
    * there is nothing new.
    */
-  framedAfter(position: number, maxCount: number): {bytes: Uint8Array; last: number} | 'behind' | undefined;
+  framedAfter(position: number, maxCount: number, maxBytes?: number): {bytes: Uint8Array; last: number} | 'behind' | undefined;
   /**
    * Resolves true once the head moves past `position`, false after
-   * `timeoutMs`; rejects with the signal's reason when it aborts.
+   * `timeoutMs`; rejects with the signal's reason when it aborts. Timeouts and
+   * aborts are noticed within {@link WAIT_SWEEP_MS}.
    */
   waitForCommit(position: number, timeoutMs: number, signal: AbortSignal): Promise<boolean>;
 };
+
+/** A subscriber waiting for the next commit. */
+type Waiter = {deadline: number; signal: AbortSignal; resolve(committed: boolean): void; reject(reason: unknown): void};
+
+/** How often waits are checked for their timeout and for aborts: the precision of heartbeats and of ending an idle subscription. */
+const WAIT_SWEEP_MS = 20;
 
 /** Creates the live state of a tenant whose stored log ends at `head`. */
 export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits): TenantLog {
@@ -66,7 +74,11 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
   let oldest = head + 1;
   let bufferedBytes = 0;
   let subscribers = 0;
-  const waiters = new Set<() => void>();
+  // Waiting subscribers. One sweep timer (only while anyone waits) ends timed-out
+  // and aborted waits, so a wait costs no timer and no abort listener of its own:
+  // with many subscribers, those were a good part of each event's fan-out.
+  const waiters = new Set<Waiter>();
+  let sweeper: NodeJS.Timeout | undefined;
 
   function evictOldest(): void {
     const slot = oldest % capacity;
@@ -86,8 +98,10 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
       committedHead = live.position;
     }
     if (subscribers === 0) oldest = committedHead + 1;
-    for (const wake of waiters) wake();
-    waiters.clear();
+    if (waiters.size > 0) {
+      for (const waiter of waiters) waiter.resolve(true);
+      waiters.clear();
+    }
   }
 
   function retain(): () => void {
@@ -112,14 +126,17 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
     };
   }
 
-  function eventsAfter(position: number, maxCount: number): readonly LiveEvent[] | 'behind' {
+  function eventsAfter(position: number, maxCount: number, maxBytes = Infinity): readonly LiveEvent[] | 'behind' {
     if (position + 1 < oldest) return 'behind';
     const last = Math.min(committedHead, position + maxCount);
     const events: LiveEvent[] = [];
+    let bytes = 0;
     for (let p = position + 1; p <= last; p++) {
       const live = ring[p % capacity];
       // Present for every p in oldest..committedHead while this subscriber is retained.
       if (live === undefined) return 'behind';
+      bytes += live.encoded.byteLength;
+      if (bytes > maxBytes && events.length > 0) break;
       events.push(live);
     }
     return events;
@@ -127,8 +144,12 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
 
   let lastFramed: {from: number; to: number; bytes: Uint8Array} | undefined;
 
-  function framedAfter(position: number, maxCount: number): {bytes: Uint8Array; last: number} | 'behind' | undefined {
-    const events = eventsAfter(position, maxCount);
+  function framedAfter(
+    position: number,
+    maxCount: number,
+    maxBytes?: number,
+  ): {bytes: Uint8Array; last: number} | 'behind' | undefined {
+    const events = eventsAfter(position, maxCount, maxBytes);
     if (events === 'behind' || events.length === 0) return events === 'behind' ? 'behind' : undefined;
     const to = events[events.length - 1]!.position;
     if (lastFramed?.from !== position || lastFramed.to !== to) {
@@ -137,29 +158,31 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
     return {bytes: lastFramed.bytes, last: to};
   }
 
+  function sweep(): void {
+    const now = Date.now();
+    for (const waiter of waiters) {
+      if (waiter.signal.aborted) {
+        waiters.delete(waiter);
+        waiter.reject(waiter.signal.reason);
+      } else if (now >= waiter.deadline) {
+        waiters.delete(waiter);
+        waiter.resolve(false);
+      }
+    }
+    if (waiters.size === 0) stopSweeping();
+  }
+
+  function stopSweeping(): void {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+
   function waitForCommit(position: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (committedHead > position) return Promise.resolve(true);
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<boolean>((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        waiters.delete(wake);
-      };
-      const wake = (): void => {
-        finish();
-        resolve(true);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(signal.reason);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        resolve(false);
-      }, timeoutMs);
-      waiters.add(wake);
-      signal.addEventListener('abort', onAbort, {once: true});
+      waiters.add({deadline: Date.now() + timeoutMs, signal, resolve, reject});
+      sweeper ??= setInterval(sweep, WAIT_SWEEP_MS).unref();
     });
   }
 
