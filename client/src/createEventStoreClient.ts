@@ -198,6 +198,20 @@ function toFilter(filter: Partial<EventFilter> | undefined): EventFilter | undef
 }
 
 /**
+ * The grpc-js options of the channels the SDK creates; pass them to
+ * `createChannel` when you bring your own channel.
+ */
+export const defaultChannelOptions: ChannelOptions = {
+  // Detect dead connections that TCP has not noticed.
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  // grpc-js keeps HTTP/2's 64 KiB receive window (grpc-go and gRPC C-core grow
+  // theirs by probing): a subscription catching up then waits a round trip per
+  // 64 KiB. With 4 MiB, 2 KiB events catch up at 120k/s instead of 72k/s.
+  'grpc-node.flow_control_window': 4 * 1024 * 1024,
+};
+
+/**
  * Creates a client. `target` is `host:port` (a channel is created and owned) or
  * an existing nice-grpc channel.
  */
@@ -206,9 +220,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
   const channel =
     typeof target === 'string'
       ? createChannel(target, options.credentials ?? ChannelCredentials.createInsecure(), {
-          // Detect dead connections that TCP has not noticed.
-          'grpc.keepalive_time_ms': 30_000,
-          'grpc.keepalive_timeout_ms': 10_000,
+          ...defaultChannelOptions,
           ...options.channelOptions,
         })
       : target;

@@ -1,4 +1,4 @@
-export {createEventStoreClient} from './createEventStoreClient.js';
+export {createEventStoreClient, defaultChannelOptions} from './createEventStoreClient.js';
 export {ChannelCredentials} from 'nice-grpc';
 export type {
   AppendResult,
