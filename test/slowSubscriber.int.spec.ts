@@ -7,8 +7,10 @@ declare const gc: () => void;
 
 let t: TestServer;
 beforeEach(async () => {
-  // A small live buffer, so that a stalled subscriber falls out of it quickly.
-  t = await startTestServer({liveBufferEvents: 256, liveBufferBytes: 1024 * 1024});
+  // A small live buffer, so that a stalled subscriber falls out of it quickly; and
+  // a small budget for subscription messages, so that batches are small (about
+  // 48 KiB with 21 subscriptions) and what the clients of this process buffer stays small.
+  t = await startTestServer({liveBufferEvents: 256, liveBufferBytes: 1024 * 1024, subscriptionMemoryBytes: 2 * 1024 * 1024});
 });
 afterEach(async () => {
   await t.dispose();
@@ -93,7 +95,7 @@ it('many stalled subscribers hold about two batches each, not the backlog', asyn
   // Give the subscriptions time to fill whatever they may hold.
   await new Promise(resolve => setTimeout(resolve, 500));
   // This process is client and server. The server holds, per subscriber, the message
-  // in the transport and one more (at most 64 KiB each) and its history read-ahead;
+  // in the transport and one more (a batch each) and its history read-ahead;
   // the clients hold what their flow-control windows let through (about 0.8 MiB
   // each). Measured: 36 MiB in all; 99 MiB when the server queued 16 messages per
   // stream, of up to 256 events each.

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
+import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
 function live(position: number, size = 10): LiveEvent {
   return {position, size, event: {position: BigInt(position)} as RecordedEvent, encoded: new Uint8Array(0)};
@@ -86,5 +87,16 @@ describe('TenantLog shared framing', () => {
     expect(first !== 'behind' && [...first!.bytes]).toEqual([0x0a, 6, 0x0a, 1, 1, 0x0a, 1, 2]);
     expect(log.framedAfter(2, 10)).toBeUndefined();
     expect(log.framedAfter(1, 10) !== 'behind' && (log.framedAfter(1, 10) as {last: number}).last).toBe(2);
+  });
+});
+
+describe('subscription batch size', () => {
+  it('shares the memory budget among subscriptions, within 16 KiB..256 KiB', () => {
+    const MiB = 1024 * 1024;
+    expect(batchBytesFor(1, 64 * MiB)).toBe(256 * 1024);
+    expect(batchBytesFor(0, 64 * MiB)).toBe(256 * 1024);
+    expect(batchBytesFor(512, 64 * MiB)).toBe(64 * 1024);
+    expect(batchBytesFor(1000, 64 * MiB)).toBe(33_554);
+    expect(batchBytesFor(100_000, 64 * MiB)).toBe(16 * 1024);
   });
 });

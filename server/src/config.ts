@@ -58,8 +58,13 @@ export type ServerConfig = {
   streamHeadCacheSize: number;
   /** Most events a filtered ReadLog call scans before returning a page. */
   readLogScanLimit: number;
-  /** Most bytes of event data per subscription batch message. */
-  subscriptionBatchBytes: number;
+  /**
+   * Bytes of subscription messages the server may hold, across all
+   * subscriptions: each holds at most two messages (the one the transport is
+   * writing and the next), so batches are this divided by twice the number of
+   * subscriptions, within 16 KiB..256 KiB.
+   */
+  subscriptionMemoryBytes: number;
   /** How long shutdown waits for calls to finish before cutting them off. */
   shutdownGraceMs: number;
   /** pino log level. */
@@ -102,7 +107,7 @@ export const defaultConfig: ServerConfig = {
   readLogScanLimit: 10_000,
   // grpc-js queues up to 16 messages per stream before nice-grpc waits for 'drain', so a
   // subscriber that lags holds up to 16 messages in the server: 64 KiB keeps that near 1 MiB.
-  subscriptionBatchBytes: 64 * 1024,
+  subscriptionMemoryBytes: 64 * MiB,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
 };

@@ -121,7 +121,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       readLogScanLimit: config.readLogScanLimit,
       liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
       subscriptions: {
-        maxBatchBytes: config.subscriptionBatchBytes,
+        memoryBytes: config.subscriptionMemoryBytes,
         // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).
         readChunk: 128,
         checkpointEveryEvents: 4096,

@@ -180,6 +180,13 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.liveBufferBytes = integer(t, 1, 64 * 1024 * MiB, 'a whole number')),
   },
   {
+    flag: '--subscription-memory-bytes <n>',
+    env: 'EDUPULSE_SUBSCRIPTION_MEMORY_BYTES',
+    defaultText: String(defaultConfig.subscriptionMemoryBytes),
+    description: 'bytes of messages held for all subscribers; sets their batch size (16 KiB to 256 KiB)',
+    apply: (c, t) => (c.subscriptionMemoryBytes = integer(t, MiB, 64 * 1024 * MiB, 'a whole number')),
+  },
+  {
     flag: '--shutdown-grace-ms <ms>',
     env: 'EDUPULSE_SHUTDOWN_GRACE_MS',
     defaultText: String(defaultConfig.shutdownGraceMs),

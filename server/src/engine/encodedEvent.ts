@@ -14,24 +14,26 @@ export type EncodedEventBatch = {encodedEvents: readonly EncodedEvent[]};
 export type FramedEventBatch = {framed: Uint8Array};
 
 /** The fields of an encoded event that filters and cursors need. */
-export type EventHeader = {stream: string; revision: number; type: string};
+export type EventHeader = {stream: string; revision: number; position: number; type: string};
 
 const STREAM = 3;
 const REVISION = 4;
+const POSITION = 5;
 const TYPE = 6;
 
 /**
- * Reads stream, revision and type out of an encoded RecordedEvent without
+ * Reads stream, revision, position and type out of an encoded RecordedEvent without
  * decoding the rest (id, payload, metadata). Fields are written in field-number
  * order, so the scan stops after `type`.
  */
 export function peekEventHeader(encoded: EncodedEvent): EventHeader {
   const reader = new BinaryReader(encoded);
-  const header: EventHeader = {stream: '', revision: 0, type: ''};
+  const header: EventHeader = {stream: '', revision: 0, position: 0, type: ''};
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (field === STREAM) header.stream = reader.string();
     else if (field === REVISION) header.revision = Number(reader.uint64());
+    else if (field === POSITION) header.position = Number(reader.uint64());
     else if (field === TYPE) {
       header.type = reader.string();
       break;

@@ -33,7 +33,7 @@ export type EventStoreOptions = {
   readLogScanLimit: number;
   /** Bounds of each tenant's live buffer. */
   liveBuffer: LiveBufferLimits;
-  subscriptions: SubscriptionTuning;
+  subscriptions: SubscriptionOptions;
   logger: Logger;
   /** Told about every commit, for metrics. */
   onCommit?: (observation: CommitObservation) => void;
@@ -118,6 +118,26 @@ export type EventStoreStats = {
   subscriptions: Array<{tenant: string; lag: number}>;
 };
 
+/** How subscriptions read and send, server-wide. */
+export type SubscriptionOptions = Omit<SubscriptionTuning, 'maxBatchBytes'> & {
+  /** Bytes of messages all subscriptions together may hold; sets the batch size. */
+  memoryBytes: number;
+};
+
+const MIN_BATCH_BYTES = 16 * 1024;
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/**
+ * The batch size when `subscriptions` are running: each holds up to two
+ * messages, so their sum stays within `memoryBytes` down to a floor of 16 KiB
+ * (about 4,000 subscriptions at the default 64 MiB). Few subscriptions get large
+ * batches, which catch up fastest; many get small ones.
+ */
+export function batchBytesFor(subscriptions: number, memoryBytes: number): number {
+  const share = Math.floor(memoryBytes / (2 * Math.max(1, subscriptions)));
+  return Math.min(MAX_BATCH_BYTES, Math.max(MIN_BATCH_BYTES, share));
+}
+
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
   const db = await openDatabase(options.dataDir);
@@ -135,6 +155,14 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   // Aborted on close: ends subscriptions that would otherwise run forever.
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}}>();
+  const {memoryBytes, ...subscriptionTuning} = options.subscriptions;
+  const tuning: SubscriptionTuning = {
+    ...subscriptionTuning,
+    // Read at every batch, so the size follows the number of subscriptions.
+    get maxBatchBytes() {
+      return batchBytesFor(running.size, memoryBytes);
+    },
+  };
 
   async function readStream(
     tenant: string,
@@ -262,7 +290,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
           heartbeatIntervalMs: command.heartbeatIntervalMs,
           progress,
         },
-        options.subscriptions,
+        tuning,
         subscription.signal,
       );
     } catch (error) {
