@@ -277,6 +277,8 @@ async function catchUpSuite(): Promise<void> {
 
 // ---------------------------------------------------------------- live
 
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+
 /** Writes the send time (ms, performance clock of this process) into the first 8 bytes. */
 function stamped(size: number): Uint8Array {
   const data = new Uint8Array(size);
@@ -339,10 +341,11 @@ async function liveSuite(): Promise<void> {
         void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
       };
       await warmUp(append, subscribers, latencies);
-      let rssPeak = rssBefore;
+      // Sampled every second of the run: flat means the later samples stop rising.
+      const rssDuring: number[] = [];
       const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, n => {
         append();
-        if (n % plan.liveRate === 0) rssPeak = Math.max(rssPeak, store.rssBytes());
+        if (n % plan.liveRate === 0) rssDuring.push(store.rssBytes());
       });
       const expected = sent * subscribers;
       const deadline = now() + 30_000;
@@ -364,8 +367,8 @@ async function liveSuite(): Promise<void> {
         latency,
         ...(subscribers === 100 ? {against: {what: 'target 5 ms', value: 5, target: 1}} : {}),
         note:
-          `delivered ${latencies.length}/${expected}; server RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ` +
-          `${(rssPeak / 2 ** 20).toFixed(0)} → after ${(rssAfter / 2 ** 20).toFixed(0)} MiB`,
+          `delivered ${latencies.length}/${expected}; server RSS ${mib(rssBefore)} → each second ` +
+          `${rssDuring.map(mib).join(', ')} → after ${mib(rssAfter)} MiB`,
       });
     }
 
