@@ -77,6 +77,26 @@ type Decision = {pending: Pending; outcome: {result: AppendResult} | {error: unk
 
 type BatchOperation = {type: 'put'; key: Buffer; value: Uint8Array};
 
+/** The state a group leaves: tenant positions, stream heads, stored ids, by key. */
+type GroupState = {
+  positions: Map<string, number>;
+  heads: Map<string, StreamHead | null>;
+  ids: Map<string, StoredEventId>;
+};
+
+/** A group decided and encoded, ready to write. */
+type GroupPlan = {
+  group: readonly Pending[];
+  decisions: Decision[];
+  operations: BatchOperation[];
+  published: Map<TenantLog, LiveEvent[]>;
+  newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
+  /** What this group changes: the next group is planned on it before this one is written. */
+  state: GroupState;
+  /** When the write began, for the commit-latency metric. */
+  started: bigint;
+};
+
 /** Creates the writer. */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   const {db, tenants, streamHeads, logger} = options;
@@ -103,43 +123,77 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     });
   }
 
+  /**
+   * Commits the queue, group after group, in a pipeline: the next group is
+   * planned (its stream heads and event ids looked up, its events encoded)
+   * while the one before it is being written and synced, against the state that
+   * one leaves. Writes stay one at a time and in order; when a write fails, the
+   * group planned on top of it fails too.
+   */
   async function drain(): Promise<void> {
+    let inFlight: {plan: GroupPlan; written: Promise<unknown>} | undefined;
     try {
-      while (queue.length > 0) {
+      for (;;) {
+        if (queue.length === 0) {
+          if (inFlight === undefined) break;
+          settle(inFlight.plan, await inFlight.written);
+          inFlight = undefined;
+          continue; // More may have queued meanwhile.
+        }
         const group = queue;
         queue = [];
-        await commitGroup(group);
-        for (const pending of group) queuedBytes -= pending.command.bytes;
+        let plan: GroupPlan | undefined;
+        try {
+          plan = await planGroup(group, inFlight?.plan.state);
+        } catch (error) {
+          for (const pending of group) {
+            queuedBytes -= pending.command.bytes;
+            pending.reject(error);
+          }
+        }
+        if (inFlight !== undefined) {
+          const failure = await inFlight.written;
+          settle(inFlight.plan, failure);
+          inFlight = undefined;
+          if (failure !== undefined && plan !== undefined) {
+            // Planned on top of a batch that was not written: nothing of it holds.
+            settle(plan, failure);
+            continue;
+          }
+        }
+        if (plan !== undefined) inFlight = {plan, written: write(plan)};
       }
     } finally {
       running = undefined;
     }
   }
 
-  async function commitGroup(group: Pending[]): Promise<void> {
-    let decisions: Decision[];
-    let operations: BatchOperation[];
-    let published: Map<TenantLog, LiveEvent[]>;
-    let newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
+  /** Writes a plan's batch; resolves with the error when it fails, undefined when it is durable. */
+  async function write(plan: GroupPlan): Promise<unknown> {
+    if (plan.operations.length === 0) return undefined;
+    plan.started = process.hrtime.bigint();
     try {
-      ({decisions, operations, published, newHeads} = await planGroup(group));
+      // A chained batch goes straight to LevelDB's WriteBatch; the array form
+      // costs several microseconds of generic preparation per operation.
+      const batch = db.batch();
+      for (const {key, value} of plan.operations) batch.put(key, value);
+      await batch.write({sync: options.sync});
+      return undefined;
     } catch (error) {
-      for (const pending of group) pending.reject(error);
+      return error ?? new Error('the append batch failed');
+    }
+  }
+
+  /** Answers a group once its batch is durable (moving the in-memory state on), or failed. */
+  function settle(plan: GroupPlan, failure: unknown): void {
+    const {group, decisions, published, newHeads} = plan;
+    for (const pending of group) queuedBytes -= pending.command.bytes;
+    if (failure !== undefined) {
+      logger.error({err: failure, appends: group.length}, 'append batch failed; nothing of it was acknowledged');
+      for (const pending of group) pending.reject(failure);
       return;
     }
-    if (operations.length > 0) {
-      const started = process.hrtime.bigint();
-      try {
-        // A chained batch goes straight to LevelDB's WriteBatch; the array form
-        // costs several microseconds of generic preparation per operation.
-        const batch = db.batch();
-        for (const {key, value} of operations) batch.put(key, value);
-        await batch.write({sync: options.sync});
-      } catch (error) {
-        logger.error({err: error, appends: group.length}, 'append batch failed; nothing of it was acknowledged');
-        for (const {pending} of decisions) pending.reject(error);
-        return;
-      }
+    if (plan.operations.length > 0) {
       // Only now, with the batch durable, does the in-memory state move on.
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
@@ -152,7 +206,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           byTenant.set(log.tenant, {events: live.length, bytes});
           events += live.length;
         }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
         options.onCommit({appends: group.length, events, seconds, byTenant});
       }
     }
@@ -162,8 +216,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     }
   }
 
-  /** Decides every append of a group and builds the one batch that commits the accepted ones. */
-  async function planGroup(group: readonly Pending[]) {
+  /**
+   * Decides every append of a group and builds the one batch that commits the
+   * accepted ones, on top of `before` (the state the group in flight leaves)
+   * or, without it, the committed state.
+   */
+  async function planGroup(group: readonly Pending[], before: GroupState | undefined): Promise<GroupPlan> {
     const recordedAt = new Date();
     const logs = new Map<string, TenantLog>();
     for (const {command} of group) {
@@ -171,10 +229,14 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     }
     const {headOf, storedIdOf} = await loadGroupState(group);
 
-    // State as left by the appends decided so far in this group.
-    const positions = new Map<string, number>();
-    const heads = new Map<string, StreamHead | null>();
-    const ids = new Map<string, StoredEventId>();
+    // State as left by the group in flight and the appends decided so far in this one.
+    const positions = new Map(before?.positions);
+    const heads = new Map(before?.heads);
+    const ids = new Map(before?.ids);
+    // What this group changes, and so writes.
+    const touchedStreams = new Set<string>();
+    const touchedTenants = new Set<string>();
+    const ownIds = new Map<string, StoredEventId>();
     const operations: BatchOperation[] = [];
     const published = new Map<TenantLog, LiveEvent[]>();
     const decisions: Decision[] = [];
@@ -229,6 +291,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             },
           );
           ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
+          ownIds.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
           live.push({position, event, encoded, size: encoded.byteLength + 200});
         }
         published.set(log, live);
@@ -236,6 +299,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const lastRevision = firstRevision + events.length - 1;
         positions.set(tenant, lastPosition);
         heads.set(streamKey, {revision: lastRevision, position: lastPosition});
+        touchedTenants.add(tenant);
+        touchedStreams.add(streamKey);
         decisions.push({
           pending,
           outcome: {result: {firstPosition, lastPosition, firstRevision, lastRevision, deduplicated: false}},
@@ -246,15 +311,23 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     }
 
     const newHeads: Array<[string, string, StreamHead]> = [];
-    for (const [streamKey, head] of heads) {
+    for (const streamKey of touchedStreams) {
+      const head = heads.get(streamKey)!;
       const [tenant, stream] = streamKey.split('\0') as [string, string];
-      operations.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(head!)});
-      newHeads.push([tenant, stream, head!]);
+      operations.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(head)});
+      newHeads.push([tenant, stream, head]);
     }
-    for (const [tenant, position] of positions) {
-      operations.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(position)});
+    for (const tenant of touchedTenants) {
+      operations.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(positions.get(tenant)!)});
     }
-    return {decisions, operations, published, newHeads};
+    // The next group is planned while this one is written, when the group before
+    // this one is already committed: it needs only what this one changes.
+    const state: GroupState = {
+      positions: new Map([...touchedTenants].map(tenant => [tenant, positions.get(tenant)!])),
+      heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
+      ids: ownIds,
+    };
+    return {group, decisions, operations, published, newHeads, state, started: 0n};
   }
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */
