@@ -288,12 +288,12 @@ function stamped(size: number): Uint8Array {
 const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);
 
 /**
- * One second at the live rate whose latencies are dropped: the first events of
+ * One second (half in --quick) at the live rate whose latencies are dropped: the first events of
  * a run pay for connection set-up and JIT compilation on both sides (the store's
  * first 400 ms took up to 150 ms), which is not the steady state measured.
  */
 async function warmUp(send: () => void, subscribers: number, latencies: number[]): Promise<void> {
-  const sent = await atSteadyRate(plan.liveRate, 1, send);
+  const sent = await atSteadyRate(plan.liveRate, quick ? 0.5 : 1, send);
   const deadline = now() + 10_000;
   while (latencies.length < sent * subscribers && now() < deadline) await sleep(20);
   latencies.length = 0;
