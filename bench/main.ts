@@ -45,7 +45,8 @@ type Row = {
 const rows: Row[] = [];
 function record(row: Row): Row {
   rows.push(row);
-  const ratio = row.against ? ` (${(row.value / row.against.value).toFixed(2)}x ${row.against.what})` : '';
+  const shown = row.against && (row.unit.startsWith('ms') ? row.against.value / row.value : row.value / row.against.value);
+  const ratio = row.against ? ` (${shown!.toFixed(2)}x ${row.against.what})` : '';
   progress(`${row.scenario} ${row.size}B ${row.variant}: ${Math.round(row.value)} ${row.unit}${ratio}`);
   return row;
 }
@@ -299,6 +300,65 @@ async function warmUp(send: () => void, subscribers: number, latencies: number[]
   latencies.length = 0;
 }
 
+type LiveRun = {latency: Latency; delivered: number; expected: number; rss: {before: number; during: number[]; after: number}};
+
+/**
+ * `subscribers` subscriptions from the end (100 to a channel) to the server at
+ * `server`, plus one that reads its first message and then stalls when
+ * `withStalled`; after a warm-up, appends at the live rate for the run's
+ * length and collects each delivery's latency and the server's RSS.
+ */
+async function liveRun(server: Child, size: number, subscribers: number, withStalled: boolean): Promise<LiveRun> {
+  const address = server.ready[1]!;
+  const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
+  const controller = new AbortController();
+  // One signal ends every subscription of the run: many listeners, on purpose.
+  setMaxListeners(0, controller.signal);
+  const latencies: number[] = [];
+  let caughtUp = 0;
+  const loops = Array.from({length: subscribers}, async (_, i) => {
+    const {client} = channels[i % (channels.length - 1)]!;
+    try {
+      for await (const message of client.subscribe({from: {$case: 'end', value: {}}}, {signal: controller.signal})) {
+        if (message.content?.$case === 'caughtUp') caughtUp += 1;
+        if (message.content?.$case === 'events') {
+          const at = now();
+          for (const e of message.content.value.events) latencies.push(at - sentAt(e.data));
+        }
+      }
+    } catch {
+      // Cancelled at the end.
+    }
+  });
+  // The stalled subscriber: takes the first message, then never reads again.
+  const stalled = withStalled
+    ? channels[channels.length - 1]!.client.subscribe({from: {$case: 'start', value: {}}}, {signal: controller.signal})[Symbol.asyncIterator]()
+    : undefined;
+  await stalled?.next();
+  while (caughtUp < subscribers) await sleep(20);
+  const before = server.rssBytes();
+  const sdk = createEventStoreClient(address);
+  const append = (): void => {
+    void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
+  };
+  await warmUp(append, subscribers, latencies);
+  // Sampled every second of the run: flat means the later samples stop rising.
+  const during: number[] = [];
+  const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, n => {
+    append();
+    if (n % plan.liveRate === 0) during.push(server.rssBytes());
+  });
+  const expected = sent * subscribers;
+  const deadline = now() + 30_000;
+  while (latencies.length < expected && now() < deadline) await sleep(50);
+  const after = server.rssBytes();
+  sdk.close();
+  controller.abort();
+  await Promise.all(loops);
+  for (const c of channels) c.channel.close();
+  return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}};
+}
+
 async function liveSuite(): Promise<void> {
   // The default (fsync on) at every size of audience, and without fsync (like JetStream's default) at 100.
   const cases = [
@@ -306,70 +366,56 @@ async function liveSuite(): Promise<void> {
     {subscribers: 100, fsync: false},
   ];
   for (const size of plan.liveSizes) {
+    // The transport ceiling: the same clients, a server that only passes appends on.
+    const ceilingP99 = new Map<number, number>();
+    for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
+      progress(`live ${size}B: transport ceiling, ${subscribers} subscribers`);
+      const ceiling = await startCeiling(size);
+      const run = await liveRun(ceiling, size, subscribers, false);
+      await ceiling.stop();
+      ceilingP99.set(subscribers, run.latency.p99);
+      record({
+        scenario: 'ceiling: transport live',
+        size,
+        variant: `${subscribers} subscribers, ${plan.liveRate} events/s`,
+        value: run.latency.p99,
+        unit: 'ms p99',
+        latency: run.latency,
+        note: `delivered ${run.delivered}/${run.expected}`,
+      });
+    }
+
     for (const {subscribers, fsync} of cases) {
-      progress(`live ${size}B: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers${subscribers === 1000 ? ' + 1 stalled' : ''}`);
+      const withStalled = subscribers === 1000;
+      progress(`live ${size}B: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers${withStalled ? ' + 1 stalled' : ''}`);
       const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
       const store = await startStore(dir, fsync);
-      const address = store.ready[1]!;
-      const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
-      const controller = new AbortController();
-      // One signal ends every subscription of the run: many listeners, on purpose.
-      setMaxListeners(0, controller.signal);
-      const latencies: number[] = [];
-      let caughtUp = 0;
-      const loops = Array.from({length: subscribers}, async (_, i) => {
-        const {client} = channels[i % (channels.length - 1)]!;
-        try {
-          for await (const message of client.subscribe({from: {$case: 'end', value: {}}}, {signal: controller.signal})) {
-            if (message.content?.$case === 'caughtUp') caughtUp += 1;
-            if (message.content?.$case === 'events') {
-              const at = now();
-              for (const e of message.content.value.events) latencies.push(at - sentAt(e.data));
-            }
-          }
-        } catch {
-          // Cancelled at the end.
-        }
-      });
-      // The stalled subscriber: takes the first message, then never reads again.
-      const stalled = subscribers === 1000 ? channels[channels.length - 1]!.client.subscribe({from: {$case: 'start', value: {}}}, {signal: controller.signal})[Symbol.asyncIterator]() : undefined;
-      await stalled?.next();
-      while (caughtUp < subscribers) await sleep(20);
-      const rssBefore = store.rssBytes();
-      const sdk = createEventStoreClient(address);
-      const append = (): void => {
-        void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
-      };
-      await warmUp(append, subscribers, latencies);
-      // Sampled every second of the run: flat means the later samples stop rising.
-      const rssDuring: number[] = [];
-      const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, n => {
-        append();
-        if (n % plan.liveRate === 0) rssDuring.push(store.rssBytes());
-      });
-      const expected = sent * subscribers;
-      const deadline = now() + 30_000;
-      while (latencies.length < expected && now() < deadline) await sleep(50);
-      const rssAfter = store.rssBytes();
-      sdk.close();
-      controller.abort();
-      await Promise.all(loops);
-      for (const c of channels) c.channel.close();
+      const run = await liveRun(store, size, subscribers, withStalled);
       await store.stop();
       await rm(dir, {recursive: true, force: true});
-      const latency = latencyOf(latencies);
       record({
         scenario: 'live',
         size,
-        variant: `${subscribers} subscribers${stalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s, fsync ${fsync ? 'on' : 'off'}`,
-        value: latency.p99,
+        variant: `${subscribers} subscribers${withStalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s, fsync ${fsync ? 'on' : 'off'}`,
+        value: run.latency.p99,
         unit: 'ms p99',
-        latency,
+        latency: run.latency,
         ...(subscribers === 100 ? {against: {what: 'target 5 ms', value: 5, target: 1}} : {}),
         note:
-          `delivered ${latencies.length}/${expected}; server RSS ${mib(rssBefore)} → each second ` +
-          `${rssDuring.map(mib).join(', ')} → after ${mib(rssAfter)} MiB`,
+          `delivered ${run.delivered}/${run.expected}; server RSS ${mib(run.rss.before)} → each second ` +
+          `${run.rss.during.map(mib).join(', ')} → after ${mib(run.rss.after)} MiB`,
       });
+      const ceilingFigure = ceilingP99.get(subscribers);
+      if (ceilingFigure !== undefined) {
+        record({
+          scenario: 'live vs ceiling',
+          size,
+          variant: `${subscribers} subscribers, fsync ${fsync ? 'on' : 'off'}`,
+          value: run.latency.p99,
+          unit: 'ms p99',
+          against: {what: 'transport ceiling live p99', value: ceilingFigure},
+        });
+      }
     }
 
     // JetStream with the same rate and 1 and 100 ordered consumers.
