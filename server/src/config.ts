@@ -105,8 +105,8 @@ export const defaultConfig: ServerConfig = {
   liveBufferBytes: 32 * MiB,
   streamHeadCacheSize: 100_000,
   readLogScanLimit: 10_000,
-  // grpc-js queues up to 16 messages per stream before nice-grpc waits for 'drain', so a
-  // subscriber that lags holds up to 16 messages in the server: 64 KiB keeps that near 1 MiB.
+  // Each subscription holds at most two messages (server/src/handoff.ts): 256 KiB batches
+  // for up to 128 subscriptions, smaller beyond.
   subscriptionMemoryBytes: 64 * MiB,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
