@@ -21,6 +21,7 @@ import {
   type StoredEventId,
   type StreamHead,
 } from './keys.js';
+import {EventIdHighWater} from './eventIdHighWater.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
 import type {LiveEvent, TenantLog} from './tenantLog.js';
 import type {TenantRegistry} from './tenantRegistry.js';
@@ -91,6 +92,8 @@ type GroupPlan = {
   operations: BatchOperation[];
   published: Map<TenantLog, LiveEvent[]>;
   newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
+  /** The event ids the batch stores, by tenant. */
+  writtenIds: Map<string, Uint8Array[]>;
   /** What this group changes: the next group is planned on it before this one is written. */
   state: GroupState;
   /** When the write began, for the commit-latency metric. */
@@ -100,6 +103,7 @@ type GroupPlan = {
 /** Creates the writer. */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   const {db, tenants, streamHeads, logger} = options;
+  const eventIds = EventIdHighWater(db);
   let queue: Pending[] = [];
   let queuedBytes = 0;
   let running: Promise<void> | undefined;
@@ -197,6 +201,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       // Only now, with the batch durable, does the in-memory state move on.
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
+      for (const [tenant, ids] of plan.writtenIds) eventIds.stored(tenant, ids);
       if (options.onCommit !== undefined) {
         const byTenant = new Map<string, {events: number; bytes: number}>();
         let events = 0;
@@ -237,6 +242,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const touchedStreams = new Set<string>();
     const touchedTenants = new Set<string>();
     const ownIds = new Map<string, StoredEventId>();
+    const writtenIds = new Map<string, Uint8Array[]>();
     const operations: BatchOperation[] = [];
     const published = new Map<TenantLog, LiveEvent[]>();
     const decisions: Decision[] = [];
@@ -292,6 +298,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           );
           ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
           ownIds.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
+          let tenantIds = writtenIds.get(tenant);
+          if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
+          tenantIds.push(e.eventIdBytes);
           live.push({position, event, encoded, size: encoded.byteLength + 200});
         }
         published.set(log, live);
@@ -327,7 +336,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
       ids: ownIds,
     };
-    return {group, decisions, operations, published, newHeads, state, started: 0n};
+    return {group, decisions, operations, published, newHeads, writtenIds, state, started: 0n};
   }
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */
@@ -353,7 +362,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       }),
       ...[...idsByTenant].map(async ([tenant, ids]) => {
         if (ids.size === 0) return;
-        const entries = [...ids];
+        const mayBeStored = await eventIds.mayBeStored(tenant);
+        const entries = [...ids].filter(([, bytes]) => mayBeStored(bytes));
+        if (entries.length === 0) return;
         const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
         for (const [i, [eventId]] of entries.entries()) {
           const value = values[i];

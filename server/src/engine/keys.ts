@@ -161,6 +161,11 @@ export function logRangeAfter(tenant: string, afterPosition: number): {gt: Buffe
   return {gt: logKey(tenant, afterPosition), lte: logKey(tenant, MAX_SEQUENCE)};
 }
 
+/** Range options covering a tenant's whole event-id index. */
+export function eventIdRange(tenant: string): {gte: Buffer; lte: Buffer} {
+  return {gte: eventIdKey(tenant, new Uint8Array(16)), lte: eventIdKey(tenant, new Uint8Array(16).fill(0xff))};
+}
+
 /** Range options covering one stream's index strictly after `afterRevision` (-1: all). */
 export function streamIndexRangeAfter(
   tenant: string,

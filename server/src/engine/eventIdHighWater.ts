@@ -1,0 +1,55 @@
+import type {Level} from 'level';
+import {eventIdRange} from './keys.js';
+
+/**
+ * The largest event id stored, per tenant: an id above it cannot be stored, so
+ * checking it for a duplicate needs no LevelDB look-up. Time-ordered ids
+ * (UUIDv7, which the SDK makes) are nearly always above it when new, and a
+ * retry's ids are not, so retries are still looked up and deduplicated. Any
+ * other id is looked up as before: this only saves work, it decides nothing.
+ * (LevelDB's bloom filters would save the look-ups of any id, but classic-level
+ * does not expose them.)
+ */
+export type EventIdHighWater = {
+  /** A test of ids of `tenant`: false means the id is certainly not stored. */
+  mayBeStored(tenant: string): Promise<(eventId: Uint8Array) => boolean>;
+  /** Records ids just written (after their batch is durable). */
+  stored(tenant: string, eventIds: Iterable<Uint8Array>): void;
+};
+
+export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWater {
+  // Per tenant: the largest id stored, null when none; loaded on first use.
+  const highest = new Map<string, Promise<Buffer | null>>();
+
+  function highestOf(tenant: string): Promise<Buffer | null> {
+    let loaded = highest.get(tenant);
+    if (loaded === undefined) {
+      loaded = db.keys({...eventIdRange(tenant), reverse: true, limit: 1}).all().then(keys => {
+        const key = keys[0];
+        return key === undefined ? null : Buffer.from(key.subarray(key.length - 16));
+      });
+      highest.set(tenant, loaded);
+    }
+    return loaded;
+  }
+
+  return {
+    async mayBeStored(tenant) {
+      const top = await highestOf(tenant);
+      return eventId => top !== null && Buffer.compare(eventId, top) <= 0;
+    },
+    stored(tenant, eventIds) {
+      const loaded = highest.get(tenant);
+      // Not loaded yet: the first load reads the ids just written from LevelDB.
+      if (loaded === undefined) return;
+      highest.set(
+        tenant,
+        loaded.then(top => {
+          let max = top;
+          for (const id of eventIds) if (max === null || Buffer.compare(id, max) > 0) max = Buffer.from(id);
+          return max;
+        }),
+      );
+    },
+  };
+}
