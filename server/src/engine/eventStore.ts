@@ -119,7 +119,7 @@ export type EventStoreStats = {
 };
 
 /** How subscriptions read and send, server-wide. */
-export type SubscriptionOptions = Omit<SubscriptionTuning, 'maxBatchBytes'> & {
+export type SubscriptionOptions = Omit<SubscriptionTuning, 'batchBytes'> & {
   /** Bytes of messages all subscriptions together may hold; sets the batch size. */
   memoryBytes: number;
 };
@@ -158,10 +158,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   const {memoryBytes, ...subscriptionTuning} = options.subscriptions;
   const tuning: SubscriptionTuning = {
     ...subscriptionTuning,
-    // Read at every batch, so the size follows the number of subscriptions.
-    get maxBatchBytes() {
-      return batchBytesFor(running.size, memoryBytes);
-    },
+    batchBytes: () => batchBytesFor(running.size, memoryBytes),
   };
 
   async function readStream(

@@ -31,8 +31,12 @@ type HistoryBatch = {events: EncodedEvent[]; cursor: number; checkpoint: boolean
 
 /** Tuning of subscriptions, from the server configuration. */
 export type SubscriptionTuning = {
-  /** Most bytes of event data per batch message (a batch always holds at least one event). */
-  maxBatchBytes: number;
+  /**
+   * Most bytes of event data per batch message now (a batch always holds at
+   * least one event); it follows the number of subscriptions, so it is asked
+   * once per read step.
+   */
+  batchBytes(): number;
   /** Events read from LevelDB per iterator step while catching up. */
   readChunk: number;
   /** Send a checkpoint after this many consecutive non-matching events in history. */
@@ -116,7 +120,7 @@ export async function* runSubscription(
 
       if (stream === undefined && predicate === undefined) {
         // Every unfiltered subscriber at this cursor gets the very same message bytes.
-        const framed = tenant.framedAfter(cursor, maxBatchSize, tuning.maxBatchBytes);
+        const framed = tenant.framedAfter(cursor, maxBatchSize, tuning.batchBytes());
         if (framed !== 'behind' && framed !== undefined) {
           cursor = framed.last;
           yield {framed: framed.bytes};
@@ -124,7 +128,7 @@ export async function* runSubscription(
           continue;
         }
       }
-      const buffered = tenant.eventsAfter(cursor, maxBatchSize, tuning.maxBatchBytes);
+      const buffered = tenant.eventsAfter(cursor, maxBatchSize, tuning.batchBytes());
       if (buffered === 'behind') {
         live = false;
         yield {content: {$case: 'fellBehind', value: {position: BigInt(cursor)}}};
@@ -198,6 +202,7 @@ export async function* runSubscription(
         if (lastOfChunk !== scanned + entries.length) {
           throw new Error(`the log of tenant "${tenant.tenant}" has a gap before position ${lastOfChunk}`);
         }
+        const maxBytes = tuning.batchBytes();
         for (const [, value] of entries) {
           scanned += 1;
           // Without a filter the event is never decoded: its stored bytes go out as they are.
@@ -215,7 +220,7 @@ export async function* runSubscription(
           skipped = 0;
           events.push(value);
           bytes += value.byteLength;
-          if (events.length >= maxBatchSize || bytes >= tuning.maxBatchBytes) {
+          if (events.length >= maxBatchSize || bytes >= maxBytes) {
             yield {events, cursor: scanned, checkpoint: false};
             events = [];
             bytes = 0;
@@ -251,6 +256,7 @@ export async function* runSubscription(
         const positions = entries.map(([, value]) => readSequence(value, 0));
         const values = await db.getMany(positions.map(p => logKey(tenant.tenant, p)));
         const events: EncodedEvent[] = [];
+        const maxBytes = tuning.batchBytes();
         let bytes = 0;
         let yielded = false;
         for (const [i, value] of values.entries()) {
@@ -263,7 +269,7 @@ export async function* runSubscription(
           if (predicate !== undefined && !predicate(header)) continue;
           events.push(value);
           bytes += value.byteLength;
-          if (bytes >= tuning.maxBatchBytes) {
+          if (bytes >= maxBytes) {
             yield {events: events.splice(0), cursor: last, checkpoint: false};
             bytes = 0;
             yielded = true;
