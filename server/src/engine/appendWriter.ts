@@ -14,7 +14,6 @@ import {
   encodeStoredEventId,
   encodeStreamHead,
   eventIdKey,
-  logKey,
   streamHeadKey,
   streamIndexKey,
   tenantHeadKey,
@@ -22,6 +21,7 @@ import {
   type StreamHead,
 } from './keys.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
+import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
 import type {LiveEvent, TenantLog} from './tenantLog.js';
 import type {TenantRegistry} from './tenantRegistry.js';
@@ -76,8 +76,6 @@ type Pending = {
 
 type Decision = {pending: Pending; outcome: {result: AppendResult} | {error: unknown}};
 
-type BatchOperation = {type: 'put'; key: Buffer; value: Uint8Array};
-
 /** The state a group leaves: tenant positions, stream heads, stored ids, by key. */
 type GroupState = {
   positions: Map<string, number>;
@@ -89,7 +87,7 @@ type GroupState = {
 type GroupPlan = {
   group: readonly Pending[];
   decisions: Decision[];
-  operations: BatchOperation[];
+  operations: PutOperation[];
   published: Map<TenantLog, LiveEvent[]>;
   newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
   /** The event ids the batch stores, by tenant. */
@@ -243,7 +241,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const touchedTenants = new Set<string>();
     const ownIds = new Map<string, StoredEventId>();
     const writtenIds = new Map<string, Uint8Array[]>();
-    const operations: BatchOperation[] = [];
+    const operations: PutOperation[] = [];
+    // The accepted events of each tenant, at consecutive positions: stored as pages at the end.
+    const pagedByTenant = new Map<string, PagedEvent[]>();
     const published = new Map<TenantLog, LiveEvent[]>();
     const decisions: Decision[] = [];
 
@@ -287,15 +287,14 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             containsPersonalData: e.containsPersonalData,
           };
           const encoded = RecordedEvent.encode(event).finish();
-          operations.push(
-            {type: 'put', key: logKey(tenant, position), value: encoded},
-            {type: 'put', key: streamIndexKey(tenant, stream, revision), value: encodeSequence(position)},
-            {
-              type: 'put',
-              key: eventIdKey(tenant, e.eventIdBytes),
-              value: encodeStoredEventId({position, revision, stream}),
-            },
-          );
+          let paged = pagedByTenant.get(tenant);
+          if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
+          paged.push({position, encoded, indexKey: streamIndexKey(tenant, stream, revision)});
+          operations.push({
+            type: 'put',
+            key: eventIdKey(tenant, e.eventIdBytes),
+            value: encodeStoredEventId({position, revision, stream}),
+          });
           ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
           ownIds.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
           let tenantIds = writtenIds.get(tenant);
@@ -319,6 +318,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       }
     }
 
+    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, operations);
     const newHeads: Array<[string, string, StreamHead]> = [];
     for (const streamKey of touchedStreams) {
       const head = heads.get(streamKey)!;

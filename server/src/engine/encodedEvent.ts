@@ -63,6 +63,43 @@ function writeVarint(target: Uint8Array, offset: number, value: number): number 
 /** Field 1, length-delimited: the tag of `SubscribeResponse.events` and of `EventBatch.events`. */
 const FIELD_1_BYTES = 0x0a;
 
+/** Bytes of `event` framed as a field-1 entry of `EventBatch.events`: tag, length, bytes. */
+export function framedLength(event: EncodedEvent): number {
+  return 1 + varintLength(event.byteLength) + event.byteLength;
+}
+
+/** Writes `event` framed (see {@link framedLength}) at `offset`; returns the offset after it. */
+export function writeFramed(target: Uint8Array, offset: number, event: EncodedEvent): number {
+  target[offset++] = FIELD_1_BYTES;
+  offset = writeVarint(target, offset, event.byteLength);
+  target.set(event, offset);
+  return offset + event.byteLength;
+}
+
+/**
+ * Splits a concatenation of framed events (as {@link writeFramed} wrote them)
+ * back into the events, as views into `framed` (no copy).
+ */
+export function unframe(framed: Uint8Array): EncodedEvent[] {
+  const events: EncodedEvent[] = [];
+  let offset = 0;
+  while (offset < framed.byteLength) {
+    if (framed[offset++] !== FIELD_1_BYTES) throw new Error(`malformed framed events at byte ${offset - 1}`);
+    let length = 0;
+    let scale = 1;
+    let byte: number;
+    do {
+      byte = framed[offset++]!;
+      length += (byte & 0x7f) * scale;
+      scale *= 0x80;
+    } while (byte >= 0x80 && offset < framed.byteLength);
+    if (byte >= 0x80 || offset + length > framed.byteLength) throw new Error('malformed framed events: truncated');
+    events.push(framed.subarray(offset, offset + length));
+    offset += length;
+  }
+  return events;
+}
+
 /**
  * The wire encoding of `SubscribeResponse{events: EventBatch{events}}` built
  * straight from encoded events: a length-delimited field 1 around the
@@ -70,16 +107,11 @@ const FIELD_1_BYTES = 0x0a;
  */
 export function encodeEventBatchResponse(events: readonly EncodedEvent[]): Uint8Array {
   let batchLength = 0;
-  for (const e of events) batchLength += 1 + varintLength(e.byteLength) + e.byteLength;
+  for (const e of events) batchLength += framedLength(e);
   const out = new Uint8Array(1 + varintLength(batchLength) + batchLength);
   let offset = 0;
   out[offset++] = FIELD_1_BYTES;
   offset = writeVarint(out, offset, batchLength);
-  for (const e of events) {
-    out[offset++] = FIELD_1_BYTES;
-    offset = writeVarint(out, offset, e.byteLength);
-    out.set(e, offset);
-    offset += e.byteLength;
-  }
+  for (const e of events) offset = writeFramed(out, offset, e);
   return out;
 }

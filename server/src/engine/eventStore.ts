@@ -7,11 +7,12 @@ import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {
   HISTORY_PREFETCH_BYTES,
+  decodeIndexEntry,
   logKey,
   positionOfLogKey,
-  readSequence,
   streamIndexKey,
 } from './keys.js';
+import {eventsAt, readPage} from './logPage.js';
 import {openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type SubscriptionTuning} from './subscription.js';
@@ -179,17 +180,12 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     // Revisions are contiguous, so the page's index keys are known without a scan.
     const revisions: number[] = [];
     for (let r = start; forwards ? r <= end : r >= end; r += forwards ? 1 : -1) revisions.push(r);
-    const positions = await db.getMany(revisions.map(r => streamIndexKey(tenant, stream, r)));
-    const values = await db.getMany(
-      positions.map((p, i) => {
-        if (p === undefined) throw new Error(`stream index of "${stream}" misses revision ${revisions[i]}`);
-        return logKey(tenant, readSequence(p, 0));
-      }),
-    );
-    const events = values.map(value => {
-      if (value === undefined) throw new Error(`stream index of "${stream}" points past the log`);
-      return RecordedEvent.decode(value);
+    const indexed = await db.getMany(revisions.map(r => streamIndexKey(tenant, stream, r)));
+    const entries = indexed.map((value, i) => {
+      if (value === undefined) throw new Error(`stream index of "${stream}" misses revision ${revisions[i]}`);
+      return decodeIndexEntry(value);
     });
+    const events = (await eventsAt(db, tenant, entries)).map(encoded => RecordedEvent.decode(encoded));
     const more = forwards ? end < head.revision : end > 0;
     return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};
   }
@@ -207,24 +203,40 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const from = forwards ? Math.max(fromPosition ?? 1, 1) : Math.min(fromPosition ?? logPosition, logPosition);
     const events: RecordedEvent[] = [];
     if (forwards ? from > logPosition : from < 1) return {events, nextPosition: undefined, logPosition};
+    // Pages are keyed by their last position: the page holding `from` is the first at or after it.
+    let pagesFrom = logKey(tenant, from);
+    if (!forwards) {
+      const [holding] = await db.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
+      if (holding === undefined) throw new Error(`the log of tenant "${tenant}" has no page holding position ${from}`);
+      pagesFrom = holding;
+    }
     const iterator = db.iterator(
       forwards
-        ? {gte: logKey(tenant, from), lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
-        : {gte: logKey(tenant, 1), lte: logKey(tenant, from), reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
+        ? {gte: pagesFrom, lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
+        : {gte: logKey(tenant, 1), lte: pagesFrom, reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
     );
+    // The last position considered; pages must continue from it without a gap.
     let last = forwards ? from - 1 : from + 1;
     try {
       let scanned = 0;
-      while (events.length < maxCount && scanned < options.readLogScanLimit) {
-        const entries = await iterator.nextv(Math.min(options.readLogScanLimit - scanned, predicate ? 1000 : maxCount));
+      read: while (events.length < maxCount && scanned < options.readLogScanLimit) {
+        const entries = await iterator.nextv(predicate ? 16 : Math.max(1, Math.ceil(maxCount / 8)));
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
-          scanned += 1;
-          last = positionOfLogKey(key);
-          const event = RecordedEvent.decode(value);
-          if (predicate === undefined || predicate(event)) {
-            events.push(event);
-            if (events.length === maxCount) break;
+          const page = readPage(positionOfLogKey(key), value);
+          const continues = forwards
+            ? page.first <= last + 1 && page.last > last
+            : page.last >= last - 1 && page.first < last;
+          if (!continues) throw new Error(`the log of tenant "${tenant}" has a gap next to position ${last}`);
+          const inPage = forwards
+            ? page.events.slice(last + 1 - page.first)
+            : page.events.slice(0, last - page.first).reverse();
+          for (const encoded of inPage) {
+            scanned += 1;
+            last += forwards ? 1 : -1;
+            const event = RecordedEvent.decode(encoded);
+            if (predicate === undefined || predicate(event)) events.push(event);
+            if (events.length === maxCount || scanned === options.readLogScanLimit) break read;
           }
         }
       }

@@ -6,12 +6,19 @@
  *
  * | kind | key                              | value                                   |
  * |------|----------------------------------|-----------------------------------------|
- * | `L`  | L tenant 0 position              | RecordedEvent (protobuf, as sent)       |
- * | `S`  | S tenant 0 stream 0 revision     | position                                |
+ * | `L`  | L tenant 0 last position         | a page: RecordedEvents, framed (below)  |
+ * | `S`  | S tenant 0 stream 0 revision     | position, last position of its page     |
  * | `H`  | H tenant 0 stream                | stream head: revision, last position    |
  * | `I`  | I tenant 0 event id (16 bytes)   | position, revision, stream              |
  * | `T`  | T tenant                         | the tenant log's last position          |
  * | `V`  | V                                | storage format version                  |
+ *
+ * The log is stored in pages: the events of one group commit at consecutive
+ * positions, up to about PAGE_BYTES (logPage.ts), keyed by the last position,
+ * so the page holding position p is the first key at or after p. A page's
+ * value is its events' protobuf encodings each framed as a field-1 entry of
+ * `EventBatch.events` (tag, length, bytes): what Subscribe sends, and with
+ * one LevelDB entry per page rather than per event.
  *
  * The log, the indexes and the counters of an append are written in one atomic
  * batch, so a restart finds them consistent and resumes from the counters
@@ -27,8 +34,8 @@ const TENANT_HEAD = 0x54; // 'T'
 /** Key of the storage format version. */
 export const FORMAT_VERSION_KEY = Buffer.from('V');
 
-/** The storage format this code reads and writes. */
-export const FORMAT_VERSION = 1;
+/** The storage format this code reads and writes (format 1, an event per log entry, is migrated on open). */
+export const FORMAT_VERSION = 2;
 
 /**
  * Prefetch bound of iterators that read history. classic-level's default (16
@@ -69,14 +76,14 @@ export function encodeSequence(value: number): Buffer {
   return value8;
 }
 
-/** Key of the event at `position` in a tenant's log. */
+/** Key of the log page ending at `position` in a tenant's log. */
 export function logKey(tenant: string, position: number): Buffer {
   const {key, offset} = prefixed(LOG, tenant, 8);
   writeSequence(key, position, offset);
   return key;
 }
 
-/** Reads the position back out of a {@link logKey}. */
+/** Reads the (last) position back out of a {@link logKey}. */
 export function positionOfLogKey(key: Uint8Array): number {
   return readSequence(key, key.byteLength - 8);
 }
@@ -113,6 +120,23 @@ export function eventIdKey(tenant: string, eventId: Uint8Array): Buffer {
 /** Key of a tenant's log head (its last position). */
 export function tenantHeadKey(tenant: string): Buffer {
   return prefixed(TENANT_HEAD, tenant, 0).key;
+}
+
+/** A stream-index entry: an event's position and the key (last position) of its page. */
+export type IndexEntry = {position: number; page: number};
+
+/** Encodes an {@link IndexEntry} value. */
+export function encodeIndexEntry(position: number, page: number): Buffer {
+  const value = Buffer.allocUnsafe(16);
+  writeSequence(value, position, 0);
+  writeSequence(value, page, 8);
+  return value;
+}
+
+/** Decodes an {@link IndexEntry} value. */
+export function decodeIndexEntry(value: Uint8Array): IndexEntry {
+  if (value.byteLength !== 16) throw new Error(`stream index entry of ${value.byteLength} bytes, expected 16`);
+  return {position: readSequence(value, 0), page: readSequence(value, 8)};
 }
 
 /** A stream's last revision and the log position of its last event. */
@@ -153,9 +177,9 @@ export function decodeStoredEventId(value: Uint8Array): StoredEventId {
 }
 
 /**
- * Range options covering a tenant's log strictly after `afterPosition`, for
- * forward iteration; `gte`/`lte` bounds for arbitrary windows come from
- * {@link logKey}.
+ * Range options covering the pages of a tenant's log that hold positions after
+ * `afterPosition` (the first of them may start at or before it), for forward
+ * iteration.
  */
 export function logRangeAfter(tenant: string, afterPosition: number): {gt: Buffer; lte: Buffer} {
   return {gt: logKey(tenant, afterPosition), lte: logKey(tenant, MAX_SEQUENCE)};

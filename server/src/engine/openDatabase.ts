@@ -1,9 +1,10 @@
 import {Level} from 'level';
 import {FORMAT_VERSION, FORMAT_VERSION_KEY, encodeSequence, readSequence} from './keys.js';
+import {migrateFormat1} from './logPage.js';
 
 /**
  * Opens the LevelDB of a data directory (creating it when `create`), checking
- * the storage format. LevelDB's lock makes a second process fail here with
+ * the storage format and migrating format 1 (an event per log entry) to pages. LevelDB's lock makes a second process fail here with
  * LEVEL_DATABASE_NOT_OPEN (cause: LEVEL_LOCKED), e.g. `import` while a server runs.
  */
 export async function openDatabase(dataDir: string, create = true): Promise<Level<Buffer, Uint8Array>> {
@@ -24,6 +25,9 @@ export async function openDatabase(dataDir: string, create = true): Promise<Leve
   try {
     const stored = await db.get(FORMAT_VERSION_KEY);
     if (stored === undefined) {
+      await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
+    } else if (readSequence(stored, 0) === 1) {
+      await migrateFormat1(db);
       await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
     } else if (readSequence(stored, 0) !== FORMAT_VERSION) {
       throw new Error(

@@ -6,13 +6,13 @@ import {
   encodeStoredEventId,
   encodeStreamHead,
   eventIdKey,
-  logKey,
   readSequence,
   streamHeadKey,
   streamIndexKey,
   tenantHeadKey,
   type StreamHead,
 } from './keys.js';
+import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 
 /**
  * Writes exported events back into a data directory exactly as they were:
@@ -33,7 +33,9 @@ export type LogRestorer = {
 export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): LogRestorer {
   const tenantHeads = new Map<string, number>();
   const streamHeads = new Map<string, StreamHead | null>();
-  let batch: Array<{type: 'put'; key: Buffer; value: Uint8Array}> = [];
+  let batch: PutOperation[] = [];
+  // Each tenant's events of the batch, at consecutive positions: written as pages.
+  const pagedByTenant = new Map<string, PagedEvent[]>();
   const pendingIds = new Set<string>();
   const touchedStreams = new Set<string>();
   let restored = 0;
@@ -58,6 +60,8 @@ export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): Lo
   }
 
   async function flush(): Promise<void> {
+    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, batch);
+    pagedByTenant.clear();
     for (const key of touchedStreams) {
       const [tenant, stream] = key.split('\0') as [string, string];
       batch.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(streamHeads.get(key)!)});
@@ -90,11 +94,10 @@ export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): Lo
       if (pendingIds.has(event.eventId) || (await db.get(eventIdKey(tenant, idBytes))) !== undefined) {
         throw new Error(`event ${event.eventId}: its id is already stored in tenant "${tenant}"`);
       }
-      batch.push(
-        {type: 'put', key: logKey(tenant, position), value: RecordedEvent.encode(event).finish()},
-        {type: 'put', key: streamIndexKey(tenant, stream, revision), value: encodeSequence(position)},
-        {type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream})},
-      );
+      let paged = pagedByTenant.get(tenant);
+      if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
+      paged.push({position, encoded: RecordedEvent.encode(event).finish(), indexKey: streamIndexKey(tenant, stream, revision)});
+      batch.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream})});
       pendingIds.add(event.eventId);
       tenantHeads.set(tenant, position);
       streamHeads.set(`${tenant}\0${stream}`, {revision, position});

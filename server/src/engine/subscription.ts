@@ -9,11 +9,12 @@ import {
 import type {EventPredicate} from './eventFilter.js';
 import {
   HISTORY_PREFETCH_BYTES,
-  logKey,
+  decodeIndexEntry,
   logRangeAfter,
-  readSequence,
+  positionOfLogKey,
   streamIndexRangeAfter,
 } from './keys.js';
+import {eventsAt, readPage} from './logPage.js';
 import type {TenantLog} from './tenantLog.js';
 
 /**
@@ -178,11 +179,9 @@ export async function* runSubscription(
    * long run of events the filter skipped.
    */
   async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
-    // Values only: the log is gapless, so the k-th event after `from` is at
-    // `from + k`, and LevelDB need not copy out every key.
+    // Pages are keyed by their last position: the first one after `from` holds from + 1.
     const iterator = db.iterator({
       ...logRangeAfter(tenant.tenant, from),
-      keys: false,
       signal,
       highWaterMarkBytes: HISTORY_PREFETCH_BYTES,
     });
@@ -197,33 +196,36 @@ export async function* runSubscription(
         const entries = await next;
         if (entries.length === 0) break;
         next = readAhead(iterator.nextv(tuning.readChunk));
-        // Checked once a chunk: a hole in the log would shift every position after it.
-        const lastOfChunk = peekEventHeader(entries[entries.length - 1]![1]).position;
-        if (lastOfChunk !== scanned + entries.length) {
-          throw new Error(`the log of tenant "${tenant.tenant}" has a gap before position ${lastOfChunk}`);
-        }
         const maxBytes = tuning.batchBytes();
-        for (const [, value] of entries) {
-          scanned += 1;
-          // Without a filter the event is never decoded: its stored bytes go out as they are.
-          if (predicate !== undefined && !predicate(peekEventHeader(value))) {
-            if (++skipped >= tuning.checkpointEveryEvents) {
-              // Report progress: first what matched so far, then how far the scan got.
-              if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
-              yield {events: [], cursor: scanned, checkpoint: true};
+        for (const [key, value] of entries) {
+          const page = readPage(positionOfLogKey(key), value);
+          // Only the first page may start before the cursor; a page starting after it leaves a hole.
+          if (page.first > scanned + 1 || (scanned > from && page.first !== scanned + 1)) {
+            throw new Error(`the log of tenant "${tenant.tenant}" has a gap after position ${scanned}`);
+          }
+          for (let i = scanned + 1 - page.first; i < page.events.length; i++) {
+            const encoded = page.events[i]!;
+            scanned += 1;
+            // Without a filter the event is never decoded: its stored bytes go out as they are.
+            if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
+              if (++skipped >= tuning.checkpointEveryEvents) {
+                // Report progress: first what matched so far, then how far the scan got.
+                if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
+                yield {events: [], cursor: scanned, checkpoint: true};
+                events = [];
+                bytes = 0;
+                skipped = 0;
+              }
+              continue;
+            }
+            skipped = 0;
+            events.push(encoded);
+            bytes += encoded.byteLength;
+            if (events.length >= maxBatchSize || bytes >= maxBytes) {
+              yield {events, cursor: scanned, checkpoint: false};
               events = [];
               bytes = 0;
-              skipped = 0;
             }
-            continue;
-          }
-          skipped = 0;
-          events.push(value);
-          bytes += value.byteLength;
-          if (events.length >= maxBatchSize || bytes >= maxBytes) {
-            yield {events, cursor: scanned, checkpoint: false};
-            events = [];
-            bytes = 0;
           }
         }
       }
@@ -253,19 +255,18 @@ export async function* runSubscription(
         const entries = await next;
         if (entries.length === 0) break;
         next = readAhead(iterator.nextv(chunk));
-        const positions = entries.map(([, value]) => readSequence(value, 0));
-        const values = await db.getMany(positions.map(p => logKey(tenant.tenant, p)));
+        const indexed = entries.map(([, value]) => decodeIndexEntry(value));
+        const values = await eventsAt(db, tenant.tenant, indexed);
         const events: EncodedEvent[] = [];
         const maxBytes = tuning.batchBytes();
         let bytes = 0;
         let yielded = false;
         for (const [i, value] of values.entries()) {
-          if (value === undefined) throw new Error(`stream index of "${name}" points past the log`);
           const header = peekEventHeader(value);
           lastRevision = header.revision;
           // Re-read after falling behind: what the cursor passed was already considered.
-          if (positions[i]! <= last) continue;
-          last = positions[i]!;
+          if (indexed[i]!.position <= last) continue;
+          last = indexed[i]!.position;
           if (predicate !== undefined && !predicate(header)) continue;
           events.push(value);
           bytes += value.byteLength;

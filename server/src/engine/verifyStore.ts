@@ -6,10 +6,12 @@ import {
   decodeStreamHead,
   eventIdKey,
   logRangeAfter,
+  decodeIndexEntry,
   positionOfLogKey,
   readSequence,
   streamIndexKey,
 } from './keys.js';
+import {readPage, type LogPage} from './logPage.js';
 
 /** What `verifyStore` found. */
 export type VerifyReport = {
@@ -33,7 +35,7 @@ async function* keysOfKind(db: Level<Buffer, Uint8Array>, kind: string): AsyncGe
 
 /**
  * Checks a data directory: each tenant's log is gapless from 1 to its head
- * counter; every event sits at the position its key says, in its tenant; each
+ * counter, its pages readable; every event sits at the position its key says, in its tenant; each
  * stream's revisions are gapless, its index points at its events and its head
  * matches its last event; every event id is indexed to its event; and no index
  * entry or counter refers to anything that is not in the log.
@@ -72,36 +74,46 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     let expected = 1;
     let events = 0;
     for await (const [key, value] of db.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
-      const position = positionOfLogKey(key);
-      if (position !== expected) problem(`tenant "${tenant}": position ${expected} is missing (next is ${position})`);
-      expected = position + 1;
-      events += 1;
-      let event: RecordedEvent;
+      let page: LogPage;
       try {
-        event = RecordedEvent.decode(value);
+        page = readPage(positionOfLogKey(key), value);
       } catch (error) {
-        problem(`tenant "${tenant}" position ${position}: undecodable event (${(error as Error).message})`);
+        problem(`tenant "${tenant}": unreadable log page ending at ${positionOfLogKey(key)} (${(error as Error).message})`);
         continue;
       }
-      if (Number(event.position) !== position || event.tenant !== tenant) {
-        problem(`tenant "${tenant}" position ${position}: the event says tenant "${event.tenant}" position ${event.position}`);
-      }
-      const previous = streams.get(event.stream);
-      const revision = Number(event.revision);
-      if (revision !== (previous === undefined ? 0 : previous.revision + 1)) {
-        problem(`stream "${event.stream}" of "${tenant}": revision ${revision} at position ${position} breaks the sequence`);
-      }
-      streams.set(event.stream, {revision, position});
-      const [indexed, id] = await db.getMany([
-        streamIndexKey(tenant, event.stream, revision),
-        eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex')),
-      ]);
-      if (indexed === undefined || readSequence(indexed, 0) !== position) {
-        problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
-      }
-      const stored = id === undefined ? undefined : decodeStoredEventId(id);
-      if (stored?.position !== position || stored.revision !== revision || stored.stream !== event.stream) {
-        problem(`event id ${event.eventId} is not indexed to position ${position}`);
+      if (page.first !== expected) problem(`tenant "${tenant}": position ${expected} is missing (next is ${page.first})`);
+      expected = page.last + 1;
+      for (const [i, encoded] of page.events.entries()) {
+        const position = page.first + i;
+        events += 1;
+        let event: RecordedEvent;
+        try {
+          event = RecordedEvent.decode(encoded);
+        } catch (error) {
+          problem(`tenant "${tenant}" position ${position}: undecodable event (${(error as Error).message})`);
+          continue;
+        }
+        if (Number(event.position) !== position || event.tenant !== tenant) {
+          problem(`tenant "${tenant}" position ${position}: the event says tenant "${event.tenant}" position ${event.position}`);
+        }
+        const previous = streams.get(event.stream);
+        const revision = Number(event.revision);
+        if (revision !== (previous === undefined ? 0 : previous.revision + 1)) {
+          problem(`stream "${event.stream}" of "${tenant}": revision ${revision} at position ${position} breaks the sequence`);
+        }
+        streams.set(event.stream, {revision, position});
+        const [indexed, id] = await db.getMany([
+          streamIndexKey(tenant, event.stream, revision),
+          eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex')),
+        ]);
+        const entry = indexed?.byteLength === 16 ? decodeIndexEntry(indexed) : undefined;
+        if (entry?.position !== position || entry.page !== page.last) {
+          problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
+        }
+        const stored = id === undefined ? undefined : decodeStoredEventId(id);
+        if (stored?.position !== position || stored.revision !== revision || stored.stream !== event.stream) {
+          problem(`event id ${event.eventId} is not indexed to position ${position}`);
+        }
       }
     }
     if (expected - 1 !== head) problem(`tenant "${tenant}": head counter is ${head}, but the log ends at ${expected - 1}`);

@@ -1,0 +1,168 @@
+import {Level} from 'level';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {ReadDirection} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {uuidv7} from '../client/src/uuid.js';
+import {
+  FORMAT_VERSION_KEY,
+  encodeSequence,
+  encodeStoredEventId,
+  encodeStreamHead,
+  eventIdKey,
+  logKey,
+  positionOfLogKey,
+  readSequence,
+  streamHeadKey,
+  streamIndexKey,
+  tenantHeadKey,
+} from '../server/src/engine/keys.js';
+import {PAGE_BYTES, readPage} from '../server/src/engine/logPage.js';
+import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {verifyStore} from '../server/src/engine/verifyStore.js';
+import {jsonEvent, jsonOf, range} from './support/events.js';
+import {startSubscriber} from './support/subscriber.js';
+import {freshDataDir, startTestServer, type TestServer} from './support/testServer.js';
+
+/** The log pages of a tenant in a stopped server's directory: [first, last, bytes]. */
+async function pagesOf(dataDir: string, tenant = 'default'): Promise<Array<[number, number, number]>> {
+  const db = await openDatabase(dataDir, false);
+  try {
+    const pages: Array<[number, number, number]> = [];
+    for await (const [key, value] of db.iterator({gt: logKey(tenant, 0), lte: logKey(tenant, 2 ** 40)})) {
+      const page = readPage(positionOfLogKey(key), value);
+      pages.push([page.first, page.last, value.byteLength]);
+    }
+    return pages;
+  } finally {
+    await db.close();
+  }
+}
+
+describe('the log in pages', () => {
+  let t: TestServer;
+  let pages: Array<[number, number, number]>;
+  const TOTAL = 300;
+
+  beforeAll(async () => {
+    const first = await startTestServer();
+    // One append of 300 events of about 250 bytes: one group commit, several pages.
+    await first.client.append({stream: 'lesson-1', events: range(1, TOTAL).map(n => jsonEvent('test.Page', {n, pad: 'x'.repeat(150)}))});
+    // Then an event larger than a page, and two small appends to other streams.
+    await first.client.append({stream: 'lesson-2', events: [jsonEvent('test.Big', {pad: 'y'.repeat(PAGE_BYTES + 1000)})]});
+    await first.client.append({stream: 'lesson-3', events: [jsonEvent('test.Small', {n: 1}), jsonEvent('test.Small', {n: 2})]});
+    await first.stop();
+    pages = await pagesOf(first.dataDir);
+    t = await startTestServer({}, first.dataDir);
+  });
+  afterAll(async () => {
+    await t.dispose();
+  });
+
+  it('stores a group commit as pages within the page size, an oversized event alone', () => {
+    const bulk = pages.filter(([, last]) => last <= TOTAL);
+    expect(bulk.length).toBeGreaterThan(3);
+    expect(bulk.length).toBeLessThan(TOTAL / 10);
+    for (const [, , bytes] of bulk) expect(bytes).toBeLessThanOrEqual(PAGE_BYTES);
+    // Gapless, in order, each page continuing the one before.
+    expect(pages.map(([first]) => first)).toEqual([1, ...pages.slice(0, -1).map(([, last]) => last + 1)]);
+    expect(pages.slice(-2)).toEqual([
+      [TOTAL + 1, TOTAL + 1, expect.any(Number)],
+      [TOTAL + 2, TOTAL + 3, expect.any(Number)],
+    ]);
+    expect(pages.at(-2)![2]).toBeGreaterThan(PAGE_BYTES);
+  });
+
+  it('reads the log forwards and backwards from any position, at and between page boundaries', async () => {
+    const boundaries = pages.flatMap(([first, last]) => [first, first + 1, last - 1, last]).filter(p => p >= 1 && p <= TOTAL + 3);
+    for (const from of new Set(boundaries)) {
+      const forwards = await t.client.readLog({fromPosition: BigInt(from), maxCount: 70});
+      expect(forwards.events.map(e => Number(e.position))).toEqual(range(from, Math.min(from + 69, TOTAL + 3)));
+      const backwards = await t.client.readLog({fromPosition: BigInt(from), maxCount: 70, direction: ReadDirection.READ_DIRECTION_BACKWARDS});
+      expect(backwards.events.map(e => Number(e.position))).toEqual(range(Math.max(1, from - 69), from).reverse());
+    }
+    const all = await t.client.readLog({maxCount: 1000});
+    expect(all.events.slice(0, TOTAL).map(e => jsonOf(e))).toEqual(range(1, TOTAL).map(n => ({n, pad: 'x'.repeat(150)})));
+  });
+
+  it('subscribes after any position, mid-page included, with no gap and no duplicate', async () => {
+    for (const after of [0, pages[0]![1] - 1, pages[0]![1], pages[1]![0] + 3, TOTAL, TOTAL + 1]) {
+      const s = startSubscriber(t.newClient(), {from: {$case: 'afterPosition', value: BigInt(after)}});
+      await s.until(x => x.messages.some(m => m.content?.$case === 'caughtUp'), 'caught up');
+      expect(s.events().map(e => Number(e.position))).toEqual(range(after + 1, TOTAL + 3));
+      await s.close();
+    }
+  });
+
+  it('reads and subscribes to streams whose events share pages', async () => {
+    const page = await t.client.readStream({stream: 'lesson-1', fromRevision: 97n, maxCount: 10});
+    expect(page.events.map(e => [Number(e.revision), Number(e.position)])).toEqual(range(97, 106).map(r => [r, r + 1]));
+    const back = await t.client.readStream({stream: 'lesson-3', direction: ReadDirection.READ_DIRECTION_BACKWARDS});
+    expect(back.events.map(e => jsonOf(e))).toEqual([{n: 2}, {n: 1}]);
+    const s = startSubscriber(t.newClient(), {stream: 'lesson-1', from: {$case: 'afterRevision', value: 250n}});
+    await s.until(x => x.messages.some(m => m.content?.$case === 'caughtUp'), 'caught up');
+    expect(s.events().map(e => Number(e.revision))).toEqual(range(251, TOTAL - 1));
+    await s.close();
+  });
+});
+
+describe('a data directory of storage format 1 (an event per log entry)', () => {
+  it('is migrated on open: reads, subscriptions, appends and verify all work, and a second open is a no-op', async () => {
+    // Written by hand in the old layout: events keyed by their own position, index values a bare position.
+    const dir = await freshDataDir();
+    const raw = new Level<Buffer, Uint8Array>(dir, {keyEncoding: 'buffer', valueEncoding: 'view'});
+    await raw.open();
+    const batch = raw.batch();
+    batch.put(FORMAT_VERSION_KEY, encodeSequence(1));
+    for (const position of range(1, 6)) {
+      const stream = position % 2 === 0 ? 'even' : 'odd';
+      const revision = Math.floor((position - 1) / 2);
+      const eventId = uuidv7();
+      const event = RecordedEvent.fromPartial({
+        ...jsonEvent('test.Old', {position}),
+        eventId,
+        tenant: 'default',
+        stream,
+        revision: BigInt(revision),
+        position: BigInt(position),
+        recordedAt: new Date(),
+      });
+      batch.put(logKey('default', position), RecordedEvent.encode(event).finish());
+      batch.put(streamIndexKey('default', stream, revision), encodeSequence(position));
+      batch.put(eventIdKey('default', Buffer.from(eventId.replaceAll('-', ''), 'hex')), encodeStoredEventId({position, revision, stream}));
+    }
+    batch.put(streamHeadKey('default', 'odd'), encodeStreamHead({revision: 2, position: 5}));
+    batch.put(streamHeadKey('default', 'even'), encodeStreamHead({revision: 2, position: 6}));
+    batch.put(tenantHeadKey('default'), encodeSequence(6));
+    await batch.write({sync: true});
+    await raw.close();
+
+    for (const round of [1, 2]) {
+      const t = await startTestServer({}, dir);
+      try {
+        const log = await t.client.readLog({maxCount: 100});
+        expect(log.events.map(e => [Number(e.position), e.stream, jsonOf(e)]).slice(0, 6)).toEqual(
+          range(1, 6).map(p => [p, p % 2 === 0 ? 'even' : 'odd', {position: p}]),
+        );
+        const even = await t.client.readStream({stream: 'even'});
+        expect(even.events.map(e => Number(e.position))).toEqual(round === 1 ? [2, 4, 6] : [2, 4, 6, 7]);
+        const s = startSubscriber(t.newClient(), {from: {$case: 'afterPosition', value: 3n}});
+        await s.until(x => x.messages.some(m => m.content?.$case === 'caughtUp'), 'caught up');
+        expect(s.events().map(e => Number(e.position))).toEqual(round === 1 ? [4, 5, 6] : [4, 5, 6, 7]);
+        await s.close();
+        if (round === 1) {
+          const appended = await t.client.append({stream: 'even', expectedRevision: {kind: {$case: 'exact', value: 2n}}, events: [jsonEvent('test.New', {})]});
+          expect(Number(appended.lastPosition)).toBe(7);
+        }
+      } finally {
+        await t.stop();
+      }
+      const db = await openDatabase(dir, false);
+      try {
+        expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(2);
+        expect((await verifyStore(db)).problems).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    }
+  });
+});
