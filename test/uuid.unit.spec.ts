@@ -13,3 +13,11 @@ it('orders ids made in one millisecond, even past the counter range', () => {
   expect([...ids].sort()).toEqual(ids);
   expect(new Set(ids).size).toBe(ids.length);
 });
+
+it('draws fresh random bits for every id, across refills of its random pool', () => {
+  // 1,000 ids span several refills of the 256-id pool; their random tails (the last 62 bits) never repeat.
+  const ids = Array.from({length: 1000}, () => uuidv7());
+  const tails = ids.map(id => id.replaceAll('-', '').slice(17));
+  expect(new Set(tails).size).toBe(ids.length);
+  for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
