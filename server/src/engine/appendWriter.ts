@@ -1,6 +1,6 @@
 import type {Level} from 'level';
 import type {Logger} from 'pino';
-import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   DuplicateEventIdError,
   OverloadedError,
@@ -20,6 +20,7 @@ import {
   type StoredEventId,
   type StreamHead,
 } from './keys.js';
+import {encodeRecordedEvent} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
@@ -253,8 +254,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       const streamKey = `${tenant}\0${stream}`;
       try {
         const head = heads.has(streamKey) ? heads.get(streamKey)! : headOf(tenant, stream);
-        const stored = events.map(e =>
-          e.eventIdGenerated ? undefined : (ids.get(`${tenant}\0${e.eventId}`) ?? storedIdOf(tenant, e.eventId)),
+        const idKeys = events.map(e => `${tenant}\0${e.eventId}`);
+        const stored = events.map((e, i) =>
+          e.eventIdGenerated ? undefined : (ids.get(idKeys[i]!) ?? storedIdOf(idKeys[i]!)),
         );
         const retried = retriedAppendResult(pending.command, stored);
         if (retried !== undefined) {
@@ -266,7 +268,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const firstPosition = (positions.get(tenant) ?? log.head()) + 1;
         const firstRevision = head === null ? 0 : head.revision + 1;
         const live = published.get(log) ?? [];
-        for (const [i, e] of events.entries()) {
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i]!;
           const position = firstPosition + i;
           const revision = firstRevision + i;
           const event: RecordedEvent = {
@@ -286,17 +289,14 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             recordedAt,
             containsPersonalData: e.containsPersonalData,
           };
-          const encoded = RecordedEvent.encode(event).finish();
+          const encoded = encodeRecordedEvent(event);
           let paged = pagedByTenant.get(tenant);
           if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
           paged.push({position, encoded, indexKey: streamIndexKey(tenant, stream, revision)});
-          operations.push({
-            type: 'put',
-            key: eventIdKey(tenant, e.eventIdBytes),
-            value: encodeStoredEventId({position, revision, stream}),
-          });
-          ids.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
-          ownIds.set(`${tenant}\0${e.eventId}`, {position, revision, stream});
+          const storedId = {position, revision, stream};
+          operations.push({type: 'put', key: eventIdKey(tenant, e.eventIdBytes), value: encodeStoredEventId(storedId)});
+          ids.set(idKeys[i]!, storedId);
+          ownIds.set(idKeys[i]!, storedId);
           let tenantIds = writtenIds.get(tenant);
           if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
           tenantIds.push(e.eventIdBytes);
@@ -374,7 +374,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     ]);
     return {
       headOf: (tenant: string, stream: string) => heads.get(`${tenant}\0${stream}`) ?? null,
-      storedIdOf: (tenant: string, eventId: string) => storedIds.get(`${tenant}\0${eventId}`),
+      /** By `tenant \0 event id`. */
+      storedIdOf: (idKey: string) => storedIds.get(idKey),
     };
   }
 

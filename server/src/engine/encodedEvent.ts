@@ -1,4 +1,5 @@
 import {BinaryReader} from '@bufbuild/protobuf/wire';
+import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 
 /**
  * An event as LevelDB stores it and the wire carries it: the protobuf encoding
@@ -113,5 +114,126 @@ export function encodeEventBatchResponse(events: readonly EncodedEvent[]): Uint8
   out[offset++] = FIELD_1_BYTES;
   offset = writeVarint(out, offset, batchLength);
   for (const e of events) offset = writeFramed(out, offset, e);
+  return out;
+}
+
+/** Byte length of a length-delimited field with `length` bytes of content (tag included). */
+function fieldLength(length: number): number {
+  return 1 + varintLength(length) + length;
+}
+
+/**
+ * `RecordedEvent.encode(event).finish()`, byte for byte, in one allocation
+ * (test/encodedEvent.unit.spec.ts compares the two). The generated encoder
+ * builds each event from chunks and joins them; this one sizes the event first.
+ * Negative timestamps, which need 10-byte varints, go to the generated encoder.
+ */
+export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
+  const occurred = event.occurredAt?.getTime();
+  const recorded = event.recordedAt?.getTime();
+  if (!(occurred === undefined || occurred >= 0) || !(recorded === undefined || recorded >= 0)) {
+    return RecordedEvent.encode(event).finish();
+  }
+  // The non-empty string fields in field order, with their UTF-8 lengths.
+  const strings: Array<[tag: number, value: string, bytes: number]> = [];
+  let size = 0;
+  const text = (tag: number, value: string): void => {
+    if (value === '') return;
+    const bytes = Buffer.byteLength(value);
+    strings.push([tag, value, bytes]);
+    size += fieldLength(bytes);
+  };
+  text(10, event.eventId);
+  text(18, event.tenant);
+  text(26, event.stream);
+  const revision = Number(event.revision);
+  const position = Number(event.position);
+  if (revision !== 0) size += 1 + varintLength(revision);
+  if (position !== 0) size += 1 + varintLength(position);
+  text(50, event.type);
+  text(58, event.contentType);
+  if (event.data.length !== 0) size += fieldLength(event.data.byteLength);
+  const metadata: Array<[key: string, value: string, keyBytes: number, valueBytes: number, entryBytes: number]> = [];
+  for (const [key, value] of Object.entries(event.metadata)) {
+    const keyBytes = key === '' ? 0 : Buffer.byteLength(key);
+    const valueBytes = value === '' ? 0 : Buffer.byteLength(value);
+    const entryBytes = (key === '' ? 0 : fieldLength(keyBytes)) + (value === '' ? 0 : fieldLength(valueBytes));
+    metadata.push([key, value, keyBytes, valueBytes, entryBytes]);
+    size += fieldLength(entryBytes);
+  }
+  const afterMetadata = strings.length;
+  text(82, event.correlationId);
+  text(90, event.causationId);
+  text(98, event.actorId);
+  const timestampBytes = (ms: number): number => {
+    const seconds = Math.trunc(ms / 1000);
+    const nanos = (ms % 1000) * 1_000_000;
+    return (seconds === 0 ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
+  };
+  if (occurred !== undefined) size += fieldLength(timestampBytes(occurred));
+  if (recorded !== undefined) size += fieldLength(timestampBytes(recorded));
+  if (event.containsPersonalData) size += 2;
+
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  const writeText = ([tag, value, bytes]: [number, string, number]): void => {
+    out[offset++] = tag;
+    offset = writeVarint(out, offset, bytes);
+    offset += out.write(value, offset);
+  };
+  const writeTimestamp = (tag: number, ms: number): void => {
+    const seconds = Math.trunc(ms / 1000);
+    const nanos = (ms % 1000) * 1_000_000;
+    out[offset++] = tag;
+    offset = writeVarint(out, offset, timestampBytes(ms));
+    if (seconds !== 0) {
+      out[offset++] = 8;
+      offset = writeVarint(out, offset, seconds);
+    }
+    if (nanos !== 0) {
+      out[offset++] = 16;
+      offset = writeVarint(out, offset, nanos);
+    }
+  };
+  let next = 0;
+  // Fields 1-3 (event_id, tenant, stream), then 4-5, then 6-7 (type, content_type), 8, 9, 10-12.
+  while (next < strings.length && strings[next]![0] < 32) writeText(strings[next++]!);
+  if (revision !== 0) {
+    out[offset++] = 32;
+    offset = writeVarint(out, offset, revision);
+  }
+  if (position !== 0) {
+    out[offset++] = 40;
+    offset = writeVarint(out, offset, position);
+  }
+  while (next < afterMetadata) writeText(strings[next++]!);
+  if (event.data.length !== 0) {
+    out[offset++] = 66;
+    offset = writeVarint(out, offset, event.data.byteLength);
+    out.set(event.data, offset);
+    offset += event.data.byteLength;
+  }
+  for (const [key, value, keyBytes, valueBytes, entryBytes] of metadata) {
+    out[offset++] = 74;
+    offset = writeVarint(out, offset, entryBytes);
+    if (key !== '') {
+      out[offset++] = 10;
+      offset = writeVarint(out, offset, keyBytes);
+      offset += out.write(key, offset);
+    }
+    if (value !== '') {
+      out[offset++] = 18;
+      offset = writeVarint(out, offset, valueBytes);
+      offset += out.write(value, offset);
+    }
+  }
+  while (next < strings.length) writeText(strings[next++]!);
+  if (occurred !== undefined) writeTimestamp(106, occurred);
+  if (recorded !== undefined) writeTimestamp(114, recorded);
+  if (event.containsPersonalData) {
+    out[offset++] = 120;
+    out[offset++] = 1;
+  }
+  if (offset !== size) throw new Error(`encodeRecordedEvent wrote ${offset} bytes of ${size}`);
   return out;
 }

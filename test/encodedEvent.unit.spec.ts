@@ -1,0 +1,45 @@
+import {describe, expect, it} from 'vitest';
+import {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {encodeRecordedEvent} from '../server/src/engine/encodedEvent.js';
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe('encodeRecordedEvent', () => {
+  it('writes exactly the bytes of the generated encoder, for events of every shape', () => {
+    const next = random(42);
+    const pick = <T>(options: readonly T[]): T => options[Math.floor(next() * options.length)]!;
+    const texts = ['', 'a', 'lesson-1', 'ü-ß-漢字-🙂', 'x'.repeat(130), 'y'.repeat(20_000)];
+    const numbers = [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
+    const dates = [undefined, new Date(0), new Date(999), new Date(1000), new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 456)), new Date(-1500), new Date(8.64e15)];
+    for (let i = 0; i < 2000; i++) {
+      const metadata: Record<string, string> = {};
+      for (let m = Math.floor(next() * 4); m > 0; m--) metadata[pick(texts).slice(0, 40)] = pick(texts);
+      const event: RecordedEvent = {
+        eventId: pick(['', '0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11']),
+        tenant: pick(texts),
+        stream: pick(texts),
+        revision: BigInt(pick(numbers)),
+        position: BigInt(pick(numbers)),
+        type: pick(texts),
+        contentType: pick(texts),
+        data: new Uint8Array(pick([0, 1, 200, 2048, 70_000])).map((_, k) => k * 7),
+        metadata,
+        correlationId: pick(texts),
+        causationId: pick(texts),
+        actorId: pick(texts),
+        occurredAt: pick(dates),
+        recordedAt: pick(dates),
+        containsPersonalData: next() < 0.5,
+      };
+      const expected = RecordedEvent.encode(event).finish();
+      expect(Buffer.from(encodeRecordedEvent(event)).equals(Buffer.from(expected)), `event ${i}: ${JSON.stringify({...event, data: event.data.length}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`).toBe(true);
+    }
+  });
+});
