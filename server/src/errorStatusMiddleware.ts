@@ -81,12 +81,12 @@ export function serverErrorOf(error: unknown, log: Logger, method: string): Serv
   return new ServerError(Status.INTERNAL, 'internal error; the server log has the details');
 }
 
-function toServerError(error: unknown, context: CallContext & {log?: Logger}, method: string, logger: Logger): unknown {
+function toServerError(error: unknown, context: CallContext & {callLog?: () => Logger}, method: string, logger: Logger): unknown {
   if (error instanceof ServerError) return error;
   // The client went away: nobody to tell, nothing to log.
   if (isAbortError(error) && context.signal.aborted) return error;
   // No stack or internals for the caller: the log has them.
-  return serverErrorOf(error, context.log ?? logger, method);
+  return serverErrorOf(error, context.callLog?.() ?? logger, method);
 }
 
 /**
@@ -94,7 +94,7 @@ function toServerError(error: unknown, context: CallContext & {log?: Logger}, me
  * anything unexpected becomes INTERNAL and is logged. Must run inside
  * `errorDetailsServerMiddleware`, which encodes the rich details.
  */
-export function errorStatusMiddleware(logger: Logger): ServerMiddleware<object, {log?: Logger}> {
+export function errorStatusMiddleware(logger: Logger): ServerMiddleware<object, {callLog?: () => Logger}> {
   return async function* errorStatus(call, context) {
     try {
       return yield* call.next(call.request, context);
