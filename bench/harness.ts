@@ -124,3 +124,24 @@ export function progress(message: string): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
+
+/** A figure measured in several rounds: the median round's, and the lowest and highest. */
+export type Rounds = {median: number; low: number; high: number};
+
+/** Summarises the figures of several rounds (an even count takes the lower middle). */
+export function roundsOf(figures: readonly number[]): Rounds {
+  const sorted = [...figures].sort((a, b) => a - b);
+  return {median: sorted[Math.floor((sorted.length - 1) / 2)]!, low: sorted[0]!, high: sorted[sorted.length - 1]!};
+}
+
+/**
+ * The order in which round `round` runs `items`: starting at item `round`,
+ * backwards on odd rounds. No target always runs right after the same one (a
+ * store whose LevelDB is still compacting, say), and a drift in the machine's
+ * load falls on each in turn.
+ */
+export function orderOf<T>(items: readonly T[], round: number): T[] {
+  const start = round % items.length;
+  const turned = [...items.slice(start), ...items.slice(0, start)];
+  return round % 2 === 1 ? turned.reverse() : turned;
+}

@@ -19,7 +19,20 @@ import {
   type EventStoreServiceClient,
 } from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
-import {atSteadyRate, closedLoop, latencyOf, now, progress, sleep, startChild, type Child, type Latency} from './harness.js';
+import {
+  atSteadyRate,
+  closedLoop,
+  latencyOf,
+  now,
+  orderOf,
+  progress,
+  roundsOf,
+  sleep,
+  startChild,
+  type Child,
+  type Latency,
+  type Rounds,
+} from './harness.js';
 import {startJetStream} from './jetstream.js';
 import {levelBatchedWrites, levelIteration} from './levelCeiling.js';
 
@@ -28,8 +41,8 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.75, catchUp: 50_000, liveSeconds: 2, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: [200]}
-  : {seconds: 5, catchUp: 1_000_000, liveSeconds: 10, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: SIZES};
+  ? {seconds: 0.75, rounds: 1, catchUp: 50_000, liveSeconds: 2, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: [200]}
+  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 10, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -37,6 +50,8 @@ type Row = {
   size: number;
   variant: string;
   value: number;
+  /** When measured in several rounds: `value` is the median round's, these the spread. */
+  rounds?: Rounds;
   unit: string;
   latency?: Latency;
   against?: {what: string; value: number; target?: number};
@@ -115,38 +130,67 @@ async function appendScenarios(address: string, size: number): Promise<AppendFig
   return figures;
 }
 
+/** Per cell, the median round (its latencies with it) and the spread of the rounds. */
+type MedianFigures = Record<string, {opsPerSecond: number; latency: Latency; rounds: Rounds}>;
+
+function medianOf(rounds: readonly AppendFigures[]): MedianFigures {
+  const result: MedianFigures = {};
+  for (const cell of Object.keys(rounds[0]!)) {
+    const spread = roundsOf(rounds.map(r => r[cell]!.opsPerSecond));
+    const median = rounds.find(r => r[cell]!.opsPerSecond === spread.median)![cell]!;
+    result[cell] = {...median, rounds: spread};
+  }
+  return result;
+}
+
 async function appendSuite(): Promise<void> {
   for (const size of SIZES) {
-    progress(`append ${size}B: transport ceiling`);
-    const ceiling = await startCeiling(size);
-    const ceilingFigures = await appendScenarios(ceiling.ready[1]!, size);
-    await ceiling.stop();
-
-    const jetstream: Record<string, AppendFigures> = {};
-    for (const syncAlways of [false, true]) {
-      progress(`append ${size}B: JetStream${syncAlways ? ' (sync always)' : ''}`);
-      const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
-      await peer.resetStream('BENCH');
-      const payload = new Uint8Array(size);
-      const figures: AppendFigures = {};
-      for (const concurrency of [1, 16, 64]) {
-        figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, payload));
-      }
-      jetstream[syncAlways ? 'always' : 'default'] = figures;
-      await peer.stop();
+    const ceilingRounds: AppendFigures[] = [];
+    const peerRounds: Record<'default' | 'always', AppendFigures[]> = {default: [], always: []};
+    const storeRounds: Record<'on' | 'off', AppendFigures[]> = {on: [], off: []};
+    const levelRounds: number[] = [];
+    // Every target starts afresh in every round: an empty store, an empty JetStream stream.
+    const targets: Array<(round: string) => Promise<void>> = [
+      async round => {
+        progress(`append ${size}B ${round}: transport ceiling`);
+        const ceiling = await startCeiling(size);
+        ceilingRounds.push(await appendScenarios(ceiling.ready[1]!, size));
+        await ceiling.stop();
+      },
+      ...([false, true] as const).map(syncAlways => async (round: string) => {
+        progress(`append ${size}B ${round}: JetStream${syncAlways ? ' (sync always)' : ''}`);
+        const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
+        await peer.resetStream('BENCH');
+        const payload = new Uint8Array(size);
+        const figures: AppendFigures = {};
+        for (const concurrency of [1, 16, 64]) {
+          figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, payload));
+        }
+        peerRounds[syncAlways ? 'always' : 'default'].push(figures);
+        await peer.stop();
+      }),
+      async round => {
+        progress(`append ${size}B ${round}: raw LevelDB batched synced writes`);
+        levelRounds.push(await levelBatchedWrites(size, 100, plan.seconds));
+      },
+      ...[true, false].map(fsync => async (round: string) => {
+        progress(`append ${size}B ${round}: store, fsync ${fsync ? 'on' : 'off'}`);
+        const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-store-'));
+        const store = await startStore(dir, fsync);
+        storeRounds[fsync ? 'on' : 'off'].push(await appendScenarios(store.ready[1]!, size));
+        await store.stop();
+        await rm(dir, {recursive: true, force: true});
+      }),
+    ];
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const target of orderOf(targets, round)) await target(`round ${round + 1}/${plan.rounds}`);
     }
 
-    progress(`append ${size}B: raw LevelDB batched synced writes`);
-    const levelRate = await levelBatchedWrites(size, 100, plan.seconds);
-
+    const ceilingFigures = medianOf(ceilingRounds);
+    const level = roundsOf(levelRounds);
     for (const fsync of [true, false]) {
-      progress(`append ${size}B: store, fsync ${fsync ? 'on' : 'off'}`);
-      const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-store-'));
-      const store = await startStore(dir, fsync);
-      const figures = await appendScenarios(store.ready[1]!, size);
-      await store.stop();
-      await rm(dir, {recursive: true, force: true});
-      const peerFigures = jetstream[fsync ? 'always' : 'default']!;
+      const figures = medianOf(storeRounds[fsync ? 'on' : 'off']);
+      const peerFigures = medianOf(peerRounds[fsync ? 'always' : 'default']);
       const peerName = fsync ? 'JetStream sync always' : 'JetStream default sync';
       for (const [variant, f] of Object.entries(figures)) {
         const concurrency = variant.split(' c')[1]!;
@@ -155,12 +199,13 @@ async function appendSuite(): Promise<void> {
           size,
           variant: `${variant} fsync ${fsync ? 'on' : 'off'}`,
           value: f.opsPerSecond,
+          rounds: f.rounds,
           unit: 'events/s',
           latency: f.latency,
         };
         if (variant.startsWith('batch100')) {
           // Raw LevelDB writes one synced batch at a time; at c16 the store group-commits.
-          if (fsync) row.against = {what: 'raw LevelDB synced batches of 100, one at a time', value: levelRate, target: 0.8};
+          if (fsync) row.against = {what: 'raw LevelDB synced batches of 100, one at a time', value: level.median, target: 0.8};
         } else {
           row.against = {what: `transport ceiling ${variant}`, value: ceilingFigures[variant]!.opsPerSecond, ...(fsync && variant === 'unary c64' ? {target: 0.9} : {})};
         }
@@ -171,6 +216,7 @@ async function appendSuite(): Promise<void> {
             size,
             variant: `${variant} fsync ${fsync ? 'on' : 'off'}`,
             value: f.opsPerSecond,
+            rounds: f.rounds,
             unit: 'events/s',
             against: {what: peerName, value: peerFigures[`c${concurrency}`]!.opsPerSecond, ...(variant === 'session c64' ? {target: 1} : {})},
           });
@@ -178,14 +224,14 @@ async function appendSuite(): Promise<void> {
       }
     }
     for (const [variant, f] of Object.entries(ceilingFigures)) {
-      record({scenario: 'ceiling: transport', size, variant, value: f.opsPerSecond, unit: 'events/s', latency: f.latency});
+      record({scenario: 'ceiling: transport', size, variant, value: f.opsPerSecond, rounds: f.rounds, unit: 'events/s', latency: f.latency});
     }
-    for (const [mode, figures] of Object.entries(jetstream)) {
-      for (const [variant, f] of Object.entries(figures)) {
-        record({scenario: 'peer: JetStream publish', size, variant: `${variant} sync ${mode}`, value: f.opsPerSecond, unit: 'events/s', latency: f.latency});
+    for (const [mode, rounds] of Object.entries(peerRounds)) {
+      for (const [variant, f] of Object.entries(medianOf(rounds))) {
+        record({scenario: 'peer: JetStream publish', size, variant: `${variant} sync ${mode}`, value: f.opsPerSecond, rounds: f.rounds, unit: 'events/s', latency: f.latency});
       }
     }
-    record({scenario: 'ceiling: LevelDB', size, variant: 'synced batches of 100', value: levelRate, unit: 'events/s'});
+    record({scenario: 'ceiling: LevelDB', size, variant: 'synced batches of 100', value: level.median, rounds: level, unit: 'events/s'});
   }
 }
 
@@ -242,28 +288,11 @@ async function catchUpSuite(): Promise<void> {
     progress(`catch-up ${size}B: loading ${total} events into the store, 1,000 per append`);
     const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-catchup-'));
     await loadStore(dir, total, size, true);
-    // A fresh start: history comes from disk, not from caches of the load.
-    let store = await startStore(dir, true);
-    progress(`catch-up ${size}B: store`);
-    const storeRate = await catchUp(store.ready[1]!, total);
-    await store.stop();
     const raw = await levelIteration(dir);
-    await rm(dir, {recursive: true, force: true});
-
     progress(`catch-up ${size}B: loading ${singles} events into the store, one per append (64 writers)`);
     const singlesDir = await mkdtemp(join(tmpdir(), 'edupulse-bench-catchup-'));
     await loadStore(singlesDir, singles, size, false);
-    store = await startStore(singlesDir, true);
-    progress(`catch-up ${size}B: store, log written one event per append`);
-    const singlesRate = await catchUp(store.ready[1]!, singles);
-    await store.stop();
     const rawSingles = await levelIteration(singlesDir);
-    await rm(singlesDir, {recursive: true, force: true});
-
-    progress(`catch-up ${size}B: transport ceiling`);
-    const ceiling = await startCeiling(size);
-    const ceilingRate = await catchUp(ceiling.ready[1]!, total);
-    await ceiling.stop();
     progress(`catch-up ${size}B: JetStream (loading ${total} events)`);
     const peer = await startJetStream(join(tools, 'nats-server'), false);
     await peer.resetStream('CATCHUP');
@@ -277,35 +306,66 @@ async function catchUpSuite(): Promise<void> {
         }
       }),
     );
-    const consumer = await peer.js.consumers.get('CATCHUP');
-    const started = now();
-    let consumed = 0;
-    const messages = await consumer.consume({max_messages: 10_000});
-    for await (const m of messages) {
-      void m;
-      if (++consumed >= total) break;
-    }
-    const peerRate = consumed / ((now() - started) / 1000);
-    await messages.close();
-    await peer.stop();
 
-    record({scenario: 'catch-up', size, variant: `${total} events, store`, value: storeRate, unit: 'events/s', against: {what: 'transport ceiling stream', value: ceilingRate, target: 0.7}});
-    record({scenario: 'catch-up vs peer', size, variant: `${total} events, store`, value: storeRate, unit: 'events/s', against: {what: 'JetStream ordered consumer', value: peerRate, target: 1}});
+    const storeRounds: number[] = [];
+    const singlesRounds: number[] = [];
+    const ceilingRounds: number[] = [];
+    const peerRounds: number[] = [];
+    // The stores restart for every round: history comes from disk, not from caches of the load.
+    const fromStore = (storeDir: string, expected: number, into: number[], what: string) => async (round: string) => {
+      progress(`catch-up ${size}B ${round}: ${what}`);
+      const store = await startStore(storeDir, true);
+      into.push(await catchUp(store.ready[1]!, expected));
+      await store.stop();
+    };
+    const targets: Array<(round: string) => Promise<void>> = [
+      fromStore(dir, total, storeRounds, 'store'),
+      fromStore(singlesDir, singles, singlesRounds, 'store, log written one event per append'),
+      async round => {
+        progress(`catch-up ${size}B ${round}: transport ceiling`);
+        const ceiling = await startCeiling(size);
+        ceilingRounds.push(await catchUp(ceiling.ready[1]!, total));
+        await ceiling.stop();
+      },
+      async round => {
+        progress(`catch-up ${size}B ${round}: JetStream ordered consumer`);
+        // A new ordered consumer reads the stream from its start.
+        const consumer = await peer.js.consumers.get('CATCHUP');
+        const started = now();
+        let consumed = 0;
+        const messages = await consumer.consume({max_messages: 10_000});
+        for await (const m of messages) {
+          void m;
+          if (++consumed >= total) break;
+        }
+        peerRounds.push(consumed / ((now() - started) / 1000));
+        await messages.close();
+      },
+    ];
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const target of orderOf(targets, round)) await target(`round ${round + 1}/${plan.rounds}`);
+    }
+    await peer.stop();
+    await rm(dir, {recursive: true, force: true});
+    await rm(singlesDir, {recursive: true, force: true});
+    const storeRate = roundsOf(storeRounds);
+    const singlesRate = roundsOf(singlesRounds);
+    const ceilingRate = roundsOf(ceilingRounds);
+    const peerRate = roundsOf(peerRounds);
+
+    const vsCeiling = {what: 'transport ceiling stream', value: ceilingRate.median, target: 0.7};
+    const vsPeer = {what: 'JetStream ordered consumer', value: peerRate.median, target: 1};
+    const loaded = `${total} events, store`;
+    record({scenario: 'catch-up', size, variant: loaded, value: storeRate.median, rounds: storeRate, unit: 'events/s', against: vsCeiling});
+    record({scenario: 'catch-up vs peer', size, variant: loaded, value: storeRate.median, rounds: storeRate, unit: 'events/s', against: vsPeer});
+    const written = `${singles} events written one per append, store`;
+    record({scenario: 'catch-up', size, variant: written, value: singlesRate.median, rounds: singlesRate, unit: 'events/s', against: vsCeiling});
+    record({scenario: 'catch-up vs peer', size, variant: written, value: singlesRate.median, rounds: singlesRate, unit: 'events/s', against: vsPeer});
+    record({scenario: 'ceiling: transport', size, variant: 'subscribe stream', value: ceilingRate.median, rounds: ceilingRate, unit: 'events/s'});
     const perPage = (r: {entries: number; events: number}): string => (r.events / r.entries).toFixed(1);
-    record({
-      scenario: 'catch-up',
-      size,
-      variant: `${singles} events written one per append, store`,
-      value: singlesRate,
-      unit: 'events/s',
-      against: {what: 'transport ceiling stream', value: ceilingRate, target: 0.7},
-      note: `${perPage(rawSingles)} events per page (${perPage(raw)} when loaded 1,000 per append)`,
-    });
-    record({scenario: 'catch-up vs peer', size, variant: `${singles} events written one per append, store`, value: singlesRate, unit: 'events/s', against: {what: 'JetStream ordered consumer', value: peerRate, target: 1}});
-    record({scenario: 'ceiling: transport', size, variant: 'subscribe stream', value: ceilingRate, unit: 'events/s'});
-    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${raw.events} events (${raw.entries} pages)`, value: raw.perSecond, unit: 'events/s'});
-    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${rawSingles.events} events written one per append (${rawSingles.entries} pages)`, value: rawSingles.perSecond, unit: 'events/s'});
-    record({scenario: 'peer: JetStream', size, variant: 'ordered consumer catch-up', value: peerRate, unit: 'events/s'});
+    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${raw.events} events (${raw.entries} pages, ${perPage(raw)} events each)`, value: raw.perSecond, unit: 'events/s'});
+    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${rawSingles.events} events written one per append (${rawSingles.entries} pages, ${perPage(rawSingles)} events each)`, value: rawSingles.perSecond, unit: 'events/s'});
+    record({scenario: 'peer: JetStream', size, variant: 'ordered consumer catch-up', value: peerRate.median, rounds: peerRate, unit: 'events/s'});
   }
 }
 
@@ -521,6 +581,9 @@ function tableOf(all: Row[]): string {
     '|---|---|---|---|---|---|---|---|---|',
   ];
   const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+  const whole = (n: number): string => Math.round(n).toLocaleString('en');
+  const spread = (rounds: Rounds | undefined): string =>
+    rounds === undefined || rounds.low === rounds.high ? '' : ` (rounds ${whole(rounds.low)}–${whole(rounds.high)})`;
   for (const r of all) {
     const ratio = r.against ? r.value / r.against.value : undefined;
     // For latencies lower is better: the ratio is target / measured.
@@ -529,7 +592,7 @@ function tableOf(all: Row[]): string {
     const target = r.against?.target;
     const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
-      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${Math.round(r.value).toLocaleString('en')} ${r.unit}${r.unit.startsWith('ms') ? '' : ''} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${Math.round(r.against.value).toLocaleString('en')})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${Math.round(r.value).toLocaleString('en')} ${r.unit}${spread(r.rounds)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${Math.round(r.against.value).toLocaleString('en')})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
@@ -548,8 +611,11 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n`);
   const name = `${quick ? 'quick' : 'full'}${process.argv.some(a => a.startsWith('--only=')) ? '-partial' : ''}`;
   const header = `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
-    `Cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s. ` +
-    'Ratios are measured side by side in this one run; for latency rows the ratio is target / measured.\n\n';
+    `Append cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s. ` +
+    (plan.rounds > 1
+      ? `Appends and catch-up ran in ${plan.rounds} rounds, every target once per round in a turning order; a figure is its median round, with the lowest and highest round beside it. `
+      : '') +
+    'Ratios are measured side by side in this one run (between medians when in rounds); for latency rows the ratio is target / measured.\n\n';
   await writeFile(join(root, `bench/results/${name}.md`), `${header}${table}\n`);
   await writeFile(join(root, `bench/results/${name}.json`), `${JSON.stringify({machine, startedAt, plan, rows}, null, 2)}\n`);
   progress(`wrote bench/results/${name}.md and ${name}.json`);
