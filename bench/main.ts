@@ -130,6 +130,13 @@ async function appendScenarios(address: string, size: number): Promise<AppendFig
   return figures;
 }
 
+/** Runs every target once per round, each round in {@link orderOf}'s order. */
+async function inRounds(targets: ReadonlyArray<(round: string) => Promise<void>>): Promise<void> {
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const target of orderOf(targets, round)) await target(`round ${round + 1}/${plan.rounds}`);
+  }
+}
+
 /** Per cell, the median round (its latencies with it) and the spread of the rounds. */
 type MedianFigures = Record<string, {opsPerSecond: number; latency: Latency; rounds: Rounds}>;
 
@@ -182,9 +189,7 @@ async function appendSuite(): Promise<void> {
         await rm(dir, {recursive: true, force: true});
       }),
     ];
-    for (let round = 0; round < plan.rounds; round++) {
-      for (const target of orderOf(targets, round)) await target(`round ${round + 1}/${plan.rounds}`);
-    }
+    await inRounds(targets);
 
     const ceilingFigures = medianOf(ceilingRounds);
     const level = roundsOf(levelRounds);
@@ -347,9 +352,7 @@ async function catchUpSuite(): Promise<void> {
         await messages.close();
       },
     ];
-    for (let round = 0; round < plan.rounds; round++) {
-      for (const target of orderOf(targets, round)) await target(`round ${round + 1}/${plan.rounds}`);
-    }
+    await inRounds(targets);
     await peer.stop();
     await rm(dir, {recursive: true, force: true});
     await rm(singlesDir, {recursive: true, force: true});
