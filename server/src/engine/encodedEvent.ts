@@ -61,6 +61,12 @@ function writeVarint(target: Uint8Array, offset: number, value: number): number 
   return offset;
 }
 
+/** Writes a tag byte and then `value` as a varint (a length, or a varint field's value); returns the offset after them. */
+function writeTagged(target: Uint8Array, offset: number, tag: number, value: number): number {
+  target[offset++] = tag;
+  return writeVarint(target, offset, value);
+}
+
 /** Field 1, length-delimited: the tag of `SubscribeResponse.events` and of `EventBatch.events`. */
 const FIELD_1_BYTES = 0x0a;
 
@@ -71,8 +77,7 @@ export function framedLength(event: EncodedEvent): number {
 
 /** Writes `event` framed (see {@link framedLength}) at `offset`; returns the offset after it. */
 export function writeFramed(target: Uint8Array, offset: number, event: EncodedEvent): number {
-  target[offset++] = FIELD_1_BYTES;
-  offset = writeVarint(target, offset, event.byteLength);
+  offset = writeTagged(target, offset, FIELD_1_BYTES, event.byteLength);
   target.set(event, offset);
   return offset + event.byteLength;
 }
@@ -112,8 +117,7 @@ export function encodeEventBatchResponse(events: readonly EncodedEvent[]): Uint8
   // Every byte is written below: no zero-filling, and an ArrayBuffer of its own.
   const out = Buffer.allocUnsafeSlow(1 + varintLength(batchLength) + batchLength);
   let offset = 0;
-  out[offset++] = FIELD_1_BYTES;
-  offset = writeVarint(out, offset, batchLength);
+  offset = writeTagged(out, offset, FIELD_1_BYTES, batchLength);
   for (const e of events) offset = writeFramed(out, offset, e);
   return out;
 }
@@ -178,53 +182,35 @@ export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
   const out = Buffer.allocUnsafe(size);
   let offset = 0;
   const writeText = ([tag, value, bytes]: [number, string, number]): void => {
-    out[offset++] = tag;
-    offset = writeVarint(out, offset, bytes);
+    offset = writeTagged(out, offset, tag, bytes);
     offset += out.write(value, offset);
   };
   const writeTimestamp = (tag: number, ms: number): void => {
     const seconds = Math.trunc(ms / 1000);
     const nanos = (ms % 1000) * 1_000_000;
-    out[offset++] = tag;
-    offset = writeVarint(out, offset, timestampBytes(ms));
-    if (seconds !== 0) {
-      out[offset++] = 8;
-      offset = writeVarint(out, offset, seconds);
-    }
-    if (nanos !== 0) {
-      out[offset++] = 16;
-      offset = writeVarint(out, offset, nanos);
-    }
+    offset = writeTagged(out, offset, tag, timestampBytes(ms));
+    if (seconds !== 0) offset = writeTagged(out, offset, 8, seconds);
+    if (nanos !== 0) offset = writeTagged(out, offset, 16, nanos);
   };
   let next = 0;
   // Fields 1-3 (event_id, tenant, stream), then 4-5, then 6-7 (type, content_type), 8, 9, 10-12.
   while (next < strings.length && strings[next]![0] < 32) writeText(strings[next++]!);
-  if (revision !== 0) {
-    out[offset++] = 32;
-    offset = writeVarint(out, offset, revision);
-  }
-  if (position !== 0) {
-    out[offset++] = 40;
-    offset = writeVarint(out, offset, position);
-  }
+  if (revision !== 0) offset = writeTagged(out, offset, 32, revision);
+  if (position !== 0) offset = writeTagged(out, offset, 40, position);
   while (next < afterMetadata) writeText(strings[next++]!);
   if (event.data.length !== 0) {
-    out[offset++] = 66;
-    offset = writeVarint(out, offset, event.data.byteLength);
+    offset = writeTagged(out, offset, 66, event.data.byteLength);
     out.set(event.data, offset);
     offset += event.data.byteLength;
   }
   for (const [key, value, keyBytes, valueBytes, entryBytes] of metadata) {
-    out[offset++] = 74;
-    offset = writeVarint(out, offset, entryBytes);
+    offset = writeTagged(out, offset, 74, entryBytes);
     if (key !== '') {
-      out[offset++] = 10;
-      offset = writeVarint(out, offset, keyBytes);
+      offset = writeTagged(out, offset, 10, keyBytes);
       offset += out.write(key, offset);
     }
     if (value !== '') {
-      out[offset++] = 18;
-      offset = writeVarint(out, offset, valueBytes);
+      offset = writeTagged(out, offset, 18, valueBytes);
       offset += out.write(value, offset);
     }
   }
@@ -232,8 +218,7 @@ export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
   if (occurred !== undefined) writeTimestamp(106, occurred);
   if (recorded !== undefined) writeTimestamp(114, recorded);
   if (event.containsPersonalData) {
-    out[offset++] = 120;
-    out[offset++] = 1;
+    offset = writeTagged(out, offset, 120, 1);
   }
   if (offset !== size) throw new Error(`encodeRecordedEvent wrote ${offset} bytes of ${size}`);
   return out;
