@@ -4,29 +4,12 @@ import {
   ReadStreamResponse,
   SubscribeResponse,
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {withoutCopy} from '../../client/src/wire.js';
 import {markTaken} from './handoff.js';
 import {encodeEventBatchResponse, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
 
 /** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
 export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch | FramedEventBatch;
-
-/**
- * `bytes`, made to reach grpc-js without a copy. nice-grpc passes every
- * response through `Buffer.from(bytes)`, which copies a Uint8Array; but
- * `Buffer.from` first takes what an object's `valueOf()` returns when that
- * differs from the object (documented Node behaviour), and a Buffer made from
- * an ArrayBuffer is a view of it. So bytes that span their whole ArrayBuffer
- * get a `valueOf` returning it. Catch-up at 2 KiB copied every event four
- * times on the main thread; this is one of them (bench/README.md, change 19).
- */
-export function withoutCopy(bytes: Uint8Array): Uint8Array {
-  // A shared live message is sent to many subscribers: marked once.
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !Object.hasOwn(bytes, 'valueOf')) {
-    const {buffer} = bytes;
-    Object.defineProperty(bytes, 'valueOf', {value: () => buffer});
-  }
-  return bytes;
-}
 
 /** A generated encoder whose output reaches grpc-js {@link withoutCopy}. */
 function uncopied<T>(encode: (message: T) => {finish(): Uint8Array}): (message: T) => {finish(): Uint8Array} {

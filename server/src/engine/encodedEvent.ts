@@ -1,5 +1,6 @@
 import {BinaryReader} from '@bufbuild/protobuf/wire';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
+import {fieldLength, varintLength, writeTagged} from '../../../client/src/wire.js';
 
 /**
  * An event as LevelDB stores it and the wire carries it: the protobuf encoding
@@ -43,36 +44,12 @@ export function peekEventHeader(encoded: EncodedEvent): EventHeader {
   return header;
 }
 
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    length += 1;
-  }
-  return length;
-}
-
-function writeVarint(target: Uint8Array, offset: number, value: number): number {
-  while (value >= 0x80) {
-    target[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 0x80);
-  }
-  target[offset++] = value;
-  return offset;
-}
-
-/** Writes a tag byte and then `value` as a varint (a length, or a varint field's value); returns the offset after them. */
-function writeTagged(target: Uint8Array, offset: number, tag: number, value: number): number {
-  target[offset++] = tag;
-  return writeVarint(target, offset, value);
-}
-
 /** Field 1, length-delimited: the tag of `SubscribeResponse.events` and of `EventBatch.events`. */
 const FIELD_1_BYTES = 0x0a;
 
 /** Bytes of `event` framed as a field-1 entry of `EventBatch.events`: tag, length, bytes. */
 export function framedLength(event: EncodedEvent): number {
-  return 1 + varintLength(event.byteLength) + event.byteLength;
+  return fieldLength(event.byteLength);
 }
 
 /** Writes `event` framed (see {@link framedLength}) at `offset`; returns the offset after it. */
@@ -115,16 +92,11 @@ export function encodeEventBatchResponse(events: readonly EncodedEvent[]): Uint8
   let batchLength = 0;
   for (const e of events) batchLength += framedLength(e);
   // Every byte is written below: no zero-filling, and an ArrayBuffer of its own.
-  const out = Buffer.allocUnsafeSlow(1 + varintLength(batchLength) + batchLength);
+  const out = Buffer.allocUnsafeSlow(fieldLength(batchLength));
   let offset = 0;
   offset = writeTagged(out, offset, FIELD_1_BYTES, batchLength);
   for (const e of events) offset = writeFramed(out, offset, e);
   return out;
-}
-
-/** Byte length of a length-delimited field with `length` bytes of content (tag included). */
-function fieldLength(length: number): number {
-  return 1 + varintLength(length) + length;
 }
 
 /**

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {withoutCopy} from '../server/src/serverDefinition.js';
+import {withoutCopy} from '../client/src/wire.js';
 
 // nice-grpc hands each response to grpc-js as Buffer.from(bytes); these check
 // the Node behaviour withoutCopy relies on, so a Node upgrade that changes it fails here.

@@ -1,0 +1,55 @@
+/**
+ * Protobuf wire-format helpers for encoders written by hand, where the
+ * generated ones cost too much on a hot path: they size a message first and
+ * then write it once into a buffer of exactly that size. Used by the SDK's
+ * append encoders and by the server's stored-event encoder.
+ */
+
+/** Bytes of `value` (a non-negative safe integer) as a varint. */
+export function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    length += 1;
+  }
+  return length;
+}
+
+/** Writes `value` (a non-negative safe integer) as a varint at `offset`; returns the offset after it. */
+export function writeVarint(target: Uint8Array, offset: number, value: number): number {
+  while (value >= 0x80) {
+    target[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  target[offset++] = value;
+  return offset;
+}
+
+/** Writes a one-byte tag and then `value` as a varint (a length, or a varint field's value); returns the offset after them. */
+export function writeTagged(target: Uint8Array, offset: number, tag: number, value: number): number {
+  target[offset++] = tag;
+  return writeVarint(target, offset, value);
+}
+
+/** Bytes of a length-delimited field with a one-byte tag and `length` bytes of content. */
+export function fieldLength(length: number): number {
+  return 1 + varintLength(length) + length;
+}
+
+/**
+ * `bytes`, made to reach grpc-js without a copy. nice-grpc passes every
+ * message through `Buffer.from(bytes)`, which copies a Uint8Array; but
+ * `Buffer.from` first takes what an object's `valueOf()` returns when that
+ * differs from the object (documented Node behaviour), and a Buffer made from
+ * an ArrayBuffer is a view of it. So bytes that span their whole ArrayBuffer
+ * get a `valueOf` returning it; views into a larger buffer are left to be
+ * copied. The caller must not change the bytes afterwards.
+ */
+export function withoutCopy(bytes: Uint8Array): Uint8Array {
+  // A message shared by many calls (a live batch sent to every subscriber) is marked once.
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !Object.hasOwn(bytes, 'valueOf')) {
+    const {buffer} = bytes;
+    Object.defineProperty(bytes, 'valueOf', {value: () => buffer});
+  }
+  return bytes;
+}
