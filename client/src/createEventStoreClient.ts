@@ -17,10 +17,10 @@ import {
   type DomainEventInput,
 } from './domainEvents.js';
 import {AppendPipeline} from './appendPipeline.js';
+import {EventStoreClientDefinition} from './clientDefinition.js';
 import {EventStoreError} from './errors.js';
 import type {ProposedEvent} from './gen/edupulse/eventstore/v1/event.js';
 import {
-  EventStoreServiceDefinition,
   ReadDirection,
   type AppendRequest,
   type EventFilter,
@@ -231,7 +231,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     .use(errorDetailsClientMiddleware)
     .use(retryMiddleware)
     .use(deadlineMiddleware)
-    .create(EventStoreServiceDefinition, channel, {
+    .create(EventStoreClientDefinition, channel, {
       '*': {
         retryMaxAttempts: options.maxAttempts ?? 5,
         retryableStatuses: RETRYABLE_STATUSES,

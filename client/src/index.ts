@@ -1,4 +1,5 @@
 export {createEventStoreClient, defaultChannelOptions} from './createEventStoreClient.js';
+export {EventStoreClientDefinition} from './clientDefinition.js';
 export {ChannelCredentials} from 'nice-grpc';
 export type {
   AppendResult,
