@@ -13,11 +13,14 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import {createChannel, createClient, type Channel} from 'nice-grpc';
-import {createEventStoreClient, defaultChannelOptions, uuidv7, type EventStoreClient} from '../client/src/index.js';
 import {
-  EventStoreServiceDefinition,
-  type EventStoreServiceClient,
-} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+  createEventStoreClient,
+  defaultChannelOptions,
+  EventStoreClientDefinition,
+  uuidv7,
+  type EventStoreClient,
+} from '../client/src/index.js';
+import type {EventStoreServiceClient} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   atSteadyRate,
@@ -81,15 +84,15 @@ async function startCeiling(size: number): Promise<Child> {
 /** The generated client on a channel set up like the SDK's (same flow-control window), for the store and the ceiling alike. */
 function rawClient(address: string): {client: EventStoreServiceClient; channel: Channel} {
   const channel = createChannel(address, undefined, {...defaultChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024});
-  return {client: createClient(EventStoreServiceDefinition, channel), channel};
+  return {client: createClient(EventStoreClientDefinition, channel), channel};
 }
 
-function event(size: number): ProposedEvent {
+function event(data: Uint8Array): ProposedEvent {
   return {
     eventId: uuidv7(),
     type: 'bench.Event',
     contentType: 'application/octet-stream',
-    data: new Uint8Array(size),
+    data,
     metadata: {},
     correlationId: '',
     causationId: '',
@@ -106,20 +109,22 @@ type AppendFigures = Record<string, {opsPerSecond: number; latency: Latency}>;
 /** Single-event appends, unary and on an append session, at each concurrency; and unary batches of 100. */
 async function appendScenarios(address: string, size: number): Promise<AppendFigures> {
   const figures: AppendFigures = {};
+  // One payload for every event, as the JetStream publishers use: each client pays for sending it, not for making it.
+  const payload = new Uint8Array(size);
   const {client, channel} = rawClient(address);
   const sdk: EventStoreClient = createEventStoreClient(address, {deadlineMs: 30_000});
   try {
     for (const concurrency of [1, 16, 64]) {
       figures[`unary c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
-        client.append({stream: `bench-${worker}`, events: [event(size)]}),
+        client.append({stream: `bench-${worker}`, events: [event(payload)]}),
       );
       figures[`session c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
-        sdk.appendToStream(`bench-${worker}`, [{type: 'bench.Event', data: new Uint8Array(size), contentType: 'application/octet-stream'}]),
+        sdk.appendToStream(`bench-${worker}`, [{type: 'bench.Event', data: payload, contentType: 'application/octet-stream'}]),
       );
     }
     for (const concurrency of [1, 16]) {
       const batch = await closedLoop(concurrency, plan.seconds, worker =>
-        client.append({stream: `bench-batch-${worker}`, events: Array.from({length: 100}, () => event(size))}),
+        client.append({stream: `bench-batch-${worker}`, events: Array.from({length: 100}, () => event(payload))}),
       );
       figures[`batch100 c${concurrency}`] = {opsPerSecond: batch.opsPerSecond * 100, latency: batch.latency};
     }
