@@ -106,6 +106,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   let queue: Pending[] = [];
   let queuedBytes = 0;
   let running: Promise<void> | undefined;
+  /** Set while the writer waits on a write with an empty queue: the next append wakes it to plan. */
+  let wakeOnAppend: (() => void) | undefined;
   let closed = false;
 
   function append(command: AppendCommand): Promise<AppendResult> {
@@ -123,6 +125,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       queue.push({command, resolve, reject});
       queuedBytes += command.bytes;
       running ??= drain();
+      wakeOnAppend?.();
     });
   }
 
@@ -130,8 +133,10 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
    * Commits the queue, group after group, in a pipeline: the next group is
    * planned (its stream heads and event ids looked up, its events encoded)
    * while the one before it is being written and synced, against the state that
-   * one leaves. Writes stay one at a time and in order; when a write fails, the
-   * group planned on top of it fails too.
+   * one leaves: appends that arrive during a write are planned as they arrive
+   * (with the rest of their event-loop turn), not once it ends. Writes stay one
+   * at a time and in order; when a write fails, the group planned on top of it
+   * fails too.
    */
   async function drain(): Promise<void> {
     let inFlight: {plan: GroupPlan; written: Promise<unknown>} | undefined;
@@ -139,7 +144,10 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       for (;;) {
         if (queue.length === 0) {
           if (inFlight === undefined) break;
-          settle(inFlight.plan, await inFlight.written);
+          // Appends that come while the write lasts are planned at once, not after it.
+          const written = await untilWrittenOrAppended(inFlight.written);
+          if (written === 'appended') continue;
+          settle(inFlight.plan, written.failure);
           inFlight = undefined;
           continue; // More may have queued meanwhile.
         }
@@ -169,6 +177,20 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     } finally {
       running = undefined;
     }
+  }
+
+  /** Waits for `written` (a write's outcome), or for the next append, whichever comes first. */
+  async function untilWrittenOrAppended(written: Promise<unknown>): Promise<{failure: unknown} | 'appended'> {
+    const appended = new Promise<'appended'>(resolve => (wakeOnAppend = () => resolve('appended')));
+    let outcome: {failure: unknown} | 'appended';
+    try {
+      outcome = await Promise.race([written.then(failure => ({failure})), appended]);
+    } finally {
+      wakeOnAppend = undefined;
+    }
+    // The appends of one session message arrive in one turn of the event loop: plan them together.
+    if (outcome === 'appended') await new Promise(resolve => setImmediate(resolve));
+    return outcome;
   }
 
   /** Writes a plan's batch; resolves with the error when it fails, undefined when it is durable. */
