@@ -1,4 +1,3 @@
-import {randomUUID} from 'node:crypto';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -11,6 +10,7 @@ import {logRangeAfter} from '../server/src/engine/keys.js';
 import {StreamHeadCache} from '../server/src/engine/streamHeadCache.js';
 import {TenantRegistry} from '../server/src/engine/tenantRegistry.js';
 import type {AppendCommand} from '../server/src/engine/types.js';
+import {jsonEvent} from './support/events.js';
 
 // The writer on a real LevelDB in a temp directory. A write that fails cannot
 // be had from LevelDB on demand, so one test holds a batch's write and then
@@ -53,28 +53,20 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 function command(stream: string, expected: ExpectedRevision): AppendCommand {
-  const eventId = randomUUID();
+  const event = jsonEvent('test.Event', {stream});
   return {
     tenant: '',
     stream,
     expected,
     events: [
       {
-        eventId,
-        eventIdBytes: Buffer.from(eventId.replaceAll('-', ''), 'hex'),
+        ...event,
+        eventIdBytes: Buffer.from(event.eventId.replaceAll('-', ''), 'hex'),
         eventIdGenerated: false,
-        type: 'test.Event',
-        contentType: '',
-        data: new Uint8Array([1, 2, 3]),
-        metadata: {},
-        correlationId: '',
-        causationId: '',
-        actorId: '',
-        occurredAt: undefined,
-        containsPersonalData: false,
+        occurredAt: event.occurredAt,
       },
     ],
-    bytes: 3,
+    bytes: event.data.byteLength,
   };
 }
 
