@@ -3,7 +3,7 @@ import {
   AppendSessionRequest,
   type DeepPartial,
 } from './gen/edupulse/eventstore/v1/event_store_service.js';
-import {fieldLength, varintLength, writeTagged} from './wire.js';
+import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from './wire.js';
 
 /**
  * Encoders of the two requests that carry events, `AppendRequest` and
@@ -239,19 +239,7 @@ function writeEvent(writer: Writer, event: PartialEvent | undefined): void {
   writeText(writer, 58, event!.causationId);
   writeText(writer, 66, event!.actorId);
   if (event!.occurredAt != null) {
-    const ms = event!.occurredAt.getTime();
-    writer.offset = writeTagged(out, writer.offset, 74, timestampLength(ms));
-    const seconds = Math.trunc(ms / 1000);
-    const nanos = (ms % 1000) * 1_000_000;
-    if (seconds !== 0) writer.offset = writeTagged(out, writer.offset, 8, seconds);
-    if (nanos !== 0) writer.offset = writeTagged(out, writer.offset, 16, nanos);
+    writer.offset = writeTimestamp(out, writer.offset, 74, event!.occurredAt.getTime());
   }
   if (event!.containsPersonalData === true) writer.offset = writeTagged(out, writer.offset, 80, 1);
-}
-
-/** Content length of a Timestamp of `ms` (≥ 0) milliseconds since 1970. */
-function timestampLength(ms: number): number {
-  const seconds = Math.trunc(ms / 1000);
-  const nanos = (ms % 1000) * 1_000_000;
-  return (seconds === 0 ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
 }

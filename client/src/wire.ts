@@ -36,6 +36,26 @@ export function fieldLength(length: number): number {
   return 1 + varintLength(length) + length;
 }
 
+/** Content length of a google.protobuf.Timestamp of `ms` (≥ 0) milliseconds since 1970. */
+export function timestampLength(ms: number): number {
+  const seconds = Math.trunc(ms / 1000);
+  const nanos = (ms % 1000) * 1_000_000;
+  return (seconds === 0 ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
+}
+
+/**
+ * Writes a Timestamp field (`tag`, then its length and content) of `ms` (≥ 0)
+ * milliseconds since 1970, as the generated encoders write a `Date`; returns the offset after it.
+ */
+export function writeTimestamp(target: Uint8Array, offset: number, tag: number, ms: number): number {
+  offset = writeTagged(target, offset, tag, timestampLength(ms));
+  const seconds = Math.trunc(ms / 1000);
+  const nanos = (ms % 1000) * 1_000_000;
+  if (seconds !== 0) offset = writeTagged(target, offset, 8, seconds);
+  if (nanos !== 0) offset = writeTagged(target, offset, 16, nanos);
+  return offset;
+}
+
 /**
  * `bytes`, made to reach grpc-js without a copy. nice-grpc passes every
  * message through `Buffer.from(bytes)`, which copies a Uint8Array; but

@@ -1,6 +1,6 @@
 import {BinaryReader} from '@bufbuild/protobuf/wire';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
-import {fieldLength, varintLength, writeTagged} from '../../../client/src/wire.js';
+import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '../../../client/src/wire.js';
 
 /**
  * An event as LevelDB stores it and the wire carries it: the protobuf encoding
@@ -142,13 +142,8 @@ export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
   text(82, event.correlationId);
   text(90, event.causationId);
   text(98, event.actorId);
-  const timestampBytes = (ms: number): number => {
-    const seconds = Math.trunc(ms / 1000);
-    const nanos = (ms % 1000) * 1_000_000;
-    return (seconds === 0 ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
-  };
-  if (occurred !== undefined) size += fieldLength(timestampBytes(occurred));
-  if (recorded !== undefined) size += fieldLength(timestampBytes(recorded));
+  if (occurred !== undefined) size += fieldLength(timestampLength(occurred));
+  if (recorded !== undefined) size += fieldLength(timestampLength(recorded));
   if (event.containsPersonalData) size += 2;
 
   const out = Buffer.allocUnsafe(size);
@@ -156,13 +151,6 @@ export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
   const writeText = ([tag, value, bytes]: [number, string, number]): void => {
     offset = writeTagged(out, offset, tag, bytes);
     offset += out.write(value, offset);
-  };
-  const writeTimestamp = (tag: number, ms: number): void => {
-    const seconds = Math.trunc(ms / 1000);
-    const nanos = (ms % 1000) * 1_000_000;
-    offset = writeTagged(out, offset, tag, timestampBytes(ms));
-    if (seconds !== 0) offset = writeTagged(out, offset, 8, seconds);
-    if (nanos !== 0) offset = writeTagged(out, offset, 16, nanos);
   };
   let next = 0;
   // Fields 1-3 (event_id, tenant, stream), then 4-5, then 6-7 (type, content_type), 8, 9, 10-12.
@@ -187,8 +175,8 @@ export function encodeRecordedEvent(event: RecordedEvent): Uint8Array {
     }
   }
   while (next < strings.length) writeText(strings[next++]!);
-  if (occurred !== undefined) writeTimestamp(106, occurred);
-  if (recorded !== undefined) writeTimestamp(114, recorded);
+  if (occurred !== undefined) offset = writeTimestamp(out, offset, 106, occurred);
+  if (recorded !== undefined) offset = writeTimestamp(out, offset, 114, recorded);
   if (event.containsPersonalData) {
     offset = writeTagged(out, offset, 120, 1);
   }
