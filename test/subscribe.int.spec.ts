@@ -172,6 +172,26 @@ describe('Subscribe', () => {
     await vi.waitFor(() => expect(s.error()).toBeDefined());
     expect((s.error() as {code: Status}).code).toBe(Status.UNAVAILABLE);
   });
+
+  it('runs many subscriptions without a listener-leak warning, and ends them all at shutdown', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const client = t.newClient();
+      const many = range(1, 25).map(() => subscribe(client, {}));
+      await Promise.all(many.map(s => s.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up')));
+      expect(t.server.stats().activeSubscriptions).toBe(25);
+      await t.server.shutdown();
+      await vi.waitFor(() => expect(many.every(s => s.error() !== undefined)).toBe(true));
+      expect(many.map(s => (s.error() as {code: Status}).code)).toEqual(many.map(() => Status.UNAVAILABLE));
+      // Warnings are emitted on a later tick.
+      await new Promise(resolve => setImmediate(resolve));
+      expect(warnings.map(w => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('Subscribe over a damaged log', () => {

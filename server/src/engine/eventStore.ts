@@ -153,9 +153,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     logger: options.logger,
     ...(options.onCommit ? {onCommit: options.onCommit} : {}),
   });
-  // Aborted on close: ends subscriptions that would otherwise run forever.
+  // Aborted on close; running subscriptions, which would otherwise run
+  // forever, are ended one by one (a listener each on `closing` would trip
+  // Node's leak warning past ten subscriptions).
   const closing = new AbortController();
-  const running = new Set<{tenant: TenantLog; progress: {position: number}}>();
+  const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
   const {memoryBytes, ...subscriptionTuning} = options.subscriptions;
   const tuning: SubscriptionTuning = {
     ...subscriptionTuning,
@@ -273,14 +275,16 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         {field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`},
       ]);
     }
+    // Checked again after the reads above: from here on `stop` finds this one in `running`.
+    if (closing.signal.aborted) throw new ShuttingDownError();
+    signal.throwIfAborted();
     const atEnd = from.kind === 'end';
     const subscription = new AbortController();
-    const stop = (): void => subscription.abort(closing.signal.aborted ? new ShuttingDownError() : signal.reason);
-    signal.addEventListener('abort', stop, {once: true});
-    closing.signal.addEventListener('abort', stop, {once: true});
+    const cancel = (): void => subscription.abort(signal.reason);
+    signal.addEventListener('abort', cancel, {once: true});
     const afterPosition = atEnd ? head : from.kind === 'afterPosition' ? from.position : 0;
     const progress = {position: afterPosition};
-    const entry = {tenant, progress};
+    const entry = {tenant, progress, subscription};
     running.add(entry);
     try {
       yield* runSubscription(
@@ -308,13 +312,13 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       throw error;
     } finally {
       running.delete(entry);
-      signal.removeEventListener('abort', stop);
-      closing.signal.removeEventListener('abort', stop);
+      signal.removeEventListener('abort', cancel);
     }
   }
 
   async function stop(): Promise<void> {
     closing.abort();
+    for (const {subscription} of running) subscription.abort(new ShuttingDownError());
     await writer.close();
   }
 
