@@ -12,11 +12,17 @@
  */
 type Handoff = {taken: boolean; wake: (() => void) | undefined};
 
-const handoffs = new WeakMap<object, Handoff>();
+/**
+ * A message's handoff rides on the message itself, under a symbol: a WeakMap
+ * from messages to handoffs cost a hash insert and a lookup for every message
+ * of every stream.
+ */
+const HANDOFF = Symbol('handoff');
+type Handed = {[HANDOFF]?: Handoff};
 
 /** Called by the serializer: the transport has taken `message`. */
 export function markTaken(message: object): void {
-  const handoff = handoffs.get(message);
+  const handoff = (message as Handed)[HANDOFF];
   if (handoff === undefined) return;
   handoff.taken = true;
   handoff.wake?.();
@@ -24,7 +30,8 @@ export function markTaken(message: object): void {
 
 /**
  * Passes `messages` on, holding each back until the one before it was taken
- * (see {@link markTaken}); every message must be a distinct object. Ends with
+ * (see {@link markTaken}); every message must be a distinct object, which
+ * gets the handoff as a symbol-keyed property. Ends with
  * the signal's reason when it aborts while waiting.
  */
 export async function* oneMessageAhead<T extends object>(
@@ -33,7 +40,7 @@ export async function* oneMessageAhead<T extends object>(
 ): AsyncGenerator<T, void, undefined> {
   for await (const message of messages) {
     const handoff: Handoff = {taken: false, wake: undefined};
-    handoffs.set(message, handoff);
+    (message as Handed)[HANDOFF] = handoff;
     yield message;
     // Mostly taken already: grpc-js serializes at once when its queue is empty.
     if (!handoff.taken) await untilTaken(handoff, signal);

@@ -15,7 +15,7 @@ import {
 import {eventsAt, readPage} from './logPage.js';
 import {openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
-import {runSubscription, type SubscriptionTuning} from './subscription.js';
+import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
 import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
 import {TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
@@ -255,10 +255,15 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     return {revision: head?.revision, lastPosition: head?.position, logPosition: log.head()};
   }
 
-  async function* subscribe(
+  function subscribe(
     command: SubscribeCommand,
     signal: AbortSignal,
   ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
+    return runSubscription(db, () => openSubscription(command, signal), tuning);
+  }
+
+  /** Checks where `command` starts and registers the subscription (see {@link runSubscription}). */
+  async function openSubscription(command: SubscribeCommand, signal: AbortSignal): Promise<OpenedSubscription> {
     if (closing.signal.aborted) throw new ShuttingDownError();
     const tenant = await tenants.get(command.tenant);
     const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);
@@ -286,34 +291,29 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const progress = {position: afterPosition};
     const entry = {tenant, progress, subscription};
     running.add(entry);
-    try {
-      yield* runSubscription(
-        db,
-        {
-          tenant,
-          stream: command.stream,
-          afterPosition,
-          afterRevision: atEnd
-            ? (streamHead?.revision ?? -1)
-            : from.kind === 'afterRevision'
-              ? from.revision
-              : -1,
-          predicate: compileEventSelection(command.filter),
-          maxBatchSize: command.maxBatchSize,
-          heartbeatIntervalMs: command.heartbeatIntervalMs,
-          progress,
-        },
-        tuning,
-        subscription.signal,
-      );
-    } catch (error) {
-      // Ending because the store closes is UNAVAILABLE, whatever the iterator threw.
-      if (closing.signal.aborted && !signal.aborted) throw new ShuttingDownError();
-      throw error;
-    } finally {
-      running.delete(entry);
-      signal.removeEventListener('abort', cancel);
-    }
+    return {
+      request: {
+        tenant,
+        stream: command.stream,
+        afterPosition,
+        afterRevision: atEnd
+          ? (streamHead?.revision ?? -1)
+          : from.kind === 'afterRevision'
+            ? from.revision
+            : -1,
+        predicate: compileEventSelection(command.filter),
+        maxBatchSize: command.maxBatchSize,
+        heartbeatIntervalMs: command.heartbeatIntervalMs,
+        progress,
+      },
+      signal: subscription.signal,
+      // Ending because the store closes is UNAVAILABLE, whatever the subscription threw.
+      failure: error => (closing.signal.aborted && !signal.aborted ? new ShuttingDownError() : error),
+      close() {
+        running.delete(entry);
+        signal.removeEventListener('abort', cancel);
+      },
+    };
   }
 
   async function stop(): Promise<void> {

@@ -62,6 +62,17 @@ export type SubscriptionRequest = {
   progress: {position: number};
 };
 
+/** A subscription ready to run: its request, and how it ends. */
+export type OpenedSubscription = {
+  request: SubscriptionRequest;
+  /** Ends the subscription when it aborts. */
+  signal: AbortSignal;
+  /** What to throw for `error`, which the subscription ended with. */
+  failure(error: unknown): unknown;
+  /** Called once when the subscription ends, however it ends. */
+  close(): void;
+};
+
 /**
  * Runs one subscription: history from disk in batches, `caughtUp`, then live
  * events from the tenant's live buffer, and back to disk whenever the subscriber
@@ -69,15 +80,19 @@ export type SubscriptionRequest = {
  * every phase, so no event is skipped or sent twice across the switches.
  *
  * It never buffers beyond one batch: `yield` waits for the transport to take the
- * message (grpc-js flow control), writers never wait for it. Ends when `signal`
- * aborts, releasing the tenant's buffer and the LevelDB iterator at once.
+ * message (grpc-js flow control), writers never wait for it. Ends when its
+ * signal aborts, releasing the tenant's buffer and the LevelDB iterator at once.
+ *
+ * `open` (called on the first step) checks the request and registers the
+ * subscription; it is passed in rather than wrapped around this generator, as
+ * a wrapping generator would be one more hop for every message sent.
  */
 export async function* runSubscription(
   db: Level<Buffer, Uint8Array>,
-  request: SubscriptionRequest,
+  open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
-  signal: AbortSignal,
 ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
+  const {request, signal, failure, close} = await open();
   const {tenant, stream, predicate, maxBatchSize} = request;
   const release = tenant.retain();
   // Every event up to `cursor` has been delivered or skipped by the filter.
@@ -169,8 +184,11 @@ export async function* runSubscription(
       }
       sent(cursor);
     }
+  } catch (error) {
+    throw failure(error);
   } finally {
     release();
+    close();
   }
 
   /**
