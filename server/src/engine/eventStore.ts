@@ -280,7 +280,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         {field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`},
       ]);
     }
-    // Checked again after the reads above: from here on `stop` finds this one in `running`.
+    const predicate = compileEventSelection(command.filter);
+    // Checked again after the reads above. Nothing below throws: from here on
+    // `stop` finds this one in `running`, and runSubscription calls `close`.
     if (closing.signal.aborted) throw new ShuttingDownError();
     signal.throwIfAborted();
     const atEnd = from.kind === 'end';
@@ -301,7 +303,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
           : from.kind === 'afterRevision'
             ? from.revision
             : -1,
-        predicate: compileEventSelection(command.filter),
+        predicate,
         maxBatchSize: command.maxBatchSize,
         heartbeatIntervalMs: command.heartbeatIntervalMs,
         progress,
