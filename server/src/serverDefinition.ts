@@ -37,7 +37,9 @@ const SubscribeResponseWire = {
  * responses are encoded as built, without ts-proto's `fromPartial` copy (the
  * server always builds complete messages), Subscribe can send events as the
  * encoded bytes LevelDB returned, and responses carrying events reach grpc-js
- * without nice-grpc's copy. Clients use the generated definition.
+ * without nice-grpc's copy. The wire is unchanged: clients use the generated
+ * definition, or the SDK's `EventStoreClientDefinition` (its own encoders of
+ * append requests).
  */
 export const EventStoreServerDefinition = {
   ...EventStoreServiceDefinition,
