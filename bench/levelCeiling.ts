@@ -4,6 +4,7 @@ import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
+import {WRITE_BUFFER_BYTES} from '../server/src/engine/openDatabase.js';
 import {now} from './harness.js';
 
 /**
@@ -12,7 +13,8 @@ import {now} from './harness.js';
  */
 export async function levelBatchedWrites(eventBytes: number, batchSize: number, seconds: number): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-level-'));
-  const db = new Level<Buffer, Buffer>(dir, {keyEncoding: 'buffer', valueEncoding: 'buffer'});
+  // The store's write buffer, so that the ratio compares like with like.
+  const db = new Level<Buffer, Buffer>(dir, {keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: WRITE_BUFFER_BYTES});
   await db.open();
   const value = Buffer.alloc(eventBytes, 7);
   let written = 0;
