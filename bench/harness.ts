@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
+import {randomFillSync} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 
 /** Percentiles of a sample of latencies in milliseconds. */
@@ -14,6 +15,27 @@ export function quantile(values: Float64Array | number[], q: number): number {
 export function latencyOf(samples: number[]): Latency {
   const values = Float64Array.from(samples);
   return {p50: quantile(values, 0.5), p99: quantile(values, 0.99), p999: quantile(values, 0.999)};
+}
+
+const PAYLOAD_POOL_BYTES = 8 * 1024 * 1024;
+let payloadPool: Uint8Array | undefined;
+let payloadOffset = 0;
+
+/**
+ * The data of the next event: `size` random bytes, a view into a pool of 8 MiB
+ * made once, each event at the next offset (so a repeat is 8 MiB away, beyond
+ * any table block), and each client pays for sending its data, not for making
+ * it. Random bytes are the hard case for the store and the like-for-like one:
+ * LevelDB compresses its tables with snappy, which makes zeros nearly free to
+ * compact and read back, while JetStream's file store does not compress.
+ * JSON payloads compress partly and fall between.
+ */
+export function eventData(size: number): Uint8Array {
+  payloadPool ??= randomFillSync(new Uint8Array(PAYLOAD_POOL_BYTES));
+  if (payloadOffset + size > PAYLOAD_POOL_BYTES) payloadOffset = 0;
+  const data = payloadPool.subarray(payloadOffset, payloadOffset + size);
+  payloadOffset += size;
+  return data;
 }
 
 /** Milliseconds since an arbitrary origin, with sub-millisecond resolution. */

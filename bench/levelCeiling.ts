@@ -5,18 +5,18 @@ import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
 import {WRITE_BUFFER_BYTES} from '../server/src/engine/openDatabase.js';
-import {now} from './harness.js';
+import {eventData, now} from './harness.js';
 
 /**
  * The storage ceiling: raw LevelDB through `level`, no gRPC, no indexes.
- * Batched synced writes of `batchSize` values of `eventBytes`, for `seconds`.
+ * Batched synced writes of `batchSize` values of `eventBytes` (random, as the
+ * store's events in this suite), for `seconds`.
  */
 export async function levelBatchedWrites(eventBytes: number, batchSize: number, seconds: number): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-level-'));
   // The store's write buffer, so that the ratio compares like with like.
-  const db = new Level<Buffer, Buffer>(dir, {keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: WRITE_BUFFER_BYTES});
+  const db = new Level<Buffer, Uint8Array>(dir, {keyEncoding: 'buffer', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES});
   await db.open();
-  const value = Buffer.alloc(eventBytes, 7);
   let written = 0;
   let key = 0;
   const started = now();
@@ -25,7 +25,7 @@ export async function levelBatchedWrites(eventBytes: number, batchSize: number, 
     for (let i = 0; i < batchSize; i++) {
       const k = Buffer.alloc(8);
       k.writeBigUInt64BE(BigInt(++key));
-      batch.put(k, value);
+      batch.put(k, eventData(eventBytes));
     }
     await batch.write({sync: true});
     written += batchSize;

@@ -25,6 +25,7 @@ import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event
 import {
   atSteadyRate,
   closedLoop,
+  eventData,
   latencyOf,
   now,
   orderOf,
@@ -109,22 +110,20 @@ type AppendFigures = Record<string, {opsPerSecond: number; latency: Latency}>;
 /** Single-event appends, unary and on an append session, at each concurrency; and unary batches of 100. */
 async function appendScenarios(address: string, size: number): Promise<AppendFigures> {
   const figures: AppendFigures = {};
-  // One payload for every event, as the JetStream publishers use: each client pays for sending it, not for making it.
-  const payload = new Uint8Array(size);
   const {client, channel} = rawClient(address);
   const sdk: EventStoreClient = createEventStoreClient(address, {deadlineMs: 30_000});
   try {
     for (const concurrency of [1, 16, 64]) {
       figures[`unary c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
-        client.append({stream: `bench-${worker}`, events: [event(payload)]}),
+        client.append({stream: `bench-${worker}`, events: [event(eventData(size))]}),
       );
       figures[`session c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
-        sdk.appendToStream(`bench-${worker}`, [{type: 'bench.Event', data: payload, contentType: 'application/octet-stream'}]),
+        sdk.appendToStream(`bench-${worker}`, [{type: 'bench.Event', data: eventData(size), contentType: 'application/octet-stream'}]),
       );
     }
     for (const concurrency of [1, 16]) {
       const batch = await closedLoop(concurrency, plan.seconds, worker =>
-        client.append({stream: `bench-batch-${worker}`, events: Array.from({length: 100}, () => event(payload))}),
+        client.append({stream: `bench-batch-${worker}`, events: Array.from({length: 100}, () => event(eventData(size)))}),
       );
       figures[`batch100 c${concurrency}`] = {opsPerSecond: batch.opsPerSecond * 100, latency: batch.latency};
     }
@@ -173,10 +172,9 @@ async function appendSuite(): Promise<void> {
         progress(`append ${size}B ${round}: JetStream${syncAlways ? ' (sync always)' : ''}`);
         const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
         await peer.resetStream('BENCH');
-        const payload = new Uint8Array(size);
         const figures: AppendFigures = {};
         for (const concurrency of [1, 16, 64]) {
-          figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, payload));
+          figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, eventData(size)));
         }
         peerRounds[syncAlways ? 'always' : 'default'].push(figures);
         await peer.stop();
@@ -282,7 +280,7 @@ async function loadStore(dir: string, total: number, size: number, batched: bool
       while (loaded < total) {
         const n = Math.min(perAppend, total - loaded);
         loaded += n;
-        await sdk.appendToStream(`bench-${loaded % 100}`, Array.from({length: n}, () => ({type: 'bench.Event', data: new Uint8Array(size), contentType: 'application/octet-stream'})));
+        await sdk.appendToStream(`bench-${loaded % 100}`, Array.from({length: n}, () => ({type: 'bench.Event', data: eventData(size), contentType: 'application/octet-stream'})));
       }
     }),
   );
@@ -306,13 +304,12 @@ async function catchUpSuite(): Promise<void> {
     progress(`catch-up ${size}B: JetStream (loading ${total} events)`);
     const peer = await startJetStream(join(tools, 'nats-server'), false);
     await peer.resetStream('CATCHUP');
-    const payload = new Uint8Array(size);
     let published = 0;
     await Promise.all(
       Array.from({length: 64}, async () => {
         while (published < total) {
           published += 1;
-          await peer.js.publish(`CATCHUP.s${published % 100}`, payload);
+          await peer.js.publish(`CATCHUP.s${published % 100}`, eventData(size));
         }
       }),
     );
@@ -386,9 +383,9 @@ async function catchUpSuite(): Promise<void> {
 
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
 
-/** Writes the send time (ms, performance clock of this process) into the first 8 bytes. */
+/** Random data (a copy: it is written to) with the send time (ms, performance clock of this process) in the first 8 bytes. */
 function stamped(size: number): Uint8Array {
-  const data = new Uint8Array(size);
+  const data = eventData(size).slice();
   new DataView(data.buffer).setFloat64(0, now());
   return data;
 }
@@ -561,7 +558,9 @@ async function ghzSuite(): Promise<void> {
   progress('ghz against Append (fsync on, 200 B, concurrency 64)');
   const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-ghz-'));
   const store = await startStore(dir, true);
-  const data = Buffer.alloc(200).toString('base64');
+  // 200 bytes, different in every call (as the suite's own events): ghz's randomString makes
+  // 267 base64 letters, and with '=' they decode to 66 × 3 + 2 bytes.
+  const data = '{{randomString 267}}=';
   const {stdout} = await promisify(execFile)(join(tools, 'ghz'), [
     '--insecure',
     '--call', 'edupulse.eventstore.v1.EventStoreService.Append',
