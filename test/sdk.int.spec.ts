@@ -176,3 +176,38 @@ describe('reads and subscriptions', () => {
     await expect(fromStart.next()).rejects.toThrow();
   });
 });
+
+describe('cancellation', () => {
+  it('one signal shared by many calls and subscriptions: no listener-leak warning, and aborting it ends them', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const {signal} = controller;
+      const subscriptions = Array.from({length: 15}, () => store.subscribe({signal})[Symbol.asyncIterator]());
+      // Appends (on the append session), reads and subscriptions in flight at once, all on one signal.
+      const appends = Array.from({length: 40}, (_, i) => store.appendToStream(`shared-${i % 4}`, [samples[i % samples.length]!], {signal}));
+      const infos = Array.from({length: 15}, () => store.getStreamInfo('shared-0', {signal}));
+      const firsts = subscriptions.map(s => s.next());
+      expect((await Promise.all(appends)).length).toBe(40);
+      // Asked while the appends are in flight: the stream may or may not exist yet.
+      expect((await Promise.all(infos)).every(info => typeof info.exists === 'boolean')).toBe(true);
+      expect((await Promise.all(firsts)).every(m => m.done === false)).toBe(true);
+
+      controller.abort();
+      for (const s of subscriptions) {
+        // Whatever was already received may come first; then the subscription ends.
+        await expect((async () => {
+          for (;;) if ((await s.next()).done === true) return;
+        })()).rejects.toThrow();
+      }
+      await expect(store.appendToStream('shared-0', [samples[0]!], {signal})).rejects.toThrow();
+      // Warnings are emitted on a later tick.
+      await new Promise(resolve => setImmediate(resolve));
+      expect(warnings.map(w => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});

@@ -122,6 +122,7 @@ export function AppendPipeline(
   return {
     append(request, deadlineMs, signal) {
       if (unsupported) return fallback(request, deadlineMs, signal);
+      if (signal?.aborted) return Promise.reject(EventStoreError.from(signal.reason));
       session ??= open();
       const current = session;
       const requestId = nextId++;

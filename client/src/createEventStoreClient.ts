@@ -16,6 +16,7 @@ import {
   type DomainEventEncoding,
   type DomainEventInput,
 } from './domainEvents.js';
+import {callSignal} from './abortWatch.js';
 import {AppendPipeline} from './appendPipeline.js';
 import {EventStoreClientDefinition} from './clientDefinition.js';
 import {EventStoreError} from './errors.js';
@@ -241,17 +242,19 @@ export function createEventStoreClient(target: string | Channel, options: EventS
       append: {retry: true},
     });
 
-  /** The deadline and cancellation of one call. */
-  const callOptionsOf = (o: CallOptions | undefined): {deadline: number; signal?: AbortSignal} => ({
-    deadline: o?.deadlineMs ?? deadlineMs,
-    ...(o?.signal ? {signal: o.signal} : {}),
-  });
-
-  async function call<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one call with its deadline and cancellation: the caller's signal, if
+   * any, reaches the transport as a signal of the call's own (abortWatch.ts),
+   * so that a signal shared by many calls holds one listener, not one per call.
+   */
+  async function call<T>(o: CallOptions | undefined, run: (callOptions: {deadline: number; signal?: AbortSignal}) => Promise<T>): Promise<T> {
+    const linked = o?.signal === undefined ? undefined : callSignal(o.signal);
     try {
-      return await run();
+      return await run({deadline: o?.deadlineMs ?? deadlineMs, ...(linked ? {signal: linked.signal} : {})});
     } catch (error) {
       throw EventStoreError.from(error);
+    } finally {
+      linked?.release();
     }
   }
 
@@ -288,14 +291,14 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         events: events.map(e => toProposedEvent(e, encoding)),
       };
       const ms = o?.deadlineMs ?? deadlineMs;
-      return call(() => (pipeline ?? {append: unaryAppend}).append(request, ms, o?.signal));
+      return call(o, ({signal}) => (pipeline ?? {append: unaryAppend}).append(request, ms, signal));
     },
     readStream(stream, o) {
       return pages(async (from, count) => {
-        const page = await call(() =>
+        const page = await call(o, callOptions =>
           raw.readStream(
             {tenant: tenantOf(o), stream, direction: direction(o), fromRevision: from, maxCount: count},
-            callOptionsOf(o),
+            callOptions,
           ),
         );
         return {events: page.events.map(toStoredEvent), next: page.nextRevision};
@@ -303,20 +306,20 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     },
     readLog(o) {
       return pages(async (from, count) => {
-        const page = await call(() =>
+        const page = await call(o, callOptions =>
           raw.readLog(
             {tenant: tenantOf(o), direction: direction(o), fromPosition: from, maxCount: count, filter: toFilter(o?.filter)},
-            callOptionsOf(o),
+            callOptions,
           ),
         );
         return {events: page.events.map(toStoredEvent), next: page.nextPosition};
       }, o ?? {});
     },
     async getStreamInfo(stream, o) {
-      const info = await call(() =>
+      const info = await call(o, callOptions =>
         raw.getStreamInfo(
           {tenant: tenantOf(o), stream},
-          callOptionsOf(o),
+          callOptions,
         ),
       );
       return {
@@ -334,8 +337,8 @@ export function createEventStoreClient(target: string | Channel, options: EventS
           const info = await client.getStreamInfo(o.stream, {tenant});
           return info.revision === undefined ? 'start' : {afterRevision: info.revision};
         }
-        const head = await call(() =>
-          raw.readLog({tenant, direction: ReadDirection.READ_DIRECTION_BACKWARDS, maxCount: 1}, {deadline: deadlineMs}),
+        const head = await call(undefined, callOptions =>
+          raw.readLog({tenant, direction: ReadDirection.READ_DIRECTION_BACKWARDS, maxCount: 1}, callOptions),
         );
         return {afterPosition: head.logPosition};
       });

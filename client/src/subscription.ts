@@ -1,5 +1,6 @@
 import {delay, isAbortError} from 'abort-controller-x';
 import {ClientError, Status} from 'nice-grpc-common';
+import {callSignal, whenAborted} from './abortWatch.js';
 import {EventStoreError} from './errors.js';
 import type {EventFilter} from './gen/edupulse/eventstore/v1/event_store_service.js';
 import type {EventStoreServiceClient, SubscribeRequest} from './gen/edupulse/eventstore/v1/event_store_service.js';
@@ -102,8 +103,8 @@ export function createSubscription(
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
       const attempt = new AbortController();
-      const stop = (): void => attempt.abort(signal.reason);
-      signal.addEventListener('abort', stop, {once: true});
+      // One listener on the caller's signal however many subscriptions share it (abortWatch.ts).
+      const unwatch = whenAborted(signal, () => attempt.abort(signal.reason));
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         const resumeFrom: SubscriptionStart =
@@ -171,10 +172,15 @@ export function createSubscription(
         if (!retryable || ++failures > maxAttempts) throw EventStoreError.from(error);
         const delayMs = Math.min(100 * 2 ** (failures - 1), 5000) * (0.5 + Math.random() / 2);
         options.onReconnect?.(error, failures, delayMs);
-        await delay(signal, delayMs);
+        const backoff = callSignal(signal);
+        try {
+          await delay(backoff.signal, delayMs);
+        } finally {
+          backoff.release();
+        }
       } finally {
         clearTimeout(timer);
-        signal.removeEventListener('abort', stop);
+        unwatch();
         attempt.abort();
       }
     }
