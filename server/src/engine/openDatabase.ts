@@ -8,7 +8,7 @@ import {migrateFormat1} from './logPage.js';
  * indexes, heads), so it overlaps every level-1 file and each level-0 compaction
  * rewrites level 1; fewer, larger flushes cut that background work: under
  * session appends of 2 KiB without fsync the compaction thread went from 32–38%
- * of a core to 15–19%, and appends gained 10–25% (bench/README.md, change 24).
+ * of a core to 15–19%, and appends gained 8–25% (bench/README.md, change 24).
  * The price is memory (up to two buffers, 64 MiB) and a longer log replay
  * after a crash (at most one buffer's worth).
  */
