@@ -5,7 +5,7 @@ import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
 import {WRITE_BUFFER_BYTES} from '../server/src/engine/openDatabase.js';
-import {eventData, now} from './harness.js';
+import {eventData, now, sleep} from './harness.js';
 
 /**
  * The storage ceiling: raw LevelDB through `level`, no gRPC, no indexes.
@@ -34,6 +34,34 @@ export async function levelBatchedWrites(eventBytes: number, batchSize: number, 
   await db.close();
   await rm(dir, {recursive: true, force: true});
   return rate;
+}
+
+/**
+ * Opens a store's data directory and waits, at most `maxSeconds`, until
+ * LevelDB has finished compacting in the background: a log just loaded (a
+ * gigabyte or more of random data) keeps its compaction thread busy for a
+ * while, which would slow whichever reads came first. Settled means a second
+ * in which this process (nothing else runs in it meanwhile) used under 2% of a
+ * core and LevelDB's compaction statistics did not move. Returns the seconds
+ * waited.
+ */
+export async function settleCompaction(dataDir: string, maxSeconds = 180): Promise<number> {
+  const db = new Level<Buffer, Uint8Array>(dataDir, {keyEncoding: 'buffer', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES});
+  await db.open();
+  // classic-level's getProperty, which `level`'s types do not declare.
+  const stats = (): string => (db as unknown as {getProperty(name: string): string}).getProperty('leveldb.stats');
+  const started = now();
+  let before = stats();
+  for (;;) {
+    const cpu = process.cpuUsage();
+    await sleep(1000);
+    const used = process.cpuUsage(cpu);
+    const after = stats();
+    if ((after === before && used.user + used.system < 20_000) || now() - started > maxSeconds * 1000) break;
+    before = after;
+  }
+  await db.close();
+  return (now() - started) / 1000;
 }
 
 /**

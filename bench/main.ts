@@ -38,7 +38,7 @@ import {
   type Rounds,
 } from './harness.js';
 import {startJetStream} from './jetstream.js';
-import {levelBatchedWrites, levelIteration} from './levelCeiling.js';
+import {levelBatchedWrites, levelIteration, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -296,10 +296,12 @@ async function catchUpSuite(): Promise<void> {
     progress(`catch-up ${size}B: loading ${total} events into the store, 1,000 per append`);
     const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-catchup-'));
     await loadStore(dir, total, size, true);
+    progress(`catch-up ${size}B: LevelDB's compaction of the load settled after ${(await settleCompaction(dir)).toFixed(0)} s`);
     const raw = await levelIteration(dir);
     progress(`catch-up ${size}B: loading ${singles} events into the store, one per append (64 writers)`);
     const singlesDir = await mkdtemp(join(tmpdir(), 'edupulse-bench-catchup-'));
     await loadStore(singlesDir, singles, size, false);
+    progress(`catch-up ${size}B: LevelDB's compaction of the load settled after ${(await settleCompaction(singlesDir)).toFixed(0)} s`);
     const rawSingles = await levelIteration(singlesDir);
     progress(`catch-up ${size}B: JetStream (loading ${total} events)`);
     const peer = await startJetStream(join(tools, 'nats-server'), false);
