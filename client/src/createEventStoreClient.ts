@@ -290,8 +290,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         expectedRevision: toWireExpectedRevision(o?.expectedRevision),
         events: events.map(e => toProposedEvent(e, encoding)),
       };
-      const ms = o?.deadlineMs ?? deadlineMs;
-      return call(o, ({signal}) => (pipeline ?? {append: unaryAppend}).append(request, ms, signal));
+      return call(o, ({deadline, signal}) => (pipeline ?? {append: unaryAppend}).append(request, deadline, signal));
     },
     readStream(stream, o) {
       return pages(async (from, count) => {
