@@ -240,6 +240,20 @@ describe('Append', () => {
       expect((await t.client.readLog({})).logPosition).toBe(1n);
     });
 
+    it('treats an id in upper and in lower case as one id, also within one group commit', async () => {
+      const event = jsonEvent('test.E', {n: 1});
+      const upper = {...event, eventId: event.eventId.toUpperCase()};
+      // Sent together, so the writer decides them in one group (or in two pipelined ones).
+      const results = await Promise.all(
+        range(1, 6).map(i => t.client.append({stream: 's', events: [i % 2 === 0 ? upper : event]})),
+      );
+      expect(new Set(results.map(r => r.firstPosition))).toEqual(new Set([1n]));
+      expect(results.filter(r => !r.deduplicated)).toHaveLength(1);
+      const other = await failureOf(t.client.append({stream: 'other', events: [upper]}));
+      expect(other.code).toBe(Status.ALREADY_EXISTS);
+      expect((await t.client.readLog({})).logPosition).toBe(1n);
+    });
+
     it('still deduplicates after a restart', async () => {
       const events = [jsonEvent('test.E', {n: 1})];
       const first = await t.client.append({stream: 's', events});

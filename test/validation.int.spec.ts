@@ -96,6 +96,15 @@ describe('Append validation', () => {
       'events[1].event_id',
       /repeats the id of events\[0\]/,
     ],
+    [
+      'event id repeated in one append, once in upper case',
+      () => {
+        const e = jsonEvent('test.E', {});
+        return {stream: 's', events: [e, {...jsonEvent('test.E', {n: 2}), eventId: e.eventId.toUpperCase()}]};
+      },
+      'events[1].event_id',
+      /repeats the id of events\[0\]/,
+    ],
     ['missing type', () => withEvent({type: ''}), 'events[0].type', /required/],
     ['type too long', () => withEvent({type: 't'.repeat(201)}), 'events[0].type', /at most 200/],
     ['type with spaces', () => withEvent({type: 'Lesson Published'}), 'events[0].type', /letters, digits/],
