@@ -2,6 +2,7 @@ import {createChannel, createClient} from 'nice-grpc';
 import {HealthDefinition} from 'nice-grpc-server-health';
 import {afterAll, beforeAll, expect, it, vi} from 'vitest';
 import {jsonEvent, range} from './support/events.js';
+import {scrapeMetrics, value, type Sample} from './support/metrics.js';
 import {startTestServer, type TestServer} from './support/testServer.js';
 
 let t: TestServer;
@@ -12,34 +13,7 @@ afterAll(async () => {
   await t.dispose();
 });
 
-type Sample = {name: string; labels: Record<string, string>; value: number};
-
-/** Parses the Prometheus text format (the subset prom-client writes). */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
-    samples.push({name: match[1]!, labels, value: Number(match[3])});
-  }
-  return samples;
-}
-
-async function scrape(): Promise<Sample[]> {
-  const response = await fetch(`http://127.0.0.1:${t.server.metricsPort}/metrics`);
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toContain('text/plain');
-  return parse(await response.text());
-}
-
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  if (found.length === 0) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
-  return found.reduce((sum, s) => sum + s.value, 0);
-}
+const scrape = (): Promise<Sample[]> => scrapeMetrics(t.server);
 
 it('exposes counters that match the workload', async () => {
   const subscription = new AbortController();
