@@ -32,6 +32,7 @@ describe('EventStore engine', () => {
       streamHeadCacheSize: defaultConfig.streamHeadCacheSize,
       readLogScanLimit: defaultConfig.readLogScanLimit,
       liveBuffer: {maxEvents: defaultConfig.liveBufferEvents, maxBytes: defaultConfig.liveBufferBytes},
+      liveBufferTotalBytes: defaultConfig.liveBufferTotalBytes,
       subscriptions: {memoryBytes: 1 << 20, readChunk: 128, checkpointEveryEvents: 4096, checkpointIntervalMs: 1000},
       logger: pino({level: 'silent'}),
     });

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {LiveBufferBudget} from '../server/src/engine/liveBudget.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
 import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
@@ -71,6 +72,65 @@ describe('TenantLog live buffer', () => {
     const aborted = log.waitForCommit(1, 10_000, controller.signal);
     controller.abort(new Error('gone'));
     await expect(aborted).rejects.toThrow('gone');
+  });
+});
+
+describe('live buffers of all tenants within one budget', () => {
+  const roomy = {maxEvents: 1000, maxBytes: 10_000};
+  const publish = (log: TenantLog, from: number, to: number, size = 10) => {
+    for (let p = from; p <= to; p++) log.publish([live(p, size)]);
+  };
+
+  it('trims the largest buffer first, down to seven eighths of the bound, and spares small ones', () => {
+    const budget = LiveBufferBudget(100);
+    const busy = TenantLog('busy', 0, roomy, budget);
+    const quiet = TenantLog('quiet', 0, roomy, budget);
+    busy.retain();
+    quiet.retain();
+    publish(quiet, 1, 1);
+    publish(busy, 1, 9);
+    expect(budget.used()).toBe(100);
+    expect(positionsOf(busy.eventsAfter(0, 100))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Over the bound: the target is 88 bytes, so the busy buffer may keep 78 (7 events).
+    publish(busy, 10, 10);
+    expect(budget.used()).toBe(80);
+    expect(busy.eventsAfter(2, 100)).toBe('behind');
+    expect(positionsOf(busy.eventsAfter(3, 100))).toEqual([4, 5, 6, 7, 8, 9, 10]);
+    expect(positionsOf(quiet.eventsAfter(0, 100))).toEqual([1]);
+  });
+
+  it('trims buffers of equal size to a common level', () => {
+    const budget = LiveBufferBudget(120);
+    const logs = ['a', 'b', 'c', 'd'].map(name => TenantLog(name, 0, roomy, budget));
+    for (const log of logs) log.retain();
+    for (const log of logs) publish(log, 1, 3);
+    expect(budget.used()).toBe(120);
+    // The fourth's fourth event takes the total to 130; the target is 105, so each may keep 26 bytes (2 events).
+    publish(logs[3]!, 4, 4);
+    expect(budget.used()).toBe(80);
+    for (const log of logs.slice(0, 3)) expect(positionsOf(log.eventsAfter(1, 100))).toEqual([2, 3]);
+    expect(positionsOf(logs[3]!.eventsAfter(2, 100))).toEqual([3, 4]);
+    expect(logs[3]!.eventsAfter(1, 100)).toBe('behind');
+  });
+
+  it("always keeps each buffer's newest event, and frees a buffer's bytes when its last subscriber leaves", () => {
+    const budget = LiveBufferBudget(15);
+    const a = TenantLog('a', 0, roomy, budget);
+    const b = TenantLog('b', 0, roomy, budget);
+    const releaseA = a.retain();
+    b.retain();
+    publish(a, 1, 1, 40);
+    publish(b, 1, 1, 40);
+    expect(positionsOf(a.eventsAfter(0, 10))).toEqual([1]);
+    expect(positionsOf(b.eventsAfter(0, 10))).toEqual([1]);
+    expect(budget.used()).toBe(80);
+    releaseA();
+    expect(budget.used()).toBe(40);
+    // Its own per-tenant bound still holds within the budget.
+    const capped = TenantLog('c', 0, {maxEvents: 2, maxBytes: 10_000}, budget);
+    capped.retain();
+    publish(capped, 1, 5, 1);
+    expect(budget.used()).toBe(42);
   });
 });
 

@@ -54,6 +54,8 @@ export type ServerConfig = {
   liveBufferEvents: number;
   /** Bytes kept per tenant for live subscribers. */
   liveBufferBytes: number;
+  /** Bytes kept for live subscribers by all tenants together; the largest buffers give way first. */
+  liveBufferTotalBytes: number;
   /** Stream heads kept in memory. */
   streamHeadCacheSize: number;
   /** Most events a filtered ReadLog call scans before returning a page. */
@@ -103,6 +105,7 @@ export const defaultConfig: ServerConfig = {
   maxQueuedAppendBytes: 64 * MiB,
   liveBufferEvents: 16_384,
   liveBufferBytes: 32 * MiB,
+  liveBufferTotalBytes: 256 * MiB,
   streamHeadCacheSize: 100_000,
   readLogScanLimit: 10_000,
   // Each subscription holds at most two messages (server/src/handoff.ts): 256 KiB batches

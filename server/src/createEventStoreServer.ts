@@ -80,7 +80,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
   };
-  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: []});
+  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: [], liveBufferBytes: 0});
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
     health.setStatus(status);
@@ -120,6 +120,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       streamHeadCacheSize: config.streamHeadCacheSize,
       readLogScanLimit: config.readLogScanLimit,
       liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
+      liveBufferTotalBytes: config.liveBufferTotalBytes,
       subscriptions: {
         memoryBytes: config.subscriptionMemoryBytes,
         // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).

@@ -71,6 +71,14 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       for (const [tenant, lag] of worst) this.set({tenant}, lag);
     },
   });
+  new Gauge({
+    name: 'edupulse_live_buffer_bytes',
+    help: 'Bytes the live buffers of all tenants hold for live subscribers (bounded by --live-buffer-total-bytes).',
+    registers: [own],
+    collect() {
+      this.set(stats().liveBufferBytes);
+    },
+  });
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {

@@ -180,6 +180,13 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.liveBufferBytes = integer(t, 1, 64 * 1024 * MiB, 'a whole number')),
   },
   {
+    flag: '--live-buffer-total-bytes <n>',
+    env: 'EDUPULSE_LIVE_BUFFER_TOTAL_BYTES',
+    defaultText: String(defaultConfig.liveBufferTotalBytes),
+    description: 'bytes kept for live subscribers by all tenants together (the largest buffers give way first)',
+    apply: (c, t) => (c.liveBufferTotalBytes = integer(t, 1, 64 * 1024 * MiB, 'a whole number')),
+  },
+  {
     flag: '--subscription-memory-bytes <n>',
     env: 'EDUPULSE_SUBSCRIPTION_MEMORY_BYTES',
     defaultText: String(defaultConfig.subscriptionMemoryBytes),

@@ -13,6 +13,7 @@ import {
   streamIndexKey,
 } from './keys.js';
 import {eventsAt, readPage} from './logPage.js';
+import {LiveBufferBudget} from './liveBudget.js';
 import {openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
@@ -34,6 +35,8 @@ export type EventStoreOptions = {
   readLogScanLimit: number;
   /** Bounds of each tenant's live buffer. */
   liveBuffer: LiveBufferLimits;
+  /** Bytes all tenants' live buffers may hold together. */
+  liveBufferTotalBytes: number;
   subscriptions: SubscriptionOptions;
   logger: Logger;
   /** Told about every commit, for metrics. */
@@ -117,6 +120,8 @@ export type EventStoreStats = {
   activeSubscriptions: number;
   /** Per running subscription: its tenant and how many events it trails the tenant's head by. */
   subscriptions: Array<{tenant: string; lag: number}>;
+  /** Bytes the live buffers of all tenants hold. */
+  liveBufferBytes: number;
 };
 
 /** How subscriptions read and send, server-wide. */
@@ -142,7 +147,8 @@ export function batchBytesFor(subscriptions: number, memoryBytes: number): numbe
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
   const db = await openDatabase(options.dataDir);
-  const tenants = TenantRegistry(db, options.liveBuffer);
+  const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
+  const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize);
   const writer = AppendWriter({
     db,
@@ -341,6 +347,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         tenant: tenant.tenant,
         lag: Math.max(0, tenant.head() - progress.position),
       })),
+      liveBufferBytes: liveBudget.used(),
     }),
     stop,
     close,

@@ -1,5 +1,6 @@
 import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {encodeEventBatchResponse} from './encodedEvent.js';
+import {LiveBufferBudget, type LiveBufferMember} from './liveBudget.js';
 
 /** A committed event as live subscribers see it. */
 export type LiveEvent = {
@@ -27,9 +28,10 @@ export type LiveBufferLimits = {
  *
  * The buffer is a ring indexed by position, holding the most recent committed
  * events, bounded by count and bytes. It is filled only while the tenant has
- * subscribers, so idle tenants cost no memory. A subscriber whose next position
- * has been evicted has fallen behind and reads from disk instead: the buffer
- * never grows for a slow reader, and nothing is lost.
+ * subscribers, so idle tenants cost no memory. All tenants' buffers together
+ * also stay within a shared {@link LiveBufferBudget}. A subscriber whose next
+ * position has been evicted has fallen behind and reads from disk instead: the
+ * buffer never grows for a slow reader, and nothing is lost.
  */
 export type TenantLog = {
   readonly tenant: string;
@@ -65,8 +67,16 @@ type Waiter = {deadline: number; signal: AbortSignal; resolve(committed: boolean
 /** How often waits are checked for their timeout and for aborts: the precision of heartbeats and of ending an idle subscription. */
 const WAIT_SWEEP_MS = 20;
 
-/** Creates the live state of a tenant whose stored log ends at `head`. */
-export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits): TenantLog {
+/**
+ * Creates the live state of a tenant whose stored log ends at `head`; its
+ * buffer counts against `budget` (by default, a budget of its own without bound).
+ */
+export function TenantLog(
+  tenant: string,
+  head: number,
+  limits: LiveBufferLimits,
+  budget: LiveBufferBudget = LiveBufferBudget(Infinity),
+): TenantLog {
   const capacity = limits.maxEvents;
   let ring: Array<LiveEvent | undefined> = [];
   // The buffer holds positions oldest..committedHead; oldest = committedHead + 1 when empty.
@@ -82,10 +92,19 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
 
   function evictOldest(): void {
     const slot = oldest % capacity;
-    bufferedBytes -= ring[slot]?.size ?? 0;
+    const size = ring[slot]?.size ?? 0;
+    bufferedBytes -= size;
+    budget.changed(-size);
     ring[slot] = undefined;
     oldest += 1;
   }
+
+  const member: LiveBufferMember = {
+    bufferedBytes: () => bufferedBytes,
+    trimTo(bytes) {
+      while (bufferedBytes > bytes && oldest < committedHead) evictOldest();
+    },
+  };
 
   function publish(events: readonly LiveEvent[]): void {
     for (const live of events) {
@@ -93,11 +112,13 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
         while (live.position - oldest + 1 > capacity) evictOldest();
         ring[live.position % capacity] = live;
         bufferedBytes += live.size;
+        budget.changed(live.size);
         while (bufferedBytes > limits.maxBytes && oldest < live.position) evictOldest();
       }
       committedHead = live.position;
     }
     if (subscribers === 0) oldest = committedHead + 1;
+    else budget.enforce();
     if (waiters.size > 0) {
       for (const waiter of waiters) waiter.resolve(true);
       waiters.clear();
@@ -109,6 +130,7 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
       ring = new Array<LiveEvent | undefined>(capacity);
       oldest = committedHead + 1;
       bufferedBytes = 0;
+      budget.join(member);
     }
     subscribers += 1;
     let released = false;
@@ -118,6 +140,7 @@ export function TenantLog(tenant: string, head: number, limits: LiveBufferLimits
       subscribers -= 1;
       if (subscribers === 0) {
         // Let the buffered events go: nobody will read them.
+        budget.leave(member);
         ring = [];
         lastFramed = undefined;
         bufferedBytes = 0;

@@ -1,5 +1,6 @@
 import type {Level} from 'level';
 import {readSequence, tenantHeadKey} from './keys.js';
+import type {LiveBufferBudget} from './liveBudget.js';
 import {TenantLog, type LiveBufferLimits} from './tenantLog.js';
 
 /**
@@ -11,13 +12,17 @@ export type TenantRegistry = {
   get(tenant: string): Promise<TenantLog>;
 };
 
-/** Creates the registry over `db`. */
-export function TenantRegistry(db: Level<Buffer, Uint8Array>, limits: LiveBufferLimits): TenantRegistry {
+/** Creates the registry over `db`; every tenant's live buffer counts against `budget` when given. */
+export function TenantRegistry(
+  db: Level<Buffer, Uint8Array>,
+  limits: LiveBufferLimits,
+  budget?: LiveBufferBudget,
+): TenantRegistry {
   const tenants = new Map<string, Promise<TenantLog>>();
 
   async function load(tenant: string): Promise<TenantLog> {
     const stored = await db.get(tenantHeadKey(tenant));
-    return TenantLog(tenant, stored === undefined ? 0 : readSequence(stored, 0), limits);
+    return TenantLog(tenant, stored === undefined ? 0 : readSequence(stored, 0), limits, budget);
   }
 
   return {
