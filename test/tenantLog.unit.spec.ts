@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
-import {LiveBufferBudget} from '../server/src/engine/liveBudget.js';
+import {LiveBufferBudget, type LiveBufferMember} from '../server/src/engine/liveBudget.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
 import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
@@ -131,6 +131,51 @@ describe('live buffers of all tenants within one budget', () => {
     capped.retain();
     publish(capped, 1, 5, 1);
     expect(budget.used()).toBe(42);
+  });
+});
+
+describe('LiveBufferBudget', () => {
+  /** A buffer of event sizes, oldest first, that keeps its newest (the contract TenantLog keeps). */
+  function buffer(budget: LiveBufferBudget, ...sizes: number[]) {
+    const events = [...sizes];
+    let trims = 0;
+    const member: LiveBufferMember = {
+      bufferedBytes: () => events.reduce((sum, size) => sum + size, 0),
+      trimTo(bytes) {
+        trims += 1;
+        while (member.bufferedBytes() > bytes && events.length > 1) budget.changed(-events.shift()!);
+      },
+    };
+    budget.join(member);
+    budget.changed(member.bufferedBytes());
+    return {
+      member,
+      trims: () => trims,
+      publish(size: number) {
+        events.push(size);
+        budget.changed(size);
+        budget.enforce();
+      },
+    };
+  }
+
+  it('when buffers of one large event each stay over the bound, trims again only after another eighth', () => {
+    const budget = LiveBufferBudget(80);
+    const [a, b, c] = [buffer(budget, 40), buffer(budget, 40), buffer(budget, 40)];
+    budget.enforce();
+    // Nothing could go: each holds only its newest event.
+    expect(budget.used()).toBe(120);
+    expect(a.trims() + b.trims() + c.trims()).toBe(3);
+    // Within an eighth of the bound (10 bytes) more, no new trim.
+    a.publish(5);
+    expect(a.trims() + b.trims() + c.trims()).toBe(3);
+    // Past it, the largest buffer gives way again, down to the common level (23 bytes).
+    a.publish(10);
+    expect(a.trims()).toBe(2);
+    expect(a.member.bufferedBytes()).toBe(15);
+    expect(budget.used()).toBe(95);
+    budget.leave(b.member);
+    expect(budget.used()).toBe(55);
   });
 });
 

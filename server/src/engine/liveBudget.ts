@@ -15,9 +15,12 @@ export type LiveBufferMember = {
  * above a common level are trimmed down to it, and smaller ones keep what they
  * hold (max-min fairness, so a quiet tenant's few events are not dropped for a
  * busy one). It trims to seven eighths of the bound, so that the work is done
- * once per eighth of the bound published rather than on every event. A
- * subscriber whose next event was trimmed reads it from disk, as any slow
- * subscriber does: nothing is lost.
+ * once per eighth of the bound published rather than on every event. Every
+ * buffer keeps its newest event, so when many buffers each hold one large
+ * event the total can stay over the bound after trimming; then the next trim
+ * waits for another eighth of the bound to be published, so the work stays
+ * as rare. A subscriber whose next event was trimmed reads it from disk, as
+ * any slow subscriber does: nothing is lost.
  */
 export type LiveBufferBudget = {
   /** Bytes held by all buffers now. */
@@ -36,6 +39,8 @@ export type LiveBufferBudget = {
 export function LiveBufferBudget(totalBytes: number): LiveBufferBudget {
   const members = new Set<LiveBufferMember>();
   let used = 0;
+  /** Bytes over the bound allowed until the next trim: non-zero only after a trim that could not reach the bound. */
+  let allowance = 0;
 
   /** The level L at which `sum(min(size, L))` is `target`, for sizes in descending order. */
   function levelFor(sizes: readonly number[], target: number): number {
@@ -60,10 +65,12 @@ export function LiveBufferBudget(totalBytes: number): LiveBufferBudget {
       used += bytes;
     },
     enforce() {
-      if (used <= totalBytes) return;
+      if (used <= totalBytes + allowance) return;
+      const eighth = Math.floor(totalBytes / 8);
       const sizes = [...members].map(member => member.bufferedBytes()).sort((a, b) => b - a);
-      const level = levelFor(sizes, totalBytes - Math.floor(totalBytes / 8));
+      const level = levelFor(sizes, totalBytes - eighth);
       for (const member of members) if (member.bufferedBytes() > level) member.trimTo(level);
+      allowance = used > totalBytes ? used - totalBytes + eighth : 0;
     },
   };
 }
