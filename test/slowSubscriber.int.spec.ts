@@ -1,6 +1,7 @@
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent, range} from './support/events.js';
+import {scrapeMetrics, value} from './support/metrics.js';
 import {startTestServer, type TestServer} from './support/testServer.js';
 
 declare const gc: () => void;
@@ -67,6 +68,9 @@ it('a subscriber that stops reading blocks no writer, holds no unbounded memory,
   const kinds = received.map(m => m.content?.$case);
   expect(kinds).toContain('fellBehind');
   expect(kinds.filter(k => k === 'caughtUp').length).toBeGreaterThanOrEqual(1);
+  // Operators see it happen: the counter matches the fell-behind messages sent.
+  const fellBehind = value(await scrapeMetrics(t.server), 'edupulse_subscriptions_fell_behind_total', {tenant: 'default'});
+  expect(fellBehind).toBe(kinds.filter(k => k === 'fellBehind').length);
   // Ending the loop cancels the call.
   await subscription.return?.();
   controller.abort();

@@ -71,6 +71,17 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       for (const [tenant, lag] of worst) this.set({tenant}, lag);
     },
   });
+  new Counter({
+    name: 'edupulse_subscriptions_fell_behind_total',
+    help: 'Times a subscription fell behind the live buffer and went back to reading from disk.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      // The engine keeps the totals; the exported counter is set from them at each scrape.
+      this.reset();
+      for (const [tenant, times] of stats().fellBehind) this.inc({tenant}, times);
+    },
+  });
   new Gauge({
     name: 'edupulse_live_buffer_bytes',
     help: 'Bytes the live buffers of all tenants hold for live subscribers (bounded by --live-buffer-total-bytes).',

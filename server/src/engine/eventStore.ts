@@ -122,6 +122,8 @@ export type EventStoreStats = {
   subscriptions: Array<{tenant: string; lag: number}>;
   /** Bytes the live buffers of all tenants hold. */
   liveBufferBytes: number;
+  /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
+  fellBehind: ReadonlyMap<string, number>;
 };
 
 /** How subscriptions read and send, server-wide. */
@@ -165,9 +167,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
   const {memoryBytes, ...subscriptionTuning} = options.subscriptions;
+  const fellBehind = new Map<string, number>();
   const tuning: SubscriptionTuning = {
     ...subscriptionTuning,
     batchBytes: () => batchBytesFor(running.size, memoryBytes),
+    onFellBehind: tenant => fellBehind.set(tenant, (fellBehind.get(tenant) ?? 0) + 1),
   };
 
   async function readStream(
@@ -348,6 +352,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         lag: Math.max(0, tenant.head() - progress.position),
       })),
       liveBufferBytes: liveBudget.used(),
+      fellBehind,
     }),
     stop,
     close,

@@ -44,6 +44,8 @@ export type SubscriptionTuning = {
   checkpointEveryEvents: number;
   /** Send a checkpoint this long after the last message while live events don't match. */
   checkpointIntervalMs: number;
+  /** Told each time a subscription of `tenant` falls behind the live buffer (for metrics). */
+  onFellBehind?: (tenant: string) => void;
 };
 
 /** One subscription's request, validated. */
@@ -147,6 +149,7 @@ export async function* runSubscription(
       const buffered = tenant.eventsAfter(cursor, maxBatchSize, tuning.batchBytes());
       if (buffered === 'behind') {
         live = false;
+        tuning.onFellBehind?.(tenant.tenant);
         yield {content: {$case: 'fellBehind', value: {position: BigInt(cursor)}}};
         sent(cursor);
         continue;
