@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
-import {WRITE_BUFFER_BYTES} from '../server/src/engine/openDatabase.js';
+import {WRITE_BUFFER_BYTES, openDatabase} from '../server/src/engine/openDatabase.js';
 import {eventData, now, sleep} from './harness.js';
 
 /**
@@ -46,8 +46,7 @@ export async function levelBatchedWrites(eventBytes: number, batchSize: number, 
  * waited.
  */
 export async function settleCompaction(dataDir: string, maxSeconds = 180): Promise<number> {
-  const db = new Level<Buffer, Uint8Array>(dataDir, {keyEncoding: 'buffer', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES});
-  await db.open();
+  const db = await openDatabase(dataDir, false);
   // classic-level's getProperty, which `level`'s types do not declare.
   const stats = (): string => (db as unknown as {getProperty(name: string): string}).getProperty('leveldb.stats');
   const started = now();
@@ -70,8 +69,7 @@ export async function settleCompaction(dataDir: string, maxSeconds = 180): Promi
  * per-event work but counting them. Events per second.
  */
 export async function levelIteration(dataDir: string): Promise<{entries: number; events: number; perSecond: number}> {
-  const db = new Level<Buffer, Uint8Array>(dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
-  await db.open();
+  const db = await openDatabase(dataDir, false);
   // The same prefetch bound as the store's history reads, so that the ratio compares like with like.
   const iterator = db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
   let entries = 0;
