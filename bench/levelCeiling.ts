@@ -5,7 +5,33 @@ import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
 import {WRITE_BUFFER_BYTES, openDatabase} from '../server/src/engine/openDatabase.js';
-import {eventData, now, sleep} from './harness.js';
+import {atSteadyRate, eventData, latencyOf, now, sleep, type Latency} from './harness.js';
+
+/**
+ * Runs `work` on a raw LevelDB in a new temporary directory, with the store's
+ * write buffer (so that ratios compare like with like), and removes it after.
+ */
+async function withScratchDatabase<T>(work: (db: Level<Buffer, Uint8Array>) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-level-'));
+  const db = new Level<Buffer, Uint8Array>(dir, {keyEncoding: 'buffer', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES});
+  await db.open();
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+    await rm(dir, {recursive: true, force: true});
+  }
+}
+
+/** Keys in write order, as the store's log keys are. */
+function sequentialKeys(): () => Buffer {
+  let key = 0;
+  return () => {
+    const k = Buffer.alloc(8);
+    k.writeBigUInt64BE(BigInt(++key));
+    return k;
+  };
+}
 
 /**
  * The storage ceiling: raw LevelDB through `level`, no gRPC, no indexes.
@@ -13,27 +39,60 @@ import {eventData, now, sleep} from './harness.js';
  * store's events in this suite), for `seconds`.
  */
 export async function levelBatchedWrites(eventBytes: number, batchSize: number, seconds: number): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-level-'));
-  // The store's write buffer, so that the ratio compares like with like.
-  const db = new Level<Buffer, Uint8Array>(dir, {keyEncoding: 'buffer', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES});
-  await db.open();
-  let written = 0;
-  let key = 0;
-  const started = now();
-  while (now() - started < seconds * 1000) {
-    const batch = db.batch();
-    for (let i = 0; i < batchSize; i++) {
-      const k = Buffer.alloc(8);
-      k.writeBigUInt64BE(BigInt(++key));
-      batch.put(k, eventData(eventBytes));
+  return withScratchDatabase(async db => {
+    const nextKey = sequentialKeys();
+    let written = 0;
+    const started = now();
+    while (now() - started < seconds * 1000) {
+      const batch = db.batch();
+      for (let i = 0; i < batchSize; i++) batch.put(nextKey(), eventData(eventBytes));
+      await batch.write({sync: true});
+      written += batchSize;
     }
-    await batch.write({sync: true});
-    written += batchSize;
-  }
-  const rate = written / ((now() - started) / 1000);
-  await db.close();
-  await rm(dir, {recursive: true, force: true});
-  return rate;
+    return written / ((now() - started) / 1000);
+  });
+}
+
+/**
+ * The disk's part of live latency with fsync: raw LevelDB commits shaped like
+ * the store's commit of one single-event append (five puts: its log page, its
+ * event id, its stream index entry, the stream head and the tenant head),
+ * arriving at `rate` a second for `seconds`, after a second whose latencies
+ * are dropped. As in the store, one synced write at a time: what arrives
+ * during a write goes into the next one. Each append's latency runs from its
+ * arrival to its write being synced.
+ */
+export async function levelSyncedCommitLatency(eventBytes: number, rate: number, seconds: number): Promise<Latency> {
+  return withScratchDatabase(async db => {
+    const nextKey = sequentialKeys();
+    // Value sizes of the five puts: a page of one event (its envelope included), id, index entry, two heads.
+    const shape = [eventBytes + 120, 40, 16, 16, 8];
+    let latencies: number[] = [];
+    let arrivals: number[] = [];
+    let writing: Promise<void> | undefined;
+    const writeArrived = async (): Promise<void> => {
+      while (arrivals.length > 0) {
+        const group = arrivals;
+        arrivals = [];
+        const batch = db.batch();
+        for (let i = 0; i < group.length; i++) for (const bytes of shape) batch.put(nextKey(), eventData(bytes));
+        await batch.write({sync: true});
+        const synced = now();
+        for (const arrived of group) latencies.push(synced - arrived);
+      }
+      writing = undefined;
+    };
+    const arrive = (): void => {
+      arrivals.push(now());
+      writing ??= writeArrived();
+    };
+    await atSteadyRate(rate, 1, arrive);
+    await writing;
+    latencies = [];
+    await atSteadyRate(rate, seconds, arrive);
+    await writing;
+    return latencyOf(latencies);
+  });
 }
 
 /**

@@ -38,7 +38,7 @@ import {
   type Rounds,
 } from './harness.js';
 import {startJetStream} from './jetstream.js';
-import {levelBatchedWrites, levelIteration, settleCompaction} from './levelCeiling.js';
+import {levelBatchedWrites, levelIteration, levelSyncedCommitLatency, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -62,11 +62,16 @@ type Row = {
   note?: string;
 };
 const rows: Row[] = [];
+/** A figure as shown: latencies in ms to a tenth (several are under 1 ms), rates in whole numbers. */
+function figure(value: number, unit: string): string {
+  return unit.startsWith('ms') ? value.toFixed(1) : Math.round(value).toLocaleString('en');
+}
+
 function record(row: Row): Row {
   rows.push(row);
   const shown = row.against && (row.unit.startsWith('ms') ? row.against.value / row.value : row.value / row.against.value);
   const ratio = row.against ? ` (${shown!.toFixed(2)}x ${row.against.what})` : '';
-  progress(`${row.scenario} ${row.size}B ${row.variant}: ${Math.round(row.value)} ${row.unit}${ratio}`);
+  progress(`${row.scenario} ${row.size}B ${row.variant}: ${figure(row.value, row.unit)} ${row.unit}${ratio}`);
   return row;
 }
 
@@ -470,12 +475,44 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}};
 }
 
+/**
+ * JetStream's live latency at the live rate with `subscribers` ordered
+ * consumers, syncing every message (`syncAlways`, as the store with fsync) or
+ * on its interval (its default, as the store without fsync).
+ */
+async function jetStreamLive(size: number, subscribers: number, syncAlways: boolean): Promise<{latency: Latency; delivered: number; expected: number}> {
+  const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
+  await peer.resetStream('LIVE');
+  const latencies: number[] = [];
+  const consumers = await Promise.all(
+    Array.from({length: subscribers}, async () => {
+      const consumer = await peer.js.consumers.get('LIVE');
+      const messages = await consumer.consume();
+      void (async () => {
+        for await (const m of messages) latencies.push(now() - sentAt(m.data));
+      })();
+      return messages;
+    }),
+  );
+  const publish = (): void => {
+    void peer.js.publish('LIVE.x', stamped(size));
+  };
+  await warmUp(publish, subscribers, latencies);
+  const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, publish);
+  const deadline = now() + 30_000;
+  while (latencies.length < sent * subscribers && now() < deadline) await sleep(50);
+  for (const m of consumers) await m.close();
+  await peer.stop();
+  return {latency: latencyOf(latencies), delivered: latencies.length, expected: sent * subscribers};
+}
+
 async function liveSuite(): Promise<void> {
   // The default (fsync on) at every size of audience, and without fsync (like JetStream's default) at 100.
   const cases = [
     ...plan.subscribers.map(subscribers => ({subscribers, fsync: true})),
     {subscribers: 100, fsync: false},
   ];
+  const caseKey = (subscribers: number, fsync: boolean): string => `${subscribers} ${fsync}`;
   for (const size of plan.liveSizes) {
     // The transport ceiling: the same clients, a server that only passes appends on.
     const ceilingP99 = new Map<number, number>();
@@ -496,6 +533,20 @@ async function liveSuite(): Promise<void> {
       });
     }
 
+    // The disk's part with fsync: an event reaches no subscriber before its commit is synced.
+    progress(`live ${size}B: LevelDB synced commits at the live rate`);
+    const disk = await levelSyncedCommitLatency(size, plan.liveRate, plan.liveSeconds);
+    record({
+      scenario: 'ceiling: LevelDB live',
+      size,
+      variant: `synced commits of one append, ${plan.liveRate}/s`,
+      value: disk.p99,
+      unit: 'ms p99',
+      latency: disk,
+      note: 'raw LevelDB alone: the wait fsync puts before delivery',
+    });
+
+    const storeP99 = new Map<string, number>();
     for (const {subscribers, fsync} of cases) {
       const withStalled = subscribers === 1000;
       progress(`live ${size}B: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers${withStalled ? ' + 1 stalled' : ''}`);
@@ -504,6 +555,7 @@ async function liveSuite(): Promise<void> {
       const run = await liveRun(store, size, subscribers, withStalled);
       await store.stop();
       await rm(dir, {recursive: true, force: true});
+      storeP99.set(caseKey(subscribers, fsync), run.latency.p99);
       record({
         scenario: 'live',
         size,
@@ -529,33 +581,34 @@ async function liveSuite(): Promise<void> {
       }
     }
 
-    // JetStream with the same rate and 1 and 100 ordered consumers.
-    for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
-      progress(`live ${size}B: JetStream, ${subscribers} consumers`);
-      const peer = await startJetStream(join(tools, 'nats-server'), false);
-      await peer.resetStream('LIVE');
-      const latencies: number[] = [];
-      const consumers = await Promise.all(
-        Array.from({length: subscribers}, async () => {
-          const consumer = await peer.js.consumers.get('LIVE');
-          const messages = await consumer.consume();
-          void (async () => {
-            for await (const m of messages) latencies.push(now() - sentAt(m.data));
-          })();
-          return messages;
-        }),
-      );
-      const publish = (): void => {
-        void peer.js.publish('LIVE.x', stamped(size));
-      };
-      await warmUp(publish, subscribers, latencies);
-      const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, publish);
-      const deadline = now() + 30_000;
-      while (latencies.length < sent * subscribers && now() < deadline) await sleep(50);
-      for (const m of consumers) await m.close();
-      await peer.stop();
-      const latency = latencyOf(latencies);
-      record({scenario: 'peer: JetStream live', size, variant: `${subscribers} consumers, ${plan.liveRate} events/s`, value: latency.p99, unit: 'ms p99', latency, note: `delivered ${latencies.length}/${sent * subscribers}`});
+    // JetStream with the same rate and 1 and 100 ordered consumers, like with like:
+    // its default against the store without fsync, sync always against the store with it.
+    for (const syncAlways of [false, true]) {
+      const mode = syncAlways ? 'always' : 'default';
+      for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
+        progress(`live ${size}B: JetStream sync ${mode}, ${subscribers} consumers`);
+        const run = await jetStreamLive(size, subscribers, syncAlways);
+        record({
+          scenario: 'peer: JetStream live',
+          size,
+          variant: `${subscribers} consumers, ${plan.liveRate} events/s, sync ${mode}`,
+          value: run.latency.p99,
+          unit: 'ms p99',
+          latency: run.latency,
+          note: `delivered ${run.delivered}/${run.expected}`,
+        });
+        const store = storeP99.get(caseKey(subscribers, syncAlways));
+        if (store !== undefined) {
+          record({
+            scenario: 'live vs peer',
+            size,
+            variant: `${subscribers} subscribers, fsync ${syncAlways ? 'on' : 'off'}`,
+            value: store,
+            unit: 'ms p99',
+            against: {what: `JetStream sync ${mode} live p99`, value: run.latency.p99},
+          });
+        }
+      }
     }
   }
 }
@@ -612,7 +665,7 @@ function tableOf(all: Row[]): string {
     const target = r.against?.target;
     const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
-      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${Math.round(r.value).toLocaleString('en')} ${r.unit}${spread(r.rounds)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${Math.round(r.against.value).toLocaleString('en')})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${figure(r.against.value, r.unit)})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
