@@ -45,8 +45,8 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.5, rounds: 1, catchUp: 50_000, liveSeconds: 2, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: [200]}
-  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 10, liveRate: 200, subscribers: [1, 100, 1000], liveSizes: SIZES};
+  ? {seconds: 0.5, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, liveRate: 200, liveSizes: [200]}
+  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, liveRate: 200, liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -424,7 +424,7 @@ type LiveRun = {latency: Latency; delivered: number; expected: number; rss: {bef
  * `withStalled`; after a warm-up, appends at the live rate for the run's
  * length and collects each delivery's latency and the server's RSS.
  */
-async function liveRun(server: Child, size: number, subscribers: number, withStalled: boolean): Promise<LiveRun> {
+async function liveRun(server: Child, size: number, subscribers: number, withStalled: boolean, seconds: number): Promise<LiveRun> {
   const address = server.ready[1]!;
   const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
   const controller = new AbortController();
@@ -460,7 +460,7 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   await warmUp(append, subscribers, latencies);
   // Sampled every second of the run: flat means the later samples stop rising.
   const during: number[] = [];
-  const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, n => {
+  const sent = await atSteadyRate(plan.liveRate, seconds, n => {
     append();
     if (n % plan.liveRate === 0) during.push(server.rssBytes());
   });
@@ -475,12 +475,15 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}};
 }
 
+/** One live run's deliveries: their latency, how many arrived of how many sent. */
+type LiveFigures = {latency: Latency; delivered: number; expected: number};
+
 /**
  * JetStream's live latency at the live rate with `subscribers` ordered
  * consumers, syncing every message (`syncAlways`, as the store with fsync) or
  * on its interval (its default, as the store without fsync).
  */
-async function jetStreamLive(size: number, subscribers: number, syncAlways: boolean): Promise<{latency: Latency; delivered: number; expected: number}> {
+async function jetStreamLive(size: number, subscribers: number, syncAlways: boolean): Promise<LiveFigures> {
   const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
   await peer.resetStream('LIVE');
   const latencies: number[] = [];
@@ -506,98 +509,130 @@ async function jetStreamLive(size: number, subscribers: number, syncAlways: bool
   return {latency: latencyOf(latencies), delivered: latencies.length, expected: sent * subscribers};
 }
 
+/** A live run against a fresh store. */
+async function storeLive(size: number, subscribers: number, fsync: boolean, withStalled: boolean, seconds: number): Promise<LiveRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
+  const store = await startStore(dir, fsync);
+  const run = await liveRun(store, size, subscribers, withStalled, seconds);
+  await store.stop();
+  await rm(dir, {recursive: true, force: true});
+  return run;
+}
+
+/** The round with the median p99 (its other figures with it), and the spread of the rounds' p99s. */
+function medianLive<T extends LiveFigures>(rounds: readonly T[]): T & {rounds: Rounds} {
+  const spread = roundsOf(rounds.map(r => r.latency.p99));
+  return {...rounds.find(r => r.latency.p99 === spread.median)!, rounds: spread};
+}
+
+const rssNote = (rss: LiveRun['rss']): string =>
+  `server RSS ${mib(rss.before)} → each second ${rss.during.map(mib).join(', ')} → after ${mib(rss.after)} MiB`;
+
 async function liveSuite(): Promise<void> {
-  // The default (fsync on) at every size of audience, and without fsync (like JetStream's default) at 100.
-  const cases = [
-    ...plan.subscribers.map(subscribers => ({subscribers, fsync: true})),
-    {subscribers: 100, fsync: false},
-  ];
-  const caseKey = (subscribers: number, fsync: boolean): string => `${subscribers} ${fsync}`;
+  const audiences = [1, 100];
+  // The default (fsync on) for each audience, and without fsync (like JetStream's default) at 100.
+  const storeCases = [...audiences.map(subscribers => ({subscribers, fsync: true})), {subscribers: 100, fsync: false}];
+  const key = (subscribers: number, synced: boolean): string => `${subscribers} ${synced}`;
   for (const size of plan.liveSizes) {
-    // The transport ceiling: the same clients, a server that only passes appends on.
+    const ceilingRounds = new Map<number, LiveFigures[]>();
+    const diskRounds: Latency[] = [];
+    const storeRounds = new Map<string, LiveRun[]>();
+    const peerRounds = new Map<string, LiveFigures[]>();
+    const add = <K, T>(map: Map<K, T[]>, k: K, figures: T): void => {
+      map.set(k, [...(map.get(k) ?? []), figures]);
+    };
+    // In rounds, as the other suites: a p99 of one run moves with the machine's load of the moment.
+    await inRounds([
+      // The transport ceiling: the same clients, a server that only passes appends on.
+      ...audiences.map(subscribers => async (round: string) => {
+        progress(`live ${size}B ${round}: transport ceiling, ${subscribers} subscribers`);
+        const ceiling = await startCeiling(size);
+        add(ceilingRounds, subscribers, await liveRun(ceiling, size, subscribers, false, plan.liveSeconds));
+        await ceiling.stop();
+      }),
+      // The disk's part with fsync: an event reaches no subscriber before its commit is synced.
+      async (round: string) => {
+        progress(`live ${size}B ${round}: LevelDB synced commits at the live rate`);
+        diskRounds.push(await levelSyncedCommitLatency(size, plan.liveRate, plan.liveSeconds));
+      },
+      ...storeCases.map(({subscribers, fsync}) => async (round: string) => {
+        progress(`live ${size}B ${round}: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers`);
+        add(storeRounds, key(subscribers, fsync), await storeLive(size, subscribers, fsync, false, plan.liveSeconds));
+      }),
+      // JetStream like with like: its default against the store without fsync, sync always against the store with it.
+      ...[false, true].flatMap(syncAlways =>
+        audiences.map(subscribers => async (round: string) => {
+          progress(`live ${size}B ${round}: JetStream sync ${syncAlways ? 'always' : 'default'}, ${subscribers} consumers`);
+          add(peerRounds, key(subscribers, syncAlways), await jetStreamLive(size, subscribers, syncAlways));
+        }),
+      ),
+    ]);
+
     const ceilingP99 = new Map<number, number>();
-    for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
-      progress(`live ${size}B: transport ceiling, ${subscribers} subscribers`);
-      const ceiling = await startCeiling(size);
-      const run = await liveRun(ceiling, size, subscribers, false);
-      await ceiling.stop();
-      ceilingP99.set(subscribers, run.latency.p99);
+    for (const subscribers of audiences) {
+      const median = medianLive(ceilingRounds.get(subscribers)!);
+      ceilingP99.set(subscribers, median.latency.p99);
       record({
         scenario: 'ceiling: transport live',
         size,
         variant: `${subscribers} subscribers, ${plan.liveRate} events/s`,
-        value: run.latency.p99,
+        value: median.latency.p99,
+        rounds: median.rounds,
         unit: 'ms p99',
-        latency: run.latency,
-        note: `delivered ${run.delivered}/${run.expected}`,
+        latency: median.latency,
+        note: `delivered ${median.delivered}/${median.expected}`,
       });
     }
-
-    // The disk's part with fsync: an event reaches no subscriber before its commit is synced.
-    progress(`live ${size}B: LevelDB synced commits at the live rate`);
-    const disk = await levelSyncedCommitLatency(size, plan.liveRate, plan.liveSeconds);
+    const disk = medianLive(diskRounds.map(latency => ({latency, delivered: 0, expected: 0})));
     record({
       scenario: 'ceiling: LevelDB live',
       size,
       variant: `synced commits of one append, ${plan.liveRate}/s`,
-      value: disk.p99,
+      value: disk.latency.p99,
+      rounds: disk.rounds,
       unit: 'ms p99',
-      latency: disk,
+      latency: disk.latency,
       note: 'raw LevelDB alone: the wait fsync puts before delivery',
     });
-
     const storeP99 = new Map<string, number>();
-    for (const {subscribers, fsync} of cases) {
-      const withStalled = subscribers === 1000;
-      progress(`live ${size}B: store, fsync ${fsync ? 'on' : 'off'}, ${subscribers} subscribers${withStalled ? ' + 1 stalled' : ''}`);
-      const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
-      const store = await startStore(dir, fsync);
-      const run = await liveRun(store, size, subscribers, withStalled);
-      await store.stop();
-      await rm(dir, {recursive: true, force: true});
-      storeP99.set(caseKey(subscribers, fsync), run.latency.p99);
+    for (const {subscribers, fsync} of storeCases) {
+      const median = medianLive(storeRounds.get(key(subscribers, fsync))!);
+      storeP99.set(key(subscribers, fsync), median.latency.p99);
       record({
         scenario: 'live',
         size,
-        variant: `${subscribers} subscribers${withStalled ? ' + 1 stalled' : ''}, ${plan.liveRate} events/s, fsync ${fsync ? 'on' : 'off'}`,
-        value: run.latency.p99,
+        variant: `${subscribers} subscribers, ${plan.liveRate} events/s, fsync ${fsync ? 'on' : 'off'}`,
+        value: median.latency.p99,
+        rounds: median.rounds,
         unit: 'ms p99',
-        latency: run.latency,
+        latency: median.latency,
         ...(subscribers === 100 ? {against: {what: 'target 5 ms', value: 5, target: 1}} : {}),
-        note:
-          `delivered ${run.delivered}/${run.expected}; server RSS ${mib(run.rss.before)} → each second ` +
-          `${run.rss.during.map(mib).join(', ')} → after ${mib(run.rss.after)} MiB`,
+        note: `delivered ${median.delivered}/${median.expected}; ${rssNote(median.rss)}`,
       });
-      const ceilingFigure = ceilingP99.get(subscribers);
-      if (ceilingFigure !== undefined) {
-        record({
-          scenario: 'live vs ceiling',
-          size,
-          variant: `${subscribers} subscribers, fsync ${fsync ? 'on' : 'off'}`,
-          value: run.latency.p99,
-          unit: 'ms p99',
-          against: {what: 'transport ceiling live p99', value: ceilingFigure},
-        });
-      }
+      record({
+        scenario: 'live vs ceiling',
+        size,
+        variant: `${subscribers} subscribers, fsync ${fsync ? 'on' : 'off'}`,
+        value: median.latency.p99,
+        unit: 'ms p99',
+        against: {what: 'transport ceiling live p99', value: ceilingP99.get(subscribers)!},
+      });
     }
-
-    // JetStream with the same rate and 1 and 100 ordered consumers, like with like:
-    // its default against the store without fsync, sync always against the store with it.
     for (const syncAlways of [false, true]) {
       const mode = syncAlways ? 'always' : 'default';
-      for (const subscribers of plan.subscribers.filter(n => n <= 100)) {
-        progress(`live ${size}B: JetStream sync ${mode}, ${subscribers} consumers`);
-        const run = await jetStreamLive(size, subscribers, syncAlways);
+      for (const subscribers of audiences) {
+        const median = medianLive(peerRounds.get(key(subscribers, syncAlways))!);
         record({
           scenario: 'peer: JetStream live',
           size,
           variant: `${subscribers} consumers, ${plan.liveRate} events/s, sync ${mode}`,
-          value: run.latency.p99,
+          value: median.latency.p99,
+          rounds: median.rounds,
           unit: 'ms p99',
-          latency: run.latency,
-          note: `delivered ${run.delivered}/${run.expected}`,
+          latency: median.latency,
+          note: `delivered ${median.delivered}/${median.expected}`,
         });
-        const store = storeP99.get(caseKey(subscribers, syncAlways));
+        const store = storeP99.get(key(subscribers, syncAlways));
         if (store !== undefined) {
           record({
             scenario: 'live vs peer',
@@ -605,11 +640,24 @@ async function liveSuite(): Promise<void> {
             variant: `${subscribers} subscribers, fsync ${syncAlways ? 'on' : 'off'}`,
             value: store,
             unit: 'ms p99',
-            against: {what: `JetStream sync ${mode} live p99`, value: run.latency.p99},
+            against: {what: `JetStream sync ${mode} live p99`, value: median.latency.p99},
           });
         }
       }
     }
+
+    // 1,000 subscribers and one that stalls: more messages than two cores carry, run once for the server's memory.
+    progress(`live ${size}B: store, fsync on, 1000 subscribers + 1 stalled`);
+    const crowd = await storeLive(size, 1000, true, true, plan.crowdSeconds);
+    record({
+      scenario: 'live',
+      size,
+      variant: `1000 subscribers + 1 stalled, ${plan.liveRate} events/s, fsync on, one run of ${plan.crowdSeconds} s`,
+      value: crowd.latency.p99,
+      unit: 'ms p99',
+      latency: crowd.latency,
+      note: `delivered ${crowd.delivered}/${crowd.expected}; ${rssNote(crowd.rss)}`,
+    });
   }
 }
 
@@ -654,9 +702,8 @@ function tableOf(all: Row[]): string {
     '|---|---|---|---|---|---|---|---|---|',
   ];
   const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
-  const whole = (n: number): string => Math.round(n).toLocaleString('en');
-  const spread = (rounds: Rounds | undefined): string =>
-    rounds === undefined || rounds.low === rounds.high ? '' : ` (rounds ${whole(rounds.low)}–${whole(rounds.high)})`;
+  const spread = (rounds: Rounds | undefined, unit: string): string =>
+    rounds === undefined || rounds.low === rounds.high ? '' : ` (rounds ${figure(rounds.low, unit)}–${figure(rounds.high, unit)})`;
   for (const r of all) {
     const ratio = r.against ? r.value / r.against.value : undefined;
     // For latencies lower is better: the ratio is target / measured.
@@ -665,7 +712,7 @@ function tableOf(all: Row[]): string {
     const target = r.against?.target;
     const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
-      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${figure(r.against.value, r.unit)})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${figure(r.against.value, r.unit)})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
@@ -684,9 +731,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n`);
   const name = `${quick ? 'quick' : 'full'}${process.argv.some(a => a.startsWith('--only=')) ? '-partial' : ''}`;
   const header = `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
-    `Append cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s. ` +
+    `Append cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s a round (the 1,000 subscribers once, for ${plan.crowdSeconds} s). ` +
     (plan.rounds > 1
-      ? `Appends and catch-up ran in ${plan.rounds} rounds, every target once per round in a turning order; a figure is its median round, with the lowest and highest round beside it. `
+      ? `Appends, catch-up and live latency ran in ${plan.rounds} rounds, every target once per round in a turning order; a figure is its median round, with the lowest and highest round beside it. `
       : '') +
     'Ratios are measured side by side in this one run (between medians when in rounds); for latency rows the ratio is target / measured.\n\n';
   await writeFile(join(root, `bench/results/${name}.md`), `${header}${table}\n`);
