@@ -15,6 +15,7 @@ import {errorStatusMiddleware} from './errorStatusMiddleware.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
 import {EventStoreServerDefinition} from './serverDefinition.js';
 import {StoreMetrics} from './metrics.js';
+import {receiveWindowInterceptor} from './receiveWindow.js';
 import {requestLogMiddleware} from './requestLogMiddleware.js';
 import {InvalidSettingError, isLoopback} from './settings.js';
 import {StreamTerminator} from './streamTerminator.js';
@@ -94,6 +95,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     'grpc.max_receive_message_length': config.limits.maxAppendBytes + 1024 * 1024,
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_permit_without_calls': 1,
+    // grpc-js interceptors run before nice-grpc's middleware, once per call.
+    interceptors: [receiveWindowInterceptor()],
   })
     .use(prometheusServerMiddleware())
     .use(requestLogMiddleware(log))
