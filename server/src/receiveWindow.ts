@@ -10,8 +10,10 @@ import type {ServerInterceptingCall, ServerInterceptor} from '@grpc/grpc-js';
  * on the way to the server per connection: concurrent appends of 2 KiB
  * events, or batches of 100, wait for the server's event loop to read and
  * acknowledge before more is sent. 1 MiB lets a session's pipelined appends
- * and several batches travel at once; the server reads every request as it
- * arrives, so this moves no more data into its memory than the client sends.
+ * and several batches travel at once. It is also what a connection can hold
+ * unread in the server: grpc-js stops reading a stream between messages until
+ * the handler asks for the next (an append session at its most appends in
+ * flight, say), and the window bounds what arrives meanwhile.
  */
 export const RECEIVE_WINDOW_BYTES = 1024 * 1024;
 
