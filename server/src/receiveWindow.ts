@@ -21,9 +21,10 @@ export const RECEIVE_WINDOW_BYTES = 1024 * 1024;
  * A grpc-js server interceptor that widens the receive window of each HTTP/2
  * connection on its first call: the connection's window at once, and through
  * a SETTINGS frame the window of every stream (existing ones included, as
- * HTTP/2 applies a new initial window to them). It passes every call on as it
- * is, unwrapped. It reads the call's HTTP/2 stream from grpc-js's base call, which does not
- * declare it: the test of this module fails if a grpc-js upgrade moves it.
+ * HTTP/2 applies a new initial window to them). It passes every call on as
+ * it is, unwrapped. It reads the call's HTTP/2 stream from grpc-js's base
+ * call, which does not declare it: test/receiveWindow.int.spec.ts fails if a
+ * grpc-js upgrade moves it.
  */
 export function receiveWindowInterceptor(windowBytes = RECEIVE_WINDOW_BYTES): ServerInterceptor {
   const widened = new WeakSet<Http2Session>();
