@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
-import {WRITE_BUFFER_BYTES, openDatabase} from '../server/src/engine/openDatabase.js';
+import {WRITE_BUFFER_BYTES, databaseProperty, openDatabase} from '../server/src/engine/openDatabase.js';
 import {atSteadyRate, eventData, latencyOf, now, sleep, type Latency} from './harness.js';
 
 /**
@@ -106,8 +106,7 @@ export async function levelSyncedCommitLatency(eventBytes: number, rate: number,
  */
 export async function settleCompaction(dataDir: string, maxSeconds = 180): Promise<number> {
   const db = await openDatabase(dataDir, false);
-  // classic-level's getProperty, which `level`'s types do not declare.
-  const stats = (): string => (db as unknown as {getProperty(name: string): string}).getProperty('leveldb.stats');
+  const stats = (): string => databaseProperty(db, 'leveldb.stats');
   const started = now();
   let before = stats();
   for (;;) {

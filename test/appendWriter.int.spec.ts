@@ -1,6 +1,7 @@
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {Writable} from 'node:stream';
 import {pino} from 'pino';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {ExpectedRevision} from '../server/src/errors.js';
@@ -12,9 +13,10 @@ import {TenantRegistry} from '../server/src/engine/tenantRegistry.js';
 import type {AppendCommand} from '../server/src/engine/types.js';
 import {jsonEvent} from './support/events.js';
 
-// The writer on a real LevelDB in a temp directory. A write that fails cannot
-// be had from LevelDB on demand, so one test holds a batch's write and then
-// fails it by wrapping the real batch's write (the only stand-in here).
+// The writer on a real LevelDB in a temp directory. A write that fails or
+// lasts cannot be had from LevelDB on demand, so two tests hold a batch's
+// write by wrapping the real batch's write (the only stand-in here), and one
+// of them then fails it.
 let dir: string;
 let db: Awaited<ReturnType<typeof openDatabase>>;
 beforeEach(async () => {
@@ -126,4 +128,46 @@ it('answers every append of a burst that comes while a write lasts, in order and
   const positions = results.map(r => r.firstPosition).sort((a, b) => a - b);
   expect(positions).toEqual(Array.from({length: 400}, (_, i) => i + 1));
   await writer.close();
+});
+
+it('warns when a commit is slow to write, and not again within the interval', async () => {
+  const held = new Set<number>([1, 2]);
+  let batches = 0;
+  const realBatch = db.batch.bind(db);
+  // An own property over the prototype's method: the first two batches take 50 ms longer to write.
+  db.batch = (() => {
+    const batch = realBatch();
+    if (held.has(++batches)) {
+      const write = batch.write.bind(batch);
+      batch.write = (async (options: {sync?: boolean}) => {
+        await new Promise(resolve => setTimeout(resolve, 50));
+        return write(options);
+      }) as typeof batch.write;
+    }
+    return batch;
+  }) as typeof db.batch;
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  const writer = AppendWriter({
+    db,
+    tenants: TenantRegistry(db, {maxEvents: 1000, maxBytes: 1 << 20}),
+    streamHeads: StreamHeadCache(db, 1000),
+    sync: false,
+    maxQueuedBytes: 1 << 20,
+    logger: pino({level: 'warn'}, sink),
+    slowCommitSeconds: 0.04,
+  });
+
+  for (let i = 0; i < 4; i++) await writer.append(command('s', {kind: 'any'}));
+  await writer.close();
+  // Two slow commits, two fast ones: one warning, for the first slow one (the second falls in its interval).
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({level: 40, slowCommits: 1});
+  expect(lines[0]!.seconds as number).toBeGreaterThanOrEqual(0.04);
+  expect(String(lines[0]!.msg)).toContain('compaction is behind');
 });

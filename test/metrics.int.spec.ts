@@ -64,6 +64,27 @@ it('exposes counters that match the workload', async () => {
   await subscriber.return?.().catch(() => undefined);
 });
 
+it("exports LevelDB's table files per level, which a fresh store has none of and a reopened one has", async () => {
+  const fresh = await startTestServer();
+  try {
+    const samples = await scrapeMetrics(fresh.server);
+    // All seven levels are exported, each empty: the writes so far sit in LevelDB's write buffer.
+    expect(samples.filter(s => s.name === 'edupulse_storage_files').map(s => s.labels.level)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(value(samples, 'edupulse_storage_files')).toBe(0);
+    await fresh.client.append({stream: 's', events: range(1, 10).map(i => jsonEvent('test.E', {i}))});
+    await fresh.stop();
+    // Reopening turns LevelDB's write-ahead log into a table file.
+    const reopened = await startTestServer({}, fresh.dataDir);
+    try {
+      expect(value(await scrapeMetrics(reopened.server), 'edupulse_storage_files')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await reopened.stop();
+    }
+  } finally {
+    await fresh.dispose();
+  }
+});
+
 it('reports NOT_SERVING to health watchers as soon as shutdown begins', async () => {
   const channel = createChannel(t.address);
   const statuses: number[] = [];

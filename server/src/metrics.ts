@@ -90,6 +90,16 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       this.set(stats().liveBufferBytes);
     },
   });
+  new Gauge({
+    name: 'edupulse_storage_files',
+    help: "LevelDB's table files per level. From 8 at level 0 LevelDB slows writes, at 12 it holds them until its compaction catches up.",
+    labelNames: ['level'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const [level, files] of stats().storageFiles.entries()) this.set({level: String(level)}, files);
+    },
+  });
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {

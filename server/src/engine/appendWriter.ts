@@ -52,7 +52,12 @@ export type AppendWriterOptions = {
   /** Most payload bytes waiting in the queue; further appends fail with RESOURCE_EXHAUSTED. */
   maxQueuedBytes: number;
   logger: Logger;
+  /** A commit whose write takes this long is logged (at most one warning per {@link SLOW_COMMIT_WARNING_INTERVAL_MS}); default 1 s. */
+  slowCommitSeconds?: number;
 };
+
+/** Least time between two warnings about slow commits; the commits in between are counted in the next. */
+export const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
 
 /**
  * The single writer of the store. Appends queue up while a commit is in flight;
@@ -109,6 +114,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   /** Set while the writer waits on a write with an empty queue: the next append wakes it to plan. */
   let wakeOnAppend: (() => void) | undefined;
   let closed = false;
+  const slowCommitSeconds = options.slowCommitSeconds ?? 1;
+  let lastSlowWarning = -Infinity;
+  let slowSinceWarning = 0;
 
   function append(command: AppendCommand): Promise<AppendResult> {
     if (closed) return Promise.reject(new ShuttingDownError());
@@ -223,6 +231,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
       for (const [tenant, ids] of plan.writtenIds) eventIds.stored(tenant, ids);
+      const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
+      if (seconds >= slowCommitSeconds) noteSlowCommit(seconds);
       if (options.onCommit !== undefined) {
         const byTenant = new Map<string, {events: number; bytes: number}>();
         let events = 0;
@@ -232,7 +242,6 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           byTenant.set(log.tenant, {events: live.length, bytes});
           events += live.length;
         }
-        const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
         options.onCommit({appends: group.length, events, seconds, byTenant});
       }
     }
@@ -240,6 +249,24 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       if ('result' in outcome) pending.resolve(outcome.result);
       else pending.reject(outcome.error);
     }
+  }
+
+  /**
+   * Warns that a commit was slow to write: LevelDB holds writes back while its
+   * compaction is behind (level 0 full; its LOG file in the data directory
+   * then says "Too many L0 files; waiting..."), and a slow disk's fsync does
+   * the same. Acknowledgements wait, nothing is lost; operators should know.
+   */
+  function noteSlowCommit(seconds: number): void {
+    slowSinceWarning += 1;
+    const now = Date.now();
+    if (now - lastSlowWarning < SLOW_COMMIT_WARNING_INTERVAL_MS) return;
+    logger.warn(
+      {seconds, slowCommits: slowSinceWarning},
+      `a group commit took ${seconds.toFixed(2)} s to write; LevelDB holds writes back while its compaction is behind (12 files at level 0), and so does a slow disk`,
+    );
+    lastSlowWarning = now;
+    slowSinceWarning = 0;
   }
 
   /**

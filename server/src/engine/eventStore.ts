@@ -14,7 +14,7 @@ import {
 } from './keys.js';
 import {eventsAt, readPage} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
-import {openDatabase} from './openDatabase.js';
+import {filesPerLevel, openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
 import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
@@ -124,6 +124,8 @@ export type EventStoreStats = {
   liveBufferBytes: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
+  /** LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), read when asked for. */
+  readonly storageFiles: number[];
 };
 
 /** How subscriptions read and send, server-wide. */
@@ -353,6 +355,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       })),
       liveBufferBytes: liveBudget.used(),
       fellBehind,
+      // Read from LevelDB only by whoever asks for it.
+      get storageFiles() {
+        return filesPerLevel(db);
+      },
     }),
     stop,
     close,

@@ -14,6 +14,27 @@ import {migrateFormat1} from './logPage.js';
  */
 export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
+/** Levels of LevelDB's tree (0 to 6). */
+export const LEVELDB_LEVELS = 7;
+
+/**
+ * One of LevelDB's properties (`leveldb.stats`, `leveldb.num-files-at-level<N>`,
+ * …), through classic-level's synchronous getProperty, which `level`'s types do
+ * not declare.
+ */
+export function databaseProperty(db: Level<Buffer, Uint8Array>, name: string): string {
+  return (db as unknown as {getProperty(name: string): string}).getProperty(name);
+}
+
+/**
+ * LevelDB's table files at each level, 0 to 6. Level 0 holds the flushed
+ * write buffers: from 8 files there LevelDB slows every write by 1 ms, and at
+ * 12 it holds writes back until its compaction has caught up.
+ */
+export function filesPerLevel(db: Level<Buffer, Uint8Array>): number[] {
+  return Array.from({length: LEVELDB_LEVELS}, (_, level) => Number(databaseProperty(db, `leveldb.num-files-at-level${level}`)));
+}
+
 /**
  * Opens the LevelDB of a data directory (creating it when `create`), checking
  * the storage format and migrating format 1 (an event per log entry) to pages. LevelDB's lock makes a second process fail here with
