@@ -73,6 +73,8 @@ it("exports LevelDB's table files per level, which a fresh store has none of and
     expect(value(samples, 'edupulse_storage_files')).toBe(0);
     await fresh.client.append({stream: 's', events: range(1, 10).map(i => jsonEvent('test.E', {i}))});
     await fresh.stop();
+    // A closed store has none to report (a scrape can come while the server stops).
+    expect(fresh.server.stats().storageFiles).toEqual([]);
     // Reopening turns LevelDB's write-ahead log into a table file.
     const reopened = await startTestServer({}, fresh.dataDir);
     try {

@@ -124,7 +124,7 @@ export type EventStoreStats = {
   liveBufferBytes: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
-  /** LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), read when asked for. */
+  /** LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), read when asked for; empty once the store is closed. */
   readonly storageFiles: number[];
 };
 
@@ -355,9 +355,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       })),
       liveBufferBytes: liveBudget.used(),
       fellBehind,
-      // Read from LevelDB only by whoever asks for it.
+      // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
       get storageFiles() {
-        return filesPerLevel(db);
+        return db.status === 'open' ? filesPerLevel(db) : [];
       },
     }),
     stop,
