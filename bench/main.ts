@@ -45,7 +45,7 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.5, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, liveRate: 200, liveSizes: [200]}
+  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, liveRate: 200, liveSizes: [200]}
   : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, liveRate: 200, liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
