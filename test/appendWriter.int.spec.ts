@@ -5,7 +5,7 @@ import {Writable} from 'node:stream';
 import {pino} from 'pino';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {ExpectedRevision} from '../server/src/errors.js';
-import {AppendWriter} from '../server/src/engine/appendWriter.js';
+import {AppendWriter, type AppendWriterOptions} from '../server/src/engine/appendWriter.js';
 import {openDatabase} from '../server/src/engine/openDatabase.js';
 import {logRangeAfter} from '../server/src/engine/keys.js';
 import {StreamHeadCache} from '../server/src/engine/streamHeadCache.js';
@@ -28,8 +28,11 @@ afterEach(async () => {
   await rm(dir, {recursive: true, force: true});
 });
 
-/** A writer on `database`; `planned` is told each time it starts planning a group (it looks up the group's tenants). */
-function writerOn(database: typeof db, planned: () => void = () => undefined): AppendWriter {
+/**
+ * A writer on `database`; `planned` is told each time it starts planning a group
+ * (it looks up the group's tenants); `options` override the writer's settings.
+ */
+function writerOn(database: typeof db, planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
   const tenants = TenantRegistry(database, {maxEvents: 1000, maxBytes: 1 << 20});
   return AppendWriter({
     db: database,
@@ -44,6 +47,7 @@ function writerOn(database: typeof db, planned: () => void = () => undefined): A
     sync: false,
     maxQueuedBytes: 1 << 20,
     logger: pino({level: 'silent'}),
+    ...options,
   });
 }
 
@@ -153,15 +157,7 @@ it('warns when a commit is slow to write, and not again within the interval', as
       done();
     },
   });
-  const writer = AppendWriter({
-    db,
-    tenants: TenantRegistry(db, {maxEvents: 1000, maxBytes: 1 << 20}),
-    streamHeads: StreamHeadCache(db, 1000),
-    sync: false,
-    maxQueuedBytes: 1 << 20,
-    logger: pino({level: 'warn'}, sink),
-    slowCommitSeconds: 0.04,
-  });
+  const writer = writerOn(db, undefined, {logger: pino({level: 'warn'}, sink), slowCommitSeconds: 0.04});
 
   for (let i = 0; i < 4; i++) await writer.append(command('s', {kind: 'any'}));
   await writer.close();

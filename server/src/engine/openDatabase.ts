@@ -15,7 +15,7 @@ import {migrateFormat1} from './logPage.js';
 export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /** Levels of LevelDB's tree (0 to 6). */
-export const LEVELDB_LEVELS = 7;
+const LEVELDB_LEVELS = 7;
 
 /**
  * One of LevelDB's properties (`leveldb.stats`, `leveldb.num-files-at-level<N>`,
