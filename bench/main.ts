@@ -67,10 +67,16 @@ function figure(value: number, unit: string): string {
   return unit.startsWith('ms') ? value.toFixed(1) : Math.round(value).toLocaleString('en');
 }
 
+/** A row's figure against its yardstick, higher being better: measured / yardstick, or for latencies yardstick / measured. */
+function ratioOf(row: Row): number | undefined {
+  if (row.against === undefined) return undefined;
+  return row.unit.startsWith('ms') ? row.against.value / row.value : row.value / row.against.value;
+}
+
 function record(row: Row): Row {
   rows.push(row);
-  const shown = row.against && (row.unit.startsWith('ms') ? row.against.value / row.value : row.value / row.against.value);
-  const ratio = row.against ? ` (${shown!.toFixed(2)}x ${row.against.what})` : '';
+  const shown = ratioOf(row);
+  const ratio = shown === undefined ? '' : ` (${shown.toFixed(2)}x ${row.against!.what})`;
   progress(`${row.scenario} ${row.size}B ${row.variant}: ${figure(row.value, row.unit)} ${row.unit}${ratio}`);
   return row;
 }
@@ -81,6 +87,18 @@ async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
   const args = [join(root, 'dist/server/src/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--data-dir', dataDir, '--log-level', 'warn'];
   if (!fsync) args.push('--no-fsync');
   return startChild(process.execPath, args, /EDUPULSE_LISTENING (\S+)/);
+}
+
+/** Runs `work` against a store started on a new temporary data directory, then stops it and removes the directory. */
+async function withFreshStore<T>(fsync: boolean, work: (store: Child) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-store-'));
+  const store = await startStore(dir, fsync);
+  try {
+    return await work(store);
+  } finally {
+    await store.stop();
+    await rm(dir, {recursive: true, force: true});
+  }
 }
 
 async function startCeiling(size: number): Promise<Child> {
@@ -198,11 +216,7 @@ async function appendSuite(): Promise<void> {
       },
       ...[true, false].map(fsync => async (round: string) => {
         progress(`append ${size}B ${round}: store, fsync ${fsync ? 'on' : 'off'}`);
-        const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-store-'));
-        const store = await startStore(dir, fsync);
-        storeRounds[fsync ? 'on' : 'off'].push(await appendScenarios(store.ready[1]!, size));
-        await store.stop();
-        await rm(dir, {recursive: true, force: true});
+        storeRounds[fsync ? 'on' : 'off'].push(await withFreshStore(fsync, store => appendScenarios(store.ready[1]!, size)));
       }),
     ];
     await inRounds(targets);
@@ -518,13 +532,8 @@ async function jetStreamLive(size: number, subscribers: number, syncAlways: bool
 }
 
 /** A live run against a fresh store. */
-async function storeLive(size: number, subscribers: number, fsync: boolean, withStalled: boolean, seconds: number): Promise<LiveRun> {
-  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-live-'));
-  const store = await startStore(dir, fsync);
-  const run = await liveRun(store, size, subscribers, withStalled, seconds);
-  await store.stop();
-  await rm(dir, {recursive: true, force: true});
-  return run;
+function storeLive(size: number, subscribers: number, fsync: boolean, withStalled: boolean, seconds: number): Promise<LiveRun> {
+  return withFreshStore(fsync, store => liveRun(store, size, subscribers, withStalled, seconds));
 }
 
 /** The round with the median p99 (its other figures with it), and the spread of the rounds' p99s. */
@@ -673,12 +682,10 @@ async function liveSuite(): Promise<void> {
 
 async function ghzSuite(): Promise<void> {
   progress('ghz against Append (fsync on, 200 B, concurrency 64)');
-  const dir = await mkdtemp(join(tmpdir(), 'edupulse-bench-ghz-'));
-  const store = await startStore(dir, true);
   // 200 bytes, different in every call (as the suite's own events): ghz's randomString makes
   // 267 base64 letters, and with '=' they decode to 66 × 3 + 2 bytes.
   const data = '{{randomString 267}}=';
-  const {stdout} = await promisify(execFile)(join(tools, 'ghz'), [
+  const {stdout} = await withFreshStore(true, store => promisify(execFile)(join(tools, 'ghz'), [
     '--insecure',
     '--call', 'edupulse.eventstore.v1.EventStoreService.Append',
     '-d', JSON.stringify({stream: 'ghz-{{.WorkerID}}', events: [{type: 'bench.Event', contentType: 'application/octet-stream', data}]}),
@@ -686,9 +693,7 @@ async function ghzSuite(): Promise<void> {
     '-z', `${plan.seconds}s`,
     '--format', 'json',
     store.ready[1]!,
-  ], {maxBuffer: 64 * 1024 * 1024});
-  await store.stop();
-  await rm(dir, {recursive: true, force: true});
+  ], {maxBuffer: 64 * 1024 * 1024}));
   const report = JSON.parse(stdout) as {rps: number; latencyDistribution: Array<{percentage: number; latency: number}>; statusCodeDistribution: Record<string, number>};
   const at = (p: number): number => (report.latencyDistribution.find(d => d.percentage === p)?.latency ?? NaN) / 1e6;
   record({
@@ -713,10 +718,8 @@ function tableOf(all: Row[]): string {
   const spread = (rounds: Rounds | undefined, unit: string): string =>
     rounds === undefined || rounds.low === rounds.high ? '' : ` (rounds ${figure(rounds.low, unit)}–${figure(rounds.high, unit)})`;
   for (const r of all) {
-    const ratio = r.against ? r.value / r.against.value : undefined;
-    // For latencies lower is better: the ratio is target / measured.
     const lowerIsBetter = r.unit.startsWith('ms');
-    const shown = r.against ? (lowerIsBetter ? r.against.value / r.value : ratio) : undefined;
+    const shown = ratioOf(r);
     const target = r.against?.target;
     const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(

@@ -57,7 +57,7 @@ export type AppendWriterOptions = {
 };
 
 /** Least time between two warnings about slow commits; the commits in between are counted in the next. */
-export const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
+const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
 
 /**
  * The single writer of the store. Appends queue up while a commit is in flight;
