@@ -4,7 +4,10 @@ import {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {ReadDirection} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {uuidv7} from '../client/src/uuid.js';
 import {
+  FORMAT_VERSION,
   FORMAT_VERSION_KEY,
+  decodeIndexRun,
+  encodeIndexRun,
   encodeSequence,
   encodeStoredEventId,
   encodeStreamHead,
@@ -14,7 +17,9 @@ import {
   readSequence,
   streamHeadKey,
   streamIndexKey,
+  streamIndexRangeAfter,
   tenantHeadKey,
+  type IndexRun,
 } from '../server/src/engine/keys.js';
 import {PAGE_BYTES, readPage} from '../server/src/engine/logPage.js';
 import {openDatabase} from '../server/src/engine/openDatabase.js';
@@ -38,9 +43,21 @@ async function pagesOf(dataDir: string, tenant = 'default'): Promise<Array<[numb
   }
 }
 
+/** The stream-index runs of a stream in a stopped server's directory, in revision order. */
+async function runsOf(dataDir: string, stream: string, tenant = 'default'): Promise<IndexRun[]> {
+  const db = await openDatabase(dataDir, false);
+  try {
+    const entries = await db.iterator(streamIndexRangeAfter(tenant, stream, -1)).all();
+    return entries.map(([key, value]) => decodeIndexRun(key, value));
+  } finally {
+    await db.close();
+  }
+}
+
 describe('the log in pages', () => {
   let t: TestServer;
   let pages: Array<[number, number, number]>;
+  let runs: Record<string, IndexRun[]>;
   const TOTAL = 300;
 
   beforeAll(async () => {
@@ -52,6 +69,8 @@ describe('the log in pages', () => {
     await first.client.append({stream: 'lesson-3', events: [jsonEvent('test.Small', {n: 1}), jsonEvent('test.Small', {n: 2})]});
     await first.stop();
     pages = await pagesOf(first.dataDir);
+    runs = {};
+    for (const stream of ['lesson-1', 'lesson-2', 'lesson-3']) runs[stream] = await runsOf(first.dataDir, stream);
     t = await startTestServer({}, first.dataDir);
   });
   afterAll(async () => {
@@ -72,6 +91,16 @@ describe('the log in pages', () => {
     expect(pages.at(-2)![2]).toBeGreaterThan(PAGE_BYTES);
   });
 
+  it('indexes a stream in runs: one entry per page its events share, not one per event', () => {
+    const bulk = pages.filter(([, last]) => last <= TOTAL);
+    // lesson-1 holds positions 1..300 at revisions 0..299: a run per page.
+    expect(runs['lesson-1']).toEqual(
+      bulk.map(([first, last]) => ({lastRevision: last - 1, lastPosition: last, page: last, count: last - first + 1})),
+    );
+    expect(runs['lesson-2']).toEqual([{lastRevision: 0, lastPosition: TOTAL + 1, page: TOTAL + 1, count: 1}]);
+    expect(runs['lesson-3']).toEqual([{lastRevision: 1, lastPosition: TOTAL + 3, page: TOTAL + 3, count: 2}]);
+  });
+
   it('reads the log forwards and backwards from any position, at and between page boundaries', async () => {
     const boundaries = pages.flatMap(([first, last]) => [first, first + 1, last - 1, last]).filter(p => p >= 1 && p <= TOTAL + 3);
     for (const from of new Set(boundaries)) {
@@ -89,6 +118,38 @@ describe('the log in pages', () => {
       const s = startSubscriber(t.newClient(), {from: {$case: 'afterPosition', value: BigInt(after)}});
       await s.until(x => x.messages.some(m => m.content?.$case === 'caughtUp'), 'caught up');
       expect(s.events().map(e => Number(e.position))).toEqual(range(after + 1, TOTAL + 3));
+      await s.close();
+    }
+  });
+
+  it('reads and subscribes to a stream from any revision, at and between the boundaries of its runs', async () => {
+    const revisions = runs['lesson-1']!.flatMap(run => {
+      const first = run.lastRevision - run.count + 1;
+      return [first, first + 1, run.lastRevision - 1, run.lastRevision];
+    });
+    for (const from of new Set(revisions.filter(r => r >= 0 && r < TOTAL))) {
+      const forwards = await t.client.readStream({stream: 'lesson-1', fromRevision: BigInt(from), maxCount: 70});
+      expect(forwards.events.map(e => [Number(e.revision), Number(e.position)])).toEqual(
+        range(from, Math.min(from + 69, TOTAL - 1)).map(r => [r, r + 1]),
+      );
+      const backwards = await t.client.readStream({
+        stream: 'lesson-1',
+        fromRevision: BigInt(from),
+        maxCount: 70,
+        direction: ReadDirection.READ_DIRECTION_BACKWARDS,
+      });
+      expect(backwards.events.map(e => Number(e.revision))).toEqual(range(Math.max(0, from - 69), from).reverse());
+    }
+    for (const after of [-1, ...new Set(revisions.filter(r => r % 3 === 0 && r < TOTAL))]) {
+      const s = startSubscriber(t.newClient(), {
+        stream: 'lesson-1',
+        maxBatchSize: 7,
+        ...(after >= 0 ? {from: {$case: 'afterRevision', value: BigInt(after)}} : {}),
+      });
+      await s.until(x => x.messages.some(m => m.content?.$case === 'caughtUp'), 'caught up');
+      expect(s.events().map(e => Number(e.revision))).toEqual(range(after + 1, TOTAL - 1));
+      const sizes = s.messages.flatMap(m => (m.content?.$case === 'events' ? [m.content.value.events.length] : []));
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
       await s.close();
     }
   });
@@ -158,11 +219,61 @@ describe('a data directory of storage format 1 (an event per log entry)', () => 
       }
       const db = await openDatabase(dir, false);
       try {
-        expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(2);
+        expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
         expect((await verifyStore(db)).problems).toEqual([]);
       } finally {
         await db.close();
       }
+    }
+  });
+});
+
+describe('a data directory of storage format 2 (a stream-index entry per event)', () => {
+  it('is migrated on open into runs, a migration cut short included, and reads the same', async () => {
+    const first = await startTestServer();
+    await first.client.append({stream: 'bulk', events: range(0, 49).map(n => jsonEvent('test.Bulk', {n}))});
+    for (const n of range(0, 2)) await first.client.append({stream: 'single', events: [jsonEvent('test.Single', {n})]});
+    const before = {
+      bulk: await first.client.readStream({stream: 'bulk', maxCount: 100}),
+      single: await first.client.readStream({stream: 'single', maxCount: 100}),
+    };
+    await first.stop();
+    const runs = {bulk: await runsOf(first.dataDir, 'bulk'), single: await runsOf(first.dataDir, 'single')};
+    expect(runs.bulk).toEqual([{lastRevision: 49, lastPosition: 50, page: 50, count: 50}]);
+    expect(runs.single).toHaveLength(3);
+
+    // Rewrite the index as format 2 left it, but with revisions 0–9 of "bulk"
+    // already merged, as a migration cut short by a crash would leave them.
+    const raw = new Level<Buffer, Uint8Array>(first.dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
+    await raw.open();
+    const batch = raw.batch();
+    batch.put(FORMAT_VERSION_KEY, encodeSequence(2));
+    batch.del(streamIndexKey('default', 'bulk', 49));
+    batch.put(streamIndexKey('default', 'bulk', 9), encodeIndexRun({lastPosition: 10, page: 50, count: 10}));
+    for (const revision of range(10, 49)) {
+      batch.put(streamIndexKey('default', 'bulk', revision), Buffer.concat([encodeSequence(revision + 1), encodeSequence(50)]));
+    }
+    for (const run of runs.single) {
+      batch.put(streamIndexKey('default', 'single', run.lastRevision), Buffer.concat([encodeSequence(run.lastPosition), encodeSequence(run.page)]));
+    }
+    await batch.write({sync: true});
+    await raw.close();
+
+    const t = await startTestServer({}, first.dataDir);
+    try {
+      expect(await t.client.readStream({stream: 'bulk', maxCount: 100})).toEqual(before.bulk);
+      expect(await t.client.readStream({stream: 'single', maxCount: 100})).toEqual(before.single);
+    } finally {
+      await t.stop();
+    }
+    expect(await runsOf(first.dataDir, 'bulk')).toEqual(runs.bulk);
+    expect(await runsOf(first.dataDir, 'single')).toEqual(runs.single);
+    const db = await openDatabase(first.dataDir, false);
+    try {
+      expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
+      expect((await verifyStore(db)).problems).toEqual([]);
+    } finally {
+      await db.close();
     }
   });
 });

@@ -15,7 +15,6 @@ import {
   encodeStreamHead,
   eventIdKey,
   streamHeadKey,
-  streamIndexKey,
   tenantHeadKey,
   type StoredEventId,
   type StreamHead,
@@ -341,7 +340,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           const encoded = encodeRecordedEvent(event);
           let paged = pagedByTenant.get(tenant);
           if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
-          paged.push({position, encoded, indexKey: streamIndexKey(tenant, stream, revision)});
+          paged.push({position, encoded, stream, revision});
           const storedId = {position, revision, stream};
           operations.push({type: 'put', key: eventIdKey(tenant, e.eventIdBytes), value: encodeStoredEventId(storedId)});
           ids.set(idKeys[i]!, storedId);

@@ -5,14 +5,8 @@ import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../e
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
-import {
-  HISTORY_PREFETCH_BYTES,
-  decodeIndexEntry,
-  logKey,
-  positionOfLogKey,
-  streamIndexKey,
-} from './keys.js';
-import {eventsAt, readPage} from './logPage.js';
+import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
+import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
 import {filesPerLevel, openDatabase} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
@@ -191,14 +185,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     if (forwards && start > head.revision) {
       return {events: [], nextRevision: undefined, streamRevision: head.revision};
     }
-    // Revisions are contiguous, so the page's index keys are known without a scan.
-    const revisions: number[] = [];
-    for (let r = start; forwards ? r <= end : r >= end; r += forwards ? 1 : -1) revisions.push(r);
-    const indexed = await db.getMany(revisions.map(r => streamIndexKey(tenant, stream, r)));
-    const entries = indexed.map((value, i) => {
-      if (value === undefined) throw new Error(`stream index of "${stream}" misses revision ${revisions[i]}`);
-      return decodeIndexEntry(value);
-    });
+    const entries = await streamEntries(db, tenant, stream, Math.min(start, end), Math.max(start, end));
+    if (!forwards) entries.reverse();
     const events = (await eventsAt(db, tenant, entries)).map(encoded => RecordedEvent.decode(encoded));
     const more = forwards ? end < head.revision : end > 0;
     return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};

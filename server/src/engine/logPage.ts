@@ -1,6 +1,18 @@
 import type {Level} from 'level';
 import {framedLength, unframe, writeFramed, type EncodedEvent} from './encodedEvent.js';
-import {encodeIndexEntry, logKey, readSequence, type IndexEntry} from './keys.js';
+import {
+  decodeIndexRun,
+  encodeIndexRun,
+  encodeSequence,
+  entriesOfRun,
+  logKey,
+  readSequence,
+  revisionOfStreamIndexKey,
+  streamIndexKey,
+  streamIndexRangeAfter,
+  type IndexEntry,
+  type IndexRun,
+} from './keys.js';
 
 /**
  * Size a log page grows to: events join a page while it stays within this (an
@@ -11,16 +23,16 @@ import {encodeIndexEntry, logKey, readSequence, type IndexEntry} from './keys.js
  */
 export const PAGE_BYTES = 16 * 1024;
 
-/** An event to be stored: its position, its encoding, and the key of its stream-index entry. */
-export type PagedEvent = {position: number; encoded: EncodedEvent; indexKey: Buffer};
+/** An event to be stored: its position, its encoding, its stream and revision. */
+export type PagedEvent = {position: number; encoded: EncodedEvent; stream: string; revision: number};
 
 /** A LevelDB put. */
 export type PutOperation = {type: 'put'; key: Buffer; value: Uint8Array};
 
 /**
  * Appends to `operations` the puts that store `events` (one tenant's, at
- * consecutive positions, in order) as pages, and the stream-index entry of each
- * event, which names its page.
+ * consecutive positions, in order) as pages, and the stream-index runs of each
+ * page: one per stretch of a stream's consecutive revisions (keys.ts).
  */
 export function pageOperations(tenant: string, events: readonly PagedEvent[], operations: PutOperation[]): void {
   let start = 0;
@@ -38,8 +50,16 @@ export function pageOperations(tenant: string, events: readonly PagedEvent[], op
     for (let i = start; i < end; i++) offset = writeFramed(page, offset, events[i]!.encoded);
     const last = events[end - 1]!.position;
     operations.push({type: 'put', key: logKey(tenant, last), value: page});
-    for (let i = start; i < end; i++) {
-      operations.push({type: 'put', key: events[i]!.indexKey, value: encodeIndexEntry(events[i]!.position, last)});
+    let runStart = start;
+    for (let i = start + 1; i <= end; i++) {
+      const previous = events[i - 1]!;
+      if (i < end && events[i]!.stream === previous.stream && events[i]!.revision === previous.revision + 1) continue;
+      operations.push({
+        type: 'put',
+        key: streamIndexKey(tenant, previous.stream, previous.revision),
+        value: encodeIndexRun({lastPosition: previous.position, page: last, count: i - runStart}),
+      });
+      runStart = i;
     }
     start = end;
   }
@@ -53,6 +73,37 @@ export function readPage(last: number, value: Uint8Array): LogPage {
   const events = unframe(value);
   if (events.length === 0) throw new Error(`the log page ending at position ${last} is empty`);
   return {first: last - events.length + 1, last, events};
+}
+
+/**
+ * The stream-index entries of revisions `from` to `to` (inclusive) of a
+ * stream, in ascending order, read from the runs that hold them; throws
+ * unless every one of them is there.
+ */
+export async function streamEntries(
+  db: Level<Buffer, Uint8Array>,
+  tenant: string,
+  stream: string,
+  from: number,
+  to: number,
+): Promise<IndexEntry[]> {
+  const entries: IndexEntry[] = [];
+  const iterator = db.iterator(streamIndexRangeAfter(tenant, stream, from - 1));
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next === undefined) break;
+      const run = decodeIndexRun(next[0], next[1]);
+      for (const entry of entriesOfRun(run, from, to)) entries.push(entry);
+      if (run.lastRevision >= to) break;
+    }
+  } finally {
+    await iterator.close();
+  }
+  if (entries.length !== to - from + 1 || entries.some((entry, i) => entry.revision !== from + i)) {
+    throw new Error(`stream index of "${stream}" misses revisions between ${from} and ${to}`);
+  }
+  return entries;
 }
 
 /**
@@ -115,9 +166,72 @@ export async function migrateFormat1(db: Level<Buffer, Uint8Array>): Promise<num
   for await (const [key, value] of db.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
     if (value.byteLength !== 8) continue;
     const position = readSequence(value, 0);
-    batch.put(key, encodeIndexEntry(position, position));
+    batch.put(key, formatTwoIndexEntry(position, position));
     await flush(false);
   }
   await flush(true);
   return migrated;
+}
+
+/** A storage-format-2 stream-index value: the event's position and its page's. */
+function formatTwoIndexEntry(position: number, page: number): Buffer {
+  return Buffer.concat([encodeSequence(position), encodeSequence(page)]);
+}
+
+/** A stream-index entry of format 2 (an event) or 3 (a run) as a run. */
+function asRun(key: Uint8Array, value: Uint8Array): IndexRun {
+  if (value.byteLength !== 16) return decodeIndexRun(key, value);
+  const position = readSequence(value, 0);
+  return {lastRevision: revisionOfStreamIndexKey(key), lastPosition: position, page: readSequence(value, 8), count: 1};
+}
+
+/**
+ * Rewrites a format-2 stream index (an entry per event) as format 3: the
+ * entries of a stream's consecutive revisions at consecutive positions in one
+ * page become one run, kept under the last one's key, the others deleted. A
+ * run's deletes and put go in one batch, and format-3 entries are read as the
+ * runs they are, so a migration cut short is finished by the next open.
+ * Returns the number of entries removed.
+ */
+export async function migrateFormat2(db: Level<Buffer, Uint8Array>): Promise<number> {
+  let batch = db.batch();
+  let removed = 0;
+  // The run being gathered: its stream's key prefix (the key without the revision), its keys, its span,
+  // and whether it is already one format-3 entry.
+  let open: {prefix: Buffer; keys: Buffer[]; run: IndexRun; done: boolean} | undefined;
+  const close = async (): Promise<void> => {
+    if (open === undefined) return;
+    const {keys, run, done} = open;
+    if (!done) {
+      for (const key of keys.slice(0, -1)) batch.del(key);
+      batch.put(keys.at(-1)!, encodeIndexRun(run));
+      removed += keys.length - 1;
+    }
+    open = undefined;
+    if (batch.length >= 1000) {
+      await batch.write({sync: true});
+      batch = db.batch();
+    }
+  };
+  for await (const [key, value] of db.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
+    const run = asRun(key, value);
+    const prefix = key.subarray(0, key.byteLength - 8);
+    if (
+      open !== undefined &&
+      open.prefix.equals(prefix) &&
+      run.lastRevision - run.count === open.run.lastRevision &&
+      run.lastPosition - run.count === open.run.lastPosition &&
+      run.page === open.run.page
+    ) {
+      open.keys.push(key);
+      open.run = {...run, count: open.run.count + run.count};
+      open.done = false;
+      continue;
+    }
+    await close();
+    open = {prefix, keys: [key], run, done: value.byteLength !== 16};
+  }
+  await close();
+  if (batch.length > 0) await batch.write({sync: true});
+  return removed;
 }

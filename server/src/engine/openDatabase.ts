@@ -1,6 +1,6 @@
 import {Level} from 'level';
 import {FORMAT_VERSION, FORMAT_VERSION_KEY, encodeSequence, readSequence} from './keys.js';
-import {migrateFormat1} from './logPage.js';
+import {migrateFormat1, migrateFormat2} from './logPage.js';
 
 /**
  * LevelDB's write buffer (memtable), 32 MiB instead of its 4 MiB default. Every
@@ -37,8 +37,10 @@ export function filesPerLevel(db: Level<Buffer, Uint8Array>): number[] {
 
 /**
  * Opens the LevelDB of a data directory (creating it when `create`), checking
- * the storage format and migrating format 1 (an event per log entry) to pages. LevelDB's lock makes a second process fail here with
- * LEVEL_DATABASE_NOT_OPEN (cause: LEVEL_LOCKED), e.g. `import` while a server runs.
+ * the storage format and migrating older ones: format 1 (an event per log
+ * entry) to pages, format 2 (a stream-index entry per event) to runs.
+ * LevelDB's lock makes a second process fail here with LEVEL_DATABASE_NOT_OPEN
+ * (cause: LEVEL_LOCKED), e.g. `import` while a server runs.
  */
 export async function openDatabase(dataDir: string, create = true): Promise<Level<Buffer, Uint8Array>> {
   const db = new Level<Buffer, Uint8Array>(dataDir, {
@@ -60,8 +62,9 @@ export async function openDatabase(dataDir: string, create = true): Promise<Leve
     const stored = await db.get(FORMAT_VERSION_KEY);
     if (stored === undefined) {
       await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-    } else if (readSequence(stored, 0) === 1) {
-      await migrateFormat1(db);
+    } else if (readSequence(stored, 0) === 1 || readSequence(stored, 0) === 2) {
+      if (readSequence(stored, 0) === 1) await migrateFormat1(db);
+      await migrateFormat2(db);
       await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
     } else if (readSequence(stored, 0) !== FORMAT_VERSION) {
       throw new Error(

@@ -8,7 +8,6 @@ import {
   eventIdKey,
   readSequence,
   streamHeadKey,
-  streamIndexKey,
   tenantHeadKey,
   type StreamHead,
 } from './keys.js';
@@ -96,7 +95,7 @@ export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): Lo
       }
       let paged = pagedByTenant.get(tenant);
       if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
-      paged.push({position, encoded: RecordedEvent.encode(event).finish(), indexKey: streamIndexKey(tenant, stream, revision)});
+      paged.push({position, encoded: RecordedEvent.encode(event).finish(), stream, revision});
       batch.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream})});
       pendingIds.add(event.eventId);
       tenantHeads.set(tenant, position);

@@ -9,7 +9,9 @@ import {
 import type {EventPredicate} from './eventFilter.js';
 import {
   HISTORY_PREFETCH_BYTES,
-  decodeIndexEntry,
+  MAX_SEQUENCE,
+  decodeIndexRun,
+  entriesOfRun,
   logRangeAfter,
   positionOfLogKey,
   streamIndexRangeAfter,
@@ -38,7 +40,7 @@ export type SubscriptionTuning = {
    * once per read step.
    */
   batchBytes(): number;
-  /** Events read from LevelDB per iterator step while catching up. */
+  /** LevelDB entries (log pages, or stream-index runs) read per iterator step while catching up. */
   readChunk: number;
   /** Send a checkpoint after this many consecutive non-matching events in history. */
   checkpointEveryEvents: number;
@@ -270,13 +272,15 @@ export async function* runSubscription(
     const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
     let last = cursor;
     try {
+      // Index runs per step: each holds one event or more, so a step may hold more than a batch.
       const chunk = Math.min(tuning.readChunk, maxBatchSize);
       let next = readAhead(iterator.nextv(chunk));
       for (;;) {
         const entries = await next;
         if (entries.length === 0) break;
         next = readAhead(iterator.nextv(chunk));
-        const indexed = entries.map(([, value]) => decodeIndexEntry(value));
+        // The first run may start at or before `after`: only the revisions after it count.
+        const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
         const values = await eventsAt(db, tenant.tenant, indexed);
         const events: EncodedEvent[] = [];
         const maxBytes = tuning.batchBytes();
@@ -291,7 +295,7 @@ export async function* runSubscription(
           if (predicate !== undefined && !predicate(header)) continue;
           events.push(value);
           bytes += value.byteLength;
-          if (bytes >= maxBytes) {
+          if (events.length >= maxBatchSize || bytes >= maxBytes) {
             yield {events: events.splice(0), cursor: last, checkpoint: false};
             bytes = 0;
             yielded = true;

@@ -6,10 +6,11 @@ import {
   decodeStreamHead,
   eventIdKey,
   logRangeAfter,
-  decodeIndexEntry,
+  decodeIndexRun,
   positionOfLogKey,
   readSequence,
-  streamIndexKey,
+  streamIndexRangeAfter,
+  type IndexRun,
 } from './keys.js';
 import {readPage, type LogPage} from './logPage.js';
 
@@ -58,10 +59,16 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     }
   }
 
-  // Index entries per tenant, counted in one pass per kind.
+  // Events indexed (the counts of the stream-index runs) and event ids per tenant, in one pass per kind.
   const counts = new Map<string, {index: number; ids: number}>();
   const countOf = (tenant: string) => counts.get(tenant) ?? counts.set(tenant, {index: 0, ids: 0}).get(tenant)!;
-  for await (const [tenant] of keysOfKind(db, 'S')) countOf(tenant).index += 1;
+  for await (const [tenant, rest, value] of keysOfKind(db, 'S')) {
+    try {
+      countOf(tenant).index += decodeIndexRun(rest, value).count;
+    } catch (error) {
+      problem(`tenant "${tenant}": unreadable stream index entry (${(error as Error).message})`);
+    }
+  }
   for await (const [tenant] of keysOfKind(db, 'I')) countOf(tenant).ids += 1;
   const storedHeads = new Map<string, Array<[string, Uint8Array]>>();
   for await (const [tenant, rest, value] of keysOfKind(db, 'H')) {
@@ -71,6 +78,21 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
 
   for (const [tenant, head] of heads) {
     const streams = new Map<string, {revision: number; position: number}>();
+    // The index run each stream's latest event was found in: the next ones are usually in it too.
+    const runs = new Map<string, IndexRun | undefined>();
+    const runOf = async (stream: string, revision: number): Promise<IndexRun | undefined> => {
+      const cached = runs.get(stream);
+      if (cached !== undefined && revision <= cached.lastRevision && revision > cached.lastRevision - cached.count) return cached;
+      const [entry] = await db.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
+      let run: IndexRun | undefined;
+      try {
+        run = entry === undefined ? undefined : decodeIndexRun(entry[0], entry[1]);
+      } catch {
+        run = undefined; // counted as unreadable above
+      }
+      runs.set(stream, run);
+      return run;
+    };
     let expected = 1;
     let events = 0;
     for await (const [key, value] of db.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
@@ -102,14 +124,12 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
           problem(`stream "${event.stream}" of "${tenant}": revision ${revision} at position ${position} breaks the sequence`);
         }
         streams.set(event.stream, {revision, position});
-        const [indexed, id] = await db.getMany([
-          streamIndexKey(tenant, event.stream, revision),
-          eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex')),
-        ]);
-        const entry = indexed?.byteLength === 16 ? decodeIndexEntry(indexed) : undefined;
-        if (entry?.position !== position || entry.page !== page.last) {
+        const run = await runOf(event.stream, revision);
+        const indexedAt = run === undefined || revision <= run.lastRevision - run.count ? undefined : run.lastPosition - (run.lastRevision - revision);
+        if (indexedAt !== position || run?.page !== page.last) {
           problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
         }
+        const id = await db.get(eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex')));
         const stored = id === undefined ? undefined : decodeStoredEventId(id);
         if (stored?.position !== position || stored.revision !== revision || stored.stream !== event.stream) {
           problem(`event id ${event.eventId} is not indexed to position ${position}`);
@@ -131,7 +151,7 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     if (headList.length !== streams.size) {
       problem(`tenant "${tenant}": ${headList.length} stream heads for ${streams.size} streams`);
     }
-    if (indexEntries !== events) problem(`tenant "${tenant}": ${indexEntries} stream index entries for ${events} events`);
+    if (indexEntries !== events) problem(`tenant "${tenant}": the stream index holds ${indexEntries} events, the log ${events}`);
     if (idEntries !== events) problem(`tenant "${tenant}": ${idEntries} event id entries for ${events} events`);
   }
   return report;
