@@ -24,7 +24,6 @@ export const DEFAULT_TENANT = 'default';
 const TENANT = /^[a-z0-9][a-z0-9_-]*$/;
 const STREAM = /^[A-Za-z0-9][A-Za-z0-9._:@+=/-]*$/;
 const EVENT_TYPE = /^[A-Za-z0-9_][A-Za-z0-9._:/-]*$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;.*)?$/i;
 // C0 and C1 control characters: never legitimate in names, ids or metadata keys.
 // eslint-disable-next-line no-control-regex
@@ -150,16 +149,45 @@ function checkExpectedRevision(v: Violations, expected: ProtoExpectedRevision | 
   }
 }
 
-/** Parses canonical UUID text into its 16 bytes. */
-function uuidBytes(uuid: string): Buffer {
-  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
+/** The value of a hexadecimal digit's character code, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30; // 0-9
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1; // a-f, A-F
+}
+
+/**
+ * The 16 bytes of UUID text in its canonical form (hex digits, either case,
+ * dashes after the 8th, 12th, 16th and 20th), or undefined when it is not
+ * one: checked and parsed in one pass, where a regular expression and
+ * Buffer.from(hex) took about a microsecond per event.
+ */
+export function uuidBytes(text: string): Buffer | undefined {
+  if (text.length !== 36) return undefined;
+  const bytes = Buffer.allocUnsafe(16);
+  let at = 0;
+  let i = 0;
+  while (i < 36) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (text.charCodeAt(i) !== 0x2d) return undefined;
+      i += 1;
+    } else {
+      const high = hexDigit(text.charCodeAt(i));
+      const low = hexDigit(text.charCodeAt(i + 1));
+      if (high < 0 || low < 0) return undefined;
+      bytes[at++] = high * 16 + low;
+      i += 2;
+    }
+  }
+  return bytes;
 }
 
 function checkEvent(v: Violations, field: string, event: ProposedEvent, limits: Limits): {event: NewEvent; bytes: number} {
   let eventId = event.eventId.toLowerCase();
   const eventIdGenerated = eventId === '';
   if (eventIdGenerated) eventId = uuidv7();
-  else if (!UUID.test(eventId)) {
+  const eventIdBytes = uuidBytes(eventId);
+  if (eventIdBytes === undefined) {
     v.add(`${field}.event_id`, 'must be a UUID such as "0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11", or empty');
   }
   checkEventType(v, `${field}.type`, event.type, limits);
@@ -202,7 +230,7 @@ function checkEvent(v: Violations, field: string, event: ProposedEvent, limits: 
     bytes,
     event: {
       eventId,
-      eventIdBytes: UUID.test(eventId) ? uuidBytes(eventId) : Buffer.alloc(16),
+      eventIdBytes: eventIdBytes ?? Buffer.alloc(16),
       eventIdGenerated,
       type: event.type,
       contentType,
