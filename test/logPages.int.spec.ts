@@ -277,3 +277,27 @@ describe('a data directory of storage format 2 (a stream-index entry per event)'
     }
   });
 });
+
+describe('verify, on a stream indexed in runs', () => {
+  it('finds a run that leaves out an event, and one that names the wrong page', async () => {
+    const first = await startTestServer();
+    await first.client.append({stream: 'a', events: range(0, 49).map(n => jsonEvent('test.Run', {n}))});
+    await first.client.append({stream: 'b', events: range(0, 9).map(n => jsonEvent('test.Run', {n}))});
+    await first.stop();
+    const db = await openDatabase(first.dataDir, false);
+    try {
+      expect((await verifyStore(db)).problems).toEqual([]);
+      // a: 50 events at positions 1–50 on page 50; b: 10 at 51–60 on page 60.
+      await db.put(streamIndexKey('default', 'a', 49), encodeIndexRun({lastPosition: 50, page: 50, count: 49}));
+      await db.put(streamIndexKey('default', 'b', 9), encodeIndexRun({lastPosition: 60, page: 61, count: 10}));
+      const {problems} = await verifyStore(db);
+      expect(problems).toEqual([
+        'stream index of "a" revision 0 does not point at position 1',
+        ...range(0, 9).map(r => `stream index of "b" revision ${r} does not point at position ${51 + r}`),
+        'tenant "default": the stream index holds 59 events, the log 60',
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
   decodeIndexRun,
   positionOfLogKey,
   readSequence,
+  streamIndexKey,
   streamIndexRangeAfter,
   type IndexRun,
 } from './keys.js';
@@ -80,18 +81,32 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     const streams = new Map<string, {revision: number; position: number}>();
     // The index run each stream's latest event was found in: the next ones are usually in it too.
     const runs = new Map<string, IndexRun | undefined>();
-    const runOf = async (stream: string, revision: number): Promise<IndexRun | undefined> => {
-      const cached = runs.get(stream);
-      if (cached !== undefined && revision <= cached.lastRevision && revision > cached.lastRevision - cached.count) return cached;
-      const [entry] = await db.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
-      let run: IndexRun | undefined;
+    const covers = (run: IndexRun | undefined, revision: number): boolean =>
+      run !== undefined && revision <= run.lastRevision && revision > run.lastRevision - run.count;
+    const readRun = (key: Uint8Array, value: Uint8Array): IndexRun | undefined => {
       try {
-        run = entry === undefined ? undefined : decodeIndexRun(entry[0], entry[1]);
+        return decodeIndexRun(key, value);
       } catch {
-        run = undefined; // counted as unreadable above
+        return undefined; // counted as unreadable above
+      }
+    };
+    /**
+     * The event's id entry and the index run holding its revision: one read
+     * for both when the run is cached or ends at the revision (a single-event
+     * append's does), and a seek to the first run at or after it otherwise.
+     */
+    const lookUp = async (stream: string, revision: number, idKey: Buffer): Promise<[Uint8Array | undefined, IndexRun | undefined]> => {
+      const cached = runs.get(stream);
+      if (covers(cached, revision)) return [await db.get(idKey), cached];
+      const indexKey = streamIndexKey(tenant, stream, revision);
+      const [id, ending] = await db.getMany([idKey, indexKey]);
+      let run = ending === undefined ? undefined : readRun(indexKey, ending);
+      if (ending === undefined) {
+        const [entry] = await db.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
+        run = entry === undefined ? undefined : readRun(entry[0], entry[1]);
       }
       runs.set(stream, run);
-      return run;
+      return [id, run];
     };
     let expected = 1;
     let events = 0;
@@ -124,12 +139,12 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
           problem(`stream "${event.stream}" of "${tenant}": revision ${revision} at position ${position} breaks the sequence`);
         }
         streams.set(event.stream, {revision, position});
-        const run = await runOf(event.stream, revision);
+        const idKey = eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex'));
+        const [id, run] = await lookUp(event.stream, revision, idKey);
         const indexedAt = run === undefined || revision <= run.lastRevision - run.count ? undefined : run.lastPosition - (run.lastRevision - revision);
         if (indexedAt !== position || run?.page !== page.last) {
           problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
         }
-        const id = await db.get(eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex')));
         const stored = id === undefined ? undefined : decodeStoredEventId(id);
         if (stored?.position !== position || stored.revision !== revision || stored.stream !== event.stream) {
           problem(`event id ${event.eventId} is not indexed to position ${position}`);
