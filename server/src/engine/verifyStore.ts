@@ -7,6 +7,7 @@ import {
   eventIdKey,
   logRangeAfter,
   decodeIndexRun,
+  entriesOfRun,
   positionOfLogKey,
   readSequence,
   streamIndexKey,
@@ -141,7 +142,7 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
         streams.set(event.stream, {revision, position});
         const idKey = eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex'));
         const [id, run] = await lookUp(event.stream, revision, idKey);
-        const indexedAt = run === undefined || revision <= run.lastRevision - run.count ? undefined : run.lastPosition - (run.lastRevision - revision);
+        const indexedAt = run === undefined ? undefined : entriesOfRun(run, revision, revision)[0]?.position;
         if (indexedAt !== position || run?.page !== page.last) {
           problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
         }
