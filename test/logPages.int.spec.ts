@@ -54,6 +54,17 @@ async function runsOf(dataDir: string, stream: string, tenant = 'default'): Prom
   }
 }
 
+/** Expects a stopped server's directory to be in the current storage format, and `verify` to find nothing wrong. */
+async function expectCurrentAndSound(dataDir: string): Promise<void> {
+  const db = await openDatabase(dataDir, false);
+  try {
+    expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
+    expect((await verifyStore(db)).problems).toEqual([]);
+  } finally {
+    await db.close();
+  }
+}
+
 describe('the log in pages', () => {
   let t: TestServer;
   let pages: Array<[number, number, number]>;
@@ -217,13 +228,7 @@ describe('a data directory of storage format 1 (an event per log entry)', () => 
       } finally {
         await t.stop();
       }
-      const db = await openDatabase(dir, false);
-      try {
-        expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
-        expect((await verifyStore(db)).problems).toEqual([]);
-      } finally {
-        await db.close();
-      }
+      await expectCurrentAndSound(dir);
     }
   });
 });
@@ -268,13 +273,7 @@ describe('a data directory of storage format 2 (a stream-index entry per event)'
     }
     expect(await runsOf(first.dataDir, 'bulk')).toEqual(runs.bulk);
     expect(await runsOf(first.dataDir, 'single')).toEqual(runs.single);
-    const db = await openDatabase(first.dataDir, false);
-    try {
-      expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
-      expect((await verifyStore(db)).problems).toEqual([]);
-    } finally {
-      await db.close();
-    }
+    await expectCurrentAndSound(first.dataDir);
   });
 });
 
