@@ -60,17 +60,14 @@ export async function openDatabase(dataDir: string, create = true): Promise<Leve
   }
   try {
     const stored = await db.get(FORMAT_VERSION_KEY);
-    if (stored === undefined) {
-      await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-    } else if (readSequence(stored, 0) === 1 || readSequence(stored, 0) === 2) {
-      if (readSequence(stored, 0) === 1) await migrateFormat1(db);
+    const version = stored === undefined ? undefined : readSequence(stored, 0);
+    if (version === 1 || version === 2) {
+      if (version === 1) await migrateFormat1(db);
       await migrateFormat2(db);
-      await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-    } else if (readSequence(stored, 0) !== FORMAT_VERSION) {
-      throw new Error(
-        `data directory has storage format ${readSequence(stored, 0)}, this server reads format ${FORMAT_VERSION}`,
-      );
+    } else if (version !== undefined && version !== FORMAT_VERSION) {
+      throw new Error(`data directory has storage format ${version}, this server reads format ${FORMAT_VERSION}`);
     }
+    if (version !== FORMAT_VERSION) await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
   } catch (error) {
     await db.close();
     throw error;
