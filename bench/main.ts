@@ -20,7 +20,7 @@ import {
   uuidv7,
   type EventStoreClient,
 } from '../client/src/index.js';
-import type {EventStoreServiceClient} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {EventStoreServiceClient, SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   atSteadyRate,
@@ -45,8 +45,8 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, liveRate: 200, liveSizes: [200]}
-  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, liveRate: 200, liveSizes: SIZES};
+  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, liveSizes: [200]}
+  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -292,14 +292,13 @@ async function catchUp(address: string, expected: number): Promise<number> {
 }
 
 /**
- * Loads `total` events of `size` bytes into a fresh store without fsync: in
- * appends of up to 1,000 events from 4 writers (`batched`), or of one event
- * each from 64 writers on the SDK's append session. The log is stored in pages
- * of one group commit each, so the two lay it out differently.
+ * Appends `total` events of `size` bytes (random) through the server at
+ * `address`: in appends of up to 1,000 events from 4 writers (`batched`), or
+ * of one event each from 64 writers on the SDK's append session, to 100
+ * streams.
  */
-async function loadStore(dir: string, total: number, size: number, batched: boolean): Promise<void> {
-  const store = await startStore(dir, false);
-  const sdk = createEventStoreClient(store.ready[1]!, {deadlineMs: 120_000});
+async function appendLoad(address: string, total: number, size: number, batched: boolean): Promise<void> {
+  const sdk = createEventStoreClient(address, {deadlineMs: 120_000});
   const perAppend = batched ? Math.min(1000, Math.floor((3 * 1024 * 1024) / (size + 100))) : 1;
   let loaded = 0;
   await Promise.all(
@@ -312,6 +311,16 @@ async function loadStore(dir: string, total: number, size: number, batched: bool
     }),
   );
   sdk.close();
+}
+
+/**
+ * Loads `total` events of `size` bytes into a fresh store without fsync (see
+ * {@link appendLoad}). The log is stored in pages of one group commit each,
+ * so the two ways of appending lay it out differently.
+ */
+async function loadStore(dir: string, total: number, size: number, batched: boolean): Promise<void> {
+  const store = await startStore(dir, false);
+  await appendLoad(store.ready[1]!, total, size, batched);
   await store.stop();
 }
 
@@ -438,13 +447,24 @@ async function warmUp(send: () => void, subscribers: number, latencies: number[]
   latencies.length = 0;
 }
 
-type LiveRun = {latency: Latency; delivered: number; expected: number; rss: {before: number; during: number[]; after: number}};
+type LiveRun = {
+  latency: Latency;
+  delivered: number;
+  expected: number;
+  rss: {before: number; during: number[]; after: number};
+  /** With a stalled subscriber: what it received when it read again after the run. */
+  stalled?: {events: number; whole: boolean};
+};
 
 /**
  * `subscribers` subscriptions from the end (100 to a channel) to the server at
- * `server`, plus one that reads its first message and then stalls when
- * `withStalled`; after a warm-up, appends at the live rate for the run's
- * length and collects each delivery's latency and the server's RSS.
+ * `server`, plus, when `withStalled`, one from the start that reads its first
+ * message and then stalls (on its own channel); after a warm-up, appends at
+ * the live rate for the run's length and collects each delivery's latency and
+ * the server's RSS. `before` is taken before the stalled subscriber starts, so
+ * that what it makes the server hold shows in `during` and `after`. Then the
+ * stalled subscriber reads again, to the end: it must get every event of the
+ * log, in order.
  */
 async function liveRun(server: Child, size: number, subscribers: number, withStalled: boolean, seconds: number): Promise<LiveRun> {
   const address = server.ready[1]!;
@@ -468,13 +488,13 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
       // Cancelled at the end.
     }
   });
-  // The stalled subscriber: takes the first message, then never reads again.
+  while (caughtUp < subscribers) await sleep(20);
+  const before = server.rssBytes();
+  // The stalled subscriber: takes the first message, then reads no more until the run is over.
   const stalled = withStalled
     ? channels[channels.length - 1]!.client.subscribe({from: {$case: 'start', value: {}}}, {signal: controller.signal})[Symbol.asyncIterator]()
     : undefined;
-  await stalled?.next();
-  while (caughtUp < subscribers) await sleep(20);
-  const before = server.rssBytes();
+  const first = await stalled?.next();
   const sdk = createEventStoreClient(address);
   const append = (): void => {
     void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
@@ -491,10 +511,43 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   while (latencies.length < expected && now() < deadline) await sleep(50);
   const after = server.rssBytes();
   sdk.close();
+  const head = async (): Promise<number> => Number((await channels[0]!.client.getStreamInfo({stream: 'live'})).logPosition);
+  const stalledRead = stalled === undefined ? undefined : await readToTheEnd(stalled, first!.value, await head());
   controller.abort();
   await Promise.all(loops);
   for (const c of channels) c.channel.close();
-  return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}};
+  return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}, ...(stalledRead ? {stalled: stalledRead} : {})};
+}
+
+/**
+ * Reads a subscription from the start on, from its first message (already
+ * taken) up to `head`, the log's last position: how many events, and whether
+ * they were the whole log, positions 1, 2, 3, … to `head` without a gap or a
+ * repeat. The log must not grow meanwhile.
+ */
+async function readToTheEnd(
+  subscription: AsyncIterator<SubscribeResponse>,
+  first: SubscribeResponse | undefined,
+  head: number,
+): Promise<{events: number; whole: boolean}> {
+  let events = 0;
+  let inOrder = true;
+  for (let message = first; message !== undefined; ) {
+    const {content} = message;
+    // How far the server says it has gone: past the head without every event, something is missing.
+    let reached = 0n;
+    if (content?.$case === 'events') {
+      for (const e of content.value.events) inOrder &&= e.position === BigInt(++events);
+      reached = content.value.events.at(-1)?.position ?? 0n;
+    } else if (content !== undefined && 'position' in content.value) {
+      reached = content.value.position;
+    }
+    // A heartbeat: the server has sent all it has and waits for more, which the log will not get.
+    if (reached >= BigInt(head) || content?.$case === 'heartbeat') break;
+    const step = await subscription.next();
+    message = step.done === true ? undefined : step.value;
+  }
+  return {events, whole: inOrder && events === head};
 }
 
 /** One live run's deliveries: their latency, how many arrived of how many sent. */
@@ -663,17 +716,51 @@ async function liveSuite(): Promise<void> {
       }
     }
 
-    // 1,000 subscribers and one that stalls: more messages than two cores carry, run once for the server's memory.
-    progress(`live ${size}B: store, fsync on, 1000 subscribers + 1 stalled`);
-    const crowd = await storeLive(size, 1000, true, true, plan.crowdSeconds);
+    // 1,000 subscribers, more messages than two cores carry, run once for the server's memory: on a
+    // log that already holds `stallBytes` of events, without and then with a subscriber that stalls
+    // at its start. That is far more than the HTTP/2 windows between them, so a server that buffered
+    // for a subscriber that does not read would grow by about as much.
+    const history = Math.ceil(plan.stallBytes / size);
+    const crowd = async (withStalled: boolean): Promise<LiveRun> =>
+      withFreshStore(true, async store => {
+        progress(`live ${size}B: store, fsync on, loading ${history.toLocaleString('en')} events of history`);
+        await appendLoad(store.ready[1]!, history, size, true);
+        progress(`live ${size}B: store, fsync on, 1000 subscribers${withStalled ? ' + 1 stalled at the start of the log' : ''}`);
+        return liveRun(store, size, 1000, withStalled, plan.crowdSeconds);
+      });
+    const historyNote = `${history.toLocaleString('en')} events (${mib(plan.stallBytes)} MiB of data) stored before`;
+    const alone = await crowd(false);
+    record({
+      scenario: 'live',
+      size,
+      variant: `1000 subscribers, ${plan.liveRate} events/s, fsync on, one run of ${plan.crowdSeconds} s`,
+      value: alone.latency.p99,
+      unit: 'ms p99',
+      latency: alone.latency,
+      note: `delivered ${alone.delivered}/${alone.expected}; ${historyNote}; ${rssNote(alone.rss)}`,
+    });
+    const stalled = await crowd(true);
+    const drained = stalled.stalled!;
+    if (!drained.whole) throw new Error(`the stalled subscriber, read again, got ${drained.events} events, not the whole log in order`);
     record({
       scenario: 'live',
       size,
       variant: `1000 subscribers + 1 stalled, ${plan.liveRate} events/s, fsync on, one run of ${plan.crowdSeconds} s`,
-      value: crowd.latency.p99,
+      value: stalled.latency.p99,
       unit: 'ms p99',
-      latency: crowd.latency,
-      note: `delivered ${crowd.delivered}/${crowd.expected}; ${rssNote(crowd.rss)}`,
+      latency: stalled.latency,
+      note:
+        `delivered ${stalled.delivered}/${stalled.expected}; ${historyNote}, the stalled subscriber at their start; ${rssNote(stalled.rss)}; ` +
+        `read again after the run, it got the whole log in order, ${drained.events.toLocaleString('en')} events`,
+    });
+    const growth = (run: LiveRun): number => (Math.max(...run.rss.during, run.rss.after) - run.rss.before) / 2 ** 20;
+    record({
+      scenario: 'live memory',
+      size,
+      variant: '1000 subscribers + 1 stalled: server RSS growth (highest sample less before)',
+      value: growth(stalled),
+      unit: 'MiB',
+      note: `without the stalled subscriber ${growth(alone).toFixed(0)} MiB; it left ${mib(plan.stallBytes)} MiB of data unread`,
     });
   }
 }
