@@ -490,9 +490,13 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   });
   while (caughtUp < subscribers) await sleep(20);
   const before = server.rssBytes();
-  // The stalled subscriber: takes the first message, then reads no more until the run is over.
+  // The stalled subscriber: takes the first message, then reads no more until the run is over. Its
+  // heartbeats come after a minute of nothing to send, longer than the run: a heartbeat is never
+  // waiting among its messages, and when it reads again one means the server has nothing more.
   const stalled = withStalled
-    ? channels[channels.length - 1]!.client.subscribe({from: {$case: 'start', value: {}}}, {signal: controller.signal})[Symbol.asyncIterator]()
+    ? channels[channels.length - 1]!.client
+        .subscribe({from: {$case: 'start', value: {}}, heartbeatIntervalMs: STALLED_HEARTBEAT_MS}, {signal: controller.signal})
+        [Symbol.asyncIterator]()
     : undefined;
   const first = await stalled?.next();
   const sdk = createEventStoreClient(address);
@@ -511,13 +515,18 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   while (latencies.length < expected && now() < deadline) await sleep(50);
   const after = server.rssBytes();
   sdk.close();
-  const head = async (): Promise<number> => Number((await channels[0]!.client.getStreamInfo({stream: 'live'})).logPosition);
-  const stalledRead = stalled === undefined ? undefined : await readToTheEnd(stalled, first!.value, await head());
+  const stalledRead =
+    stalled === undefined
+      ? undefined
+      : await readToTheEnd(stalled, first!.value, Number((await channels[0]!.client.getStreamInfo({stream: 'live'})).logPosition));
   controller.abort();
   await Promise.all(loops);
   for (const c of channels) c.channel.close();
   return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}, ...(stalledRead ? {stalled: stalledRead} : {})};
 }
+
+/** The stalled subscriber's heartbeat interval: longer than it is ever left without messages. */
+const STALLED_HEARTBEAT_MS = 60_000;
 
 /**
  * Reads a subscription from the start on, from its first message (already
