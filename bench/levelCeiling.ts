@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
-import {WRITE_BUFFER_BYTES, databaseProperty, openDatabase} from '../server/src/engine/openDatabase.js';
+import {WRITE_BUFFER_BYTES, databaseProperty, openStorage} from '../server/src/engine/openDatabase.js';
 import {atSteadyRate, eventData, latencyOf, now, sleep, type Latency} from './harness.js';
 
 /**
@@ -105,8 +105,8 @@ export async function levelSyncedCommitLatency(eventBytes: number, rate: number,
  * waited.
  */
 export async function settleCompaction(dataDir: string, maxSeconds = 180): Promise<number> {
-  const db = await openDatabase(dataDir, false);
-  const stats = (): string => databaseProperty(db, 'leveldb.stats');
+  const storage = await openStorage(dataDir, false);
+  const stats = (): string => databaseProperty(storage.log, 'leveldb.stats') + databaseProperty(storage.db, 'leveldb.stats');
   const started = now();
   let before = stats();
   for (;;) {
@@ -117,7 +117,7 @@ export async function settleCompaction(dataDir: string, maxSeconds = 180): Promi
     if ((after === before && used.user + used.system < 20_000) || now() - started > maxSeconds * 1000) break;
     before = after;
   }
-  await db.close();
+  await storage.close();
   return (now() - started) / 1000;
 }
 
@@ -127,9 +127,9 @@ export async function settleCompaction(dataDir: string, maxSeconds = 180): Promi
  * per-event work but counting them. Events per second.
  */
 export async function levelIteration(dataDir: string): Promise<{entries: number; events: number; perSecond: number}> {
-  const db = await openDatabase(dataDir, false);
+  const storage = await openStorage(dataDir, false);
   // The same prefetch bound as the store's history reads, so that the ratio compares like with like.
-  const iterator = db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
+  const iterator = storage.log.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
   let entries = 0;
   let events = 0;
   const started = now();
@@ -141,6 +141,6 @@ export async function levelIteration(dataDir: string): Promise<{entries: number;
   }
   const perSecond = events / ((now() - started) / 1000);
   await iterator.close();
-  await db.close();
+  await storage.close();
   return {entries, events, perSecond};
 }

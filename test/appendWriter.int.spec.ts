@@ -6,36 +6,41 @@ import {pino} from 'pino';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {ExpectedRevision} from '../server/src/errors.js';
 import {AppendWriter, type AppendWriterOptions} from '../server/src/engine/appendWriter.js';
-import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {openStorage, type Storage} from '../server/src/engine/openDatabase.js';
+import {verifyStore} from '../server/src/engine/verifyStore.js';
 import {logRangeAfter} from '../server/src/engine/keys.js';
 import {StreamHeadCache} from '../server/src/engine/streamHeadCache.js';
 import {TenantRegistry} from '../server/src/engine/tenantRegistry.js';
 import type {AppendCommand} from '../server/src/engine/types.js';
 import {jsonEvent} from './support/events.js';
 
-// The writer on a real LevelDB in a temp directory. A write that fails or
-// lasts cannot be had from LevelDB on demand, so two tests hold a batch's
-// write by wrapping the real batch's write (the only stand-in here), and one
-// of them then fails it.
+// The writer on a real storage (two LevelDBs) in a temp directory. A write
+// that fails or lasts cannot be had from LevelDB on demand, so three tests hold
+// or fail a batch's write by wrapping the real batch's write (the only
+// stand-in here).
 let dir: string;
-let db: Awaited<ReturnType<typeof openDatabase>>;
+let storage: Storage;
+let db: Storage['db'];
+let log: Storage['log'];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edupulse-es-writer-'));
-  db = await openDatabase(dir);
+  storage = await openStorage(dir);
+  ({db, log} = storage);
 });
 afterEach(async () => {
-  await db.close();
+  await storage.close();
   await rm(dir, {recursive: true, force: true});
 });
 
 /**
- * A writer on `database`; `planned` is told each time it starts planning a group
+ * A writer on `storage`; `planned` is told each time it starts planning a group
  * (it looks up the group's tenants); `options` override the writer's settings.
  */
-function writerOn(database: typeof db, planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
-  const tenants = TenantRegistry(database, {maxEvents: 1000, maxBytes: 1 << 20});
+function writerOn(planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
+  const tenants = TenantRegistry(db, {maxEvents: 1000, maxBytes: 1 << 20});
   return AppendWriter({
-    db: database,
+    db,
+    log,
     tenants: {
       ...tenants,
       get: tenant => {
@@ -43,7 +48,7 @@ function writerOn(database: typeof db, planned: () => void = () => undefined, op
         return tenants.get(tenant);
       },
     },
-    streamHeads: StreamHeadCache(database, 1000),
+    streamHeads: StreamHeadCache(db, 1000),
     sync: false,
     maxQueuedBytes: 1 << 20,
     logger: pino({level: 'silent'}),
@@ -80,9 +85,9 @@ it('plans appends that come during a write on top of it, and fails them with it 
   let releaseFirst!: () => void;
   const firstHeld = new Promise<void>(resolve => (releaseFirst = resolve));
   let batches = 0;
-  const realBatch = db.batch.bind(db);
-  // An own property over the prototype's method, on this test's database only.
-  db.batch = (() => {
+  const realBatch = log.batch.bind(log);
+  // An own property over the prototype's method, on this test's log only: the first group's pages fail.
+  log.batch = (() => {
     const batch = realBatch();
     if (++batches === 1) {
       batch.write = async () => {
@@ -91,9 +96,9 @@ it('plans appends that come during a write on top of it, and fails them with it 
       };
     }
     return batch;
-  }) as typeof db.batch;
+  }) as typeof log.batch;
   let groups = 0;
-  const writer = writerOn(db, () => (groups += 1));
+  const writer = writerOn(() => (groups += 1));
 
   const first = writer.append(command('s', {kind: 'noStream'}));
   first.catch(() => undefined);
@@ -113,12 +118,45 @@ it('plans appends that come during a write on top of it, and fails them with it 
   // Nothing of either holds: the stream does not exist, and the log starts at position 1.
   const third = await writer.append(command('s', {kind: 'noStream'}));
   expect(third).toMatchObject({firstPosition: 1, lastPosition: 1, firstRevision: 0});
-  expect(await db.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
   await writer.close();
 });
 
+it('acknowledges a group whose pages were written but not its indexes, takes no more appends, and a reopen indexes it', async () => {
+  const realBatch = db.batch.bind(db);
+  let failing = false;
+  // An own property over the prototype's method: the indexes' batches fail once `failing` is set.
+  db.batch = (() => {
+    const batch = realBatch();
+    if (failing) {
+      batch.write = async () => {
+        throw new Error('index disk failed');
+      };
+    }
+    return batch;
+  }) as typeof db.batch;
+  const writer = writerOn();
+  await writer.append(command('s', {kind: 'noStream'}));
+  failing = true;
+  // Its pages are in the log: it holds, and is acknowledged.
+  expect(await writer.append(command('s', {kind: 'exact', revision: 0}))).toMatchObject({firstPosition: 2, firstRevision: 1});
+  // Planned on indexes that miss that append, another could store a retry twice: refused.
+  await expect(writer.append(command('s', {kind: 'any'}))).rejects.toThrow('could not write its indexes');
+  await writer.close();
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+
+  await storage.close();
+  storage = await openStorage(dir);
+  ({db, log} = storage);
+  expect(storage.recovered).toEqual([{tenant: '', replayed: 1, rebuilt: false}]);
+  expect((await verifyStore(storage)).problems).toEqual([]);
+  const reopened = writerOn();
+  expect(await reopened.append(command('s', {kind: 'exact', revision: 1}))).toMatchObject({firstPosition: 3, firstRevision: 2});
+  await reopened.close();
+});
+
 it('answers every append of a burst that comes while a write lasts, in order and without gaps', async () => {
-  const writer = writerOn(db);
+  const writer = writerOn();
   const results = await Promise.all(
     Array.from({length: 200}, (_, i) => writer.append(command(`s-${i % 7}`, {kind: 'any'}))),
   );
@@ -137,9 +175,9 @@ it('answers every append of a burst that comes while a write lasts, in order and
 it('warns when a commit is slow to write, and not again within the interval', async () => {
   const held = new Set<number>([1, 2]);
   let batches = 0;
-  const realBatch = db.batch.bind(db);
-  // An own property over the prototype's method: the first two batches take 50 ms longer to write.
-  db.batch = (() => {
+  const realBatch = log.batch.bind(log);
+  // An own property over the prototype's method: the first two groups' pages take 50 ms longer to write.
+  log.batch = (() => {
     const batch = realBatch();
     if (held.has(++batches)) {
       const write = batch.write.bind(batch);
@@ -149,7 +187,7 @@ it('warns when a commit is slow to write, and not again within the interval', as
       }) as typeof batch.write;
     }
     return batch;
-  }) as typeof db.batch;
+  }) as typeof log.batch;
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -157,7 +195,7 @@ it('warns when a commit is slow to write, and not again within the interval', as
       done();
     },
   });
-  const writer = writerOn(db, undefined, {logger: pino({level: 'warn'}, sink), slowCommitSeconds: 0.04});
+  const writer = writerOn(undefined, {logger: pino({level: 'warn'}, sink), slowCommitSeconds: 0.04});
 
   for (let i = 0; i < 4; i++) await writer.append(command('s', {kind: 'any'}));
   await writer.close();

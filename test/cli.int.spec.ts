@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {openStorage} from '../server/src/engine/openDatabase.js';
 import {streamIndexKey} from '../server/src/engine/keys.js';
 import {startServerProcess, type ServerProcess} from './support/serverProcess.js';
 import {freshDataDir} from './support/testServer.js';
@@ -121,9 +121,9 @@ it('verify reports a damaged index and exits non-zero', async () => {
   await cli(['append', 'lesson-1', '{}', '--type', 'test.E', '--address', server.address]);
   await cli(['append', 'lesson-1', '{}', '--type', 'test.E', '--address', server.address]);
   await stop(server);
-  const db = await openDatabase(dataDir);
-  await db.del(streamIndexKey('default', 'lesson-1', 1));
-  await db.close();
+  const storage = await openStorage(dataDir);
+  await storage.db.del(streamIndexKey('default', 'lesson-1', 1));
+  await storage.close();
   const verified = await cli(['verify', '--data-dir', dataDir]);
   expect(verified.code).toBe(1);
   expect(verified.stdout).toContain('PROBLEM stream index of "lesson-1" revision 1 does not point at position 2');
@@ -167,13 +167,13 @@ it('refuses unsafe or broken configurations at start, naming the setting', async
 
 it('refuses a data directory another process holds', async () => {
   const dataDir = join(dir, 'locked');
-  const db = await openDatabase(dataDir);
+  const storage = await openStorage(dataDir);
   try {
     const second = await cli(['serve', '--port', '0', '--metrics-port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`data directory ${dataDir} is in use by another process`);
   } finally {
-    await db.close();
+    await storage.close();
   }
 });
 

@@ -4,17 +4,19 @@ import {join} from 'node:path';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import {EventIdHighWater} from '../server/src/engine/eventIdHighWater.js';
 import {eventIdKey} from '../server/src/engine/keys.js';
-import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {openStorage, type Storage} from '../server/src/engine/openDatabase.js';
 
 // A real LevelDB in a temp directory; the ids are written as the writer writes them.
 let dir: string;
-let db: Awaited<ReturnType<typeof openDatabase>>;
+let storage: Storage;
+let db: Storage['db'];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edupulse-es-ids-'));
-  db = await openDatabase(dir);
+  storage = await openStorage(dir);
+  db = storage.db;
 });
 afterEach(async () => {
-  await db.close();
+  await storage.close();
   await rm(dir, {recursive: true, force: true});
 });
 

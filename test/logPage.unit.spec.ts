@@ -20,10 +20,13 @@ function runsIn(operations: PutOperation[]): Array<[string, number, number, numb
 
 describe('pageOperations', () => {
   it('indexes each stretch of a stream at consecutive revisions as one run, merging appends that follow each other', () => {
+    const pages: PutOperation[] = [];
     const operations: PutOperation[] = [];
     // a0 a1 | a2 (a second append to a, right after) | b0 | a3 | c5 c7 (not consecutive)
-    pageOperations('t', eventsOf([['a', 0], ['a', 1], ['a', 2], ['b', 0], ['a', 3], ['c', 5], ['c', 7]]), operations);
-    expect(operations.filter(op => op.key[0] === 'L'.charCodeAt(0)).map(op => op.key)).toEqual([logKey('t', 7)]);
+    pageOperations('t', eventsOf([['a', 0], ['a', 1], ['a', 2], ['b', 0], ['a', 3], ['c', 5], ['c', 7]]), pages, operations);
+    expect(pages.map(op => op.key)).toEqual([logKey('t', 7)]);
+    // The pages go to the log, the runs to the indexes.
+    expect(operations.every(op => op.key[0] === 'S'.charCodeAt(0))).toBe(true);
     expect(runsIn(operations)).toEqual([
       ['a', 0, 2, 3, 7],
       ['b', 0, 0, 4, 7],
@@ -36,9 +39,10 @@ describe('pageOperations', () => {
 
   it('ends a run at each page boundary, so a run names the one page that holds it', () => {
     const perPage = Math.floor(PAGE_BYTES / 1002);
+    const puts: PutOperation[] = [];
     const operations: PutOperation[] = [];
-    pageOperations('t', eventsOf(Array.from({length: perPage * 2 + 3}, (_, r) => ['a', r] as [string, number]), 1000), operations);
-    const pages = operations.filter(op => op.key[0] === 'L'.charCodeAt(0)).map(op => readPage(positionOfLogKey(op.key), op.value));
+    pageOperations('t', eventsOf(Array.from({length: perPage * 2 + 3}, (_, r) => ['a', r] as [string, number]), 1000), puts, operations);
+    const pages = puts.map(op => readPage(positionOfLogKey(op.key), op.value));
     expect(pages.map(p => [p.first, p.last])).toEqual([
       [1, perPage],
       [perPage + 1, perPage * 2],

@@ -1,3 +1,5 @@
+import {rm} from 'node:fs/promises';
+import {join} from 'node:path';
 import {Level} from 'level';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
@@ -6,6 +8,8 @@ import {uuidv7} from '../client/src/uuid.js';
 import {
   FORMAT_VERSION,
   FORMAT_VERSION_KEY,
+  LOG_DIRECTORY,
+  LOG_KEYS,
   decodeIndexRun,
   encodeIndexRun,
   encodeSequence,
@@ -22,7 +26,7 @@ import {
   type IndexRun,
 } from '../server/src/engine/keys.js';
 import {PAGE_BYTES, readPage} from '../server/src/engine/logPage.js';
-import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {openStorage} from '../server/src/engine/openDatabase.js';
 import {verifyStore} from '../server/src/engine/verifyStore.js';
 import {jsonEvent, jsonOf, range} from './support/events.js';
 import {startSubscriber} from './support/subscriber.js';
@@ -30,39 +34,60 @@ import {freshDataDir, startTestServer, type TestServer} from './support/testServ
 
 /** The log pages of a tenant in a stopped server's directory: [first, last, bytes]. */
 async function pagesOf(dataDir: string, tenant = 'default'): Promise<Array<[number, number, number]>> {
-  const db = await openDatabase(dataDir, false);
+  const storage = await openStorage(dataDir, false);
   try {
     const pages: Array<[number, number, number]> = [];
-    for await (const [key, value] of db.iterator({gt: logKey(tenant, 0), lte: logKey(tenant, 2 ** 40)})) {
+    for await (const [key, value] of storage.log.iterator({gt: logKey(tenant, 0), lte: logKey(tenant, 2 ** 40)})) {
       const page = readPage(positionOfLogKey(key), value);
       pages.push([page.first, page.last, value.byteLength]);
     }
     return pages;
   } finally {
-    await db.close();
+    await storage.close();
   }
 }
 
 /** The stream-index runs of a stream in a stopped server's directory, in revision order. */
 async function runsOf(dataDir: string, stream: string, tenant = 'default'): Promise<IndexRun[]> {
-  const db = await openDatabase(dataDir, false);
+  const storage = await openStorage(dataDir, false);
   try {
-    const entries = await db.iterator(streamIndexRangeAfter(tenant, stream, -1)).all();
+    const entries = await storage.db.iterator(streamIndexRangeAfter(tenant, stream, -1)).all();
     return entries.map(([key, value]) => decodeIndexRun(key, value));
   } finally {
-    await db.close();
+    await storage.close();
   }
 }
 
 /** Expects a stopped server's directory to be in the current storage format, and `verify` to find nothing wrong. */
 async function expectCurrentAndSound(dataDir: string): Promise<void> {
-  const db = await openDatabase(dataDir, false);
+  const storage = await openStorage(dataDir, false);
   try {
-    expect(readSequence((await db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
-    expect((await verifyStore(db)).problems).toEqual([]);
+    expect(readSequence((await storage.db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
+    // Every page is in the log's own database.
+    expect(await storage.db.keys({...LOG_KEYS, limit: 1}).all()).toEqual([]);
+    expect((await verifyStore(storage)).problems).toEqual([]);
   } finally {
-    await db.close();
+    await storage.close();
   }
+}
+
+/**
+ * Puts a stopped server's log pages back among its indexes, as storage
+ * formats 1 to 3 kept them, and removes the log's database; or, with
+ * `cutShort`, leaves the first page there too, as a move to format 4 cut short
+ * by a crash would. Returns the number of pages.
+ */
+async function moveLogIntoIndexes(dataDir: string, cutShort = false): Promise<number> {
+  const options = {keyEncoding: 'buffer', valueEncoding: 'view'} as const;
+  const log = new Level<Buffer, Uint8Array>(join(dataDir, LOG_DIRECTORY), options);
+  const pages = await log.iterator(LOG_KEYS).all();
+  if (cutShort) await log.batch(pages.slice(1).map(([key]) => ({type: 'del' as const, key})), {sync: true});
+  await log.close();
+  if (!cutShort) await rm(join(dataDir, LOG_DIRECTORY), {recursive: true});
+  const indexes = new Level<Buffer, Uint8Array>(dataDir, options);
+  await indexes.batch(pages.map(([key, value]) => ({type: 'put' as const, key, value})), {sync: true});
+  await indexes.close();
+  return pages.length;
 }
 
 describe('the log in pages', () => {
@@ -248,7 +273,9 @@ describe('a data directory of storage format 2 (a stream-index entry per event)'
     expect(runs.single).toHaveLength(3);
 
     // Rewrite the index as format 2 left it, but with revisions 0–9 of "bulk"
-    // already merged, as a migration cut short by a crash would leave them.
+    // already merged, as a migration cut short by a crash would leave them;
+    // and the pages among the indexes, where format 2 kept them.
+    expect(await moveLogIntoIndexes(first.dataDir)).toBe(4);
     const raw = new Level<Buffer, Uint8Array>(first.dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
     await raw.open();
     const batch = raw.batch();
@@ -277,26 +304,56 @@ describe('a data directory of storage format 2 (a stream-index entry per event)'
   });
 });
 
+describe('a data directory of storage format 3 (the log among the indexes)', () => {
+  it("is migrated on open by moving the pages into the log's own database, a move cut short included", async () => {
+    const first = await startTestServer();
+    for (const stream of ['a', 'b', 'a']) {
+      await first.client.append({stream, events: range(0, 20).map(n => jsonEvent('test.Move', {n, pad: 'z'.repeat(2000)}))});
+    }
+    const before = await first.client.readLog({maxCount: 100});
+    await first.stop();
+    const pages = await pagesOf(first.dataDir);
+    expect(pages.length).toBeGreaterThan(3);
+    expect(await moveLogIntoIndexes(first.dataDir, true)).toBe(pages.length);
+    const raw = new Level<Buffer, Uint8Array>(first.dataDir, {keyEncoding: 'buffer', valueEncoding: 'view'});
+    await raw.put(FORMAT_VERSION_KEY, encodeSequence(3), {sync: true});
+    await raw.close();
+
+    const t = await startTestServer({}, first.dataDir);
+    try {
+      expect(await t.client.readLog({maxCount: 100})).toEqual(before);
+      const appended = await t.client.append({stream: 'b', expectedRevision: {kind: {$case: 'exact', value: 20n}}, events: [jsonEvent('test.Move', {})]});
+      expect(Number(appended.lastPosition)).toBe(64);
+    } finally {
+      await t.stop();
+    }
+    expect((await pagesOf(first.dataDir)).slice(0, pages.length)).toEqual(pages);
+    await expectCurrentAndSound(first.dataDir);
+    await rm(first.dataDir, {recursive: true, force: true});
+  });
+});
+
 describe('verify, on a stream indexed in runs', () => {
   it('finds a run that leaves out an event, and one that names the wrong page', async () => {
     const first = await startTestServer();
     await first.client.append({stream: 'a', events: range(0, 49).map(n => jsonEvent('test.Run', {n}))});
     await first.client.append({stream: 'b', events: range(0, 9).map(n => jsonEvent('test.Run', {n}))});
     await first.stop();
-    const db = await openDatabase(first.dataDir, false);
+    const storage = await openStorage(first.dataDir, false);
+    const {db} = storage;
     try {
-      expect((await verifyStore(db)).problems).toEqual([]);
+      expect((await verifyStore(storage)).problems).toEqual([]);
       // a: 50 events at positions 1–50 on page 50; b: 10 at 51–60 on page 60.
       await db.put(streamIndexKey('default', 'a', 49), encodeIndexRun({lastPosition: 50, page: 50, count: 49}));
       await db.put(streamIndexKey('default', 'b', 9), encodeIndexRun({lastPosition: 60, page: 61, count: 10}));
-      const {problems} = await verifyStore(db);
+      const {problems} = await verifyStore(storage);
       expect(problems).toEqual([
         'stream index of "a" revision 0 does not point at position 1',
         ...range(0, 9).map(r => `stream index of "b" revision ${r} does not point at position ${51 + r}`),
         'tenant "default": the stream index holds 59 events, the log 60',
       ]);
     } finally {
-      await db.close();
+      await storage.close();
     }
   });
 });

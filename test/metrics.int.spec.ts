@@ -68,17 +68,23 @@ it("exports LevelDB's table files per level, which a fresh store has none of and
   const fresh = await startTestServer();
   try {
     const samples = await scrapeMetrics(fresh.server);
-    // All seven levels are exported, each empty: the writes so far sit in LevelDB's write buffer.
-    expect(samples.filter(s => s.name === 'edupulse_storage_files').map(s => s.labels.level)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    // All seven levels of both databases are exported, each empty: the writes so far sit in LevelDB's write buffers.
+    const levels = ['0', '1', '2', '3', '4', '5', '6'];
+    expect(samples.filter(s => s.name === 'edupulse_storage_files').map(s => `${s.labels.database} ${s.labels.level}`)).toEqual([
+      ...levels.map(level => `log ${level}`),
+      ...levels.map(level => `indexes ${level}`),
+    ]);
     expect(value(samples, 'edupulse_storage_files')).toBe(0);
     await fresh.client.append({stream: 's', events: range(1, 10).map(i => jsonEvent('test.E', {i}))});
     await fresh.stop();
     // A closed store has none to report (a scrape can come while the server stops).
     expect(fresh.server.stats().storageFiles).toEqual([]);
-    // Reopening turns LevelDB's write-ahead log into a table file.
+    // Reopening turns each LevelDB's write-ahead log into a table file.
     const reopened = await startTestServer({}, fresh.dataDir);
     try {
-      expect(value(await scrapeMetrics(reopened.server), 'edupulse_storage_files')).toBeGreaterThanOrEqual(1);
+      const after = await scrapeMetrics(reopened.server);
+      expect(value(after, 'edupulse_storage_files', {database: 'log'})).toBeGreaterThanOrEqual(1);
+      expect(value(after, 'edupulse_storage_files', {database: 'indexes'})).toBeGreaterThanOrEqual(1);
     } finally {
       await reopened.stop();
     }

@@ -2,12 +2,13 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {expect, it} from 'vitest';
-import {WRITE_BUFFER_BYTES, openDatabase} from '../server/src/engine/openDatabase.js';
+import {WRITE_BUFFER_BYTES, openStorage} from '../server/src/engine/openDatabase.js';
 
 // A real LevelDB in a temp directory; its `leveldb.sstables` property lists the table files.
 it('opens LevelDB with the large write buffer: 12 MiB of writes stay in memory, no table file yet', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'edupulse-es-open-'));
-  const db = await openDatabase(dir);
+  const storage = await openStorage(dir);
+  const {db} = storage;
   try {
     expect(WRITE_BUFFER_BYTES).toBeGreaterThan(12 * 1024 * 1024);
     const value = Buffer.alloc(4096, 1);
@@ -22,7 +23,7 @@ it('opens LevelDB with the large write buffer: 12 MiB of writes stay in memory, 
     expect(tables).not.toMatch(/\d+:\d+\[/);
     expect(tables).toContain('--- level 0 ---');
   } finally {
-    await db.close();
+    await storage.close();
     await rm(dir, {recursive: true, force: true});
   }
 });

@@ -1,7 +1,7 @@
 import {Status} from 'nice-grpc';
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {logKey} from '../server/src/engine/keys.js';
-import {openDatabase} from '../server/src/engine/openDatabase.js';
+import {openStorage} from '../server/src/engine/openDatabase.js';
 import {jsonEvent, range} from './support/events.js';
 import {shapeOf, startSubscriber, type Subscriber} from './support/subscriber.js';
 import {startTestServer, type TestServer} from './support/testServer.js';
@@ -205,11 +205,11 @@ describe('Subscribe over a damaged log', () => {
       await first.client.append({stream: 'lesson-1', events: range(n, n + 2).map(k => jsonEvent('test.E', {k}))});
     }
     await first.stop();
-    const db = await openDatabase(first.dataDir);
+    const storage = await openStorage(first.dataDir);
     // Each append is a page of its own, keyed by its last position: 3, 6, 9.
-    expect(await db.get(logKey('default', 6))).toBeDefined();
-    await db.del(logKey('default', 6));
-    await db.close();
+    expect(await storage.log.get(logKey('default', 6))).toBeDefined();
+    await storage.log.del(logKey('default', 6));
+    await storage.close();
     const t = await startTestServer({}, first.dataDir);
     try {
       const s = startSubscriber(t.newClient(), {});

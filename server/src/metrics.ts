@@ -92,12 +92,14 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
   });
   new Gauge({
     name: 'edupulse_storage_files',
-    help: "LevelDB's table files per level. From 8 at level 0 LevelDB slows writes, at 12 it holds them until its compaction catches up.",
-    labelNames: ['level'],
+    help: "LevelDB's table files per level, of the log's database and the indexes'. From 8 at level 0 LevelDB slows writes, at 12 it holds them until its compaction catches up.",
+    labelNames: ['database', 'level'],
     registers: [own],
     collect() {
       this.reset();
-      for (const [level, files] of stats().storageFiles.entries()) this.set({level: String(level)}, files);
+      for (const {database, files} of stats().storageFiles) {
+        for (const [level, count] of files.entries()) this.set({database, level: String(level)}, count);
+      }
     },
   });
   const registry = Registry.merge([own, grpcRegistry]);

@@ -3,7 +3,7 @@ import {createInterface} from 'node:readline';
 import {Command} from 'commander';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {createApiKey, type Role} from '../auth/apiKeys.js';
-import {openDatabase} from '../engine/openDatabase.js';
+import {openStorage} from '../engine/openDatabase.js';
 import {LogRestorer} from '../engine/restoreLog.js';
 import {verifyStore} from '../engine/verifyStore.js';
 import {startProgress} from './progress.js';
@@ -16,9 +16,9 @@ export function dataCommands(): Command[] {
     .argument('[file]', 'the export; standard input when left out')
     .action(async (file: string | undefined, flags: {dataDir: string}) => {
       const input = file === undefined ? process.stdin : createReadStream(file);
-      const db = await openDatabase(flags.dataDir);
+      const storage = await openStorage(flags.dataDir);
       try {
-        const restorer = LogRestorer(db);
+        const restorer = LogRestorer(storage);
         const total = file === undefined ? 0 : await countLines(file);
         const progress = startProgress('import', total);
         let line = 0;
@@ -42,7 +42,7 @@ export function dataCommands(): Command[] {
         progress.stop();
         process.stderr.write(`imported ${restored} events\n`);
       } finally {
-        await db.close();
+        await storage.close();
       }
     });
 
@@ -50,9 +50,12 @@ export function dataCommands(): Command[] {
     .description("check a data directory's counters and indexes against its log (the server must not be running)")
     .requiredOption('--data-dir <dir>', 'the data directory')
     .action(async (flags: {dataDir: string}) => {
-      const db = await openDatabase(flags.dataDir, false);
+      const storage = await openStorage(flags.dataDir, false);
       try {
-        const report = await verifyStore(db);
+        for (const {tenant, replayed, rebuilt} of storage.recovered) {
+          process.stdout.write(`tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}\n`);
+        }
+        const report = await verifyStore(storage);
         for (const t of report.tenants) {
           process.stdout.write(`tenant ${t.tenant}: ${t.events} events in ${t.streams} streams\n`);
         }
@@ -60,7 +63,7 @@ export function dataCommands(): Command[] {
         process.stdout.write(report.problems.length === 0 ? 'verify: OK\n' : `verify: ${report.problems.length} problems\n`);
         if (report.problems.length > 0) process.exitCode = 1;
       } finally {
-        await db.close();
+        await storage.close();
       }
     });
 

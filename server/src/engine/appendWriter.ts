@@ -43,7 +43,10 @@ export type CommitObservation = {
 export type AppendWriterOptions = {
   /** Told about every commit that wrote something. */
   onCommit?: (observation: CommitObservation) => void;
+  /** The indexes and counters. */
   db: Level<Buffer, Uint8Array>;
+  /** The log's pages. */
+  log: Level<Buffer, Uint8Array>;
   tenants: TenantRegistry;
   streamHeads: StreamHeadCache;
   /** fsync each commit before acknowledging it. */
@@ -92,6 +95,9 @@ type GroupState = {
 type GroupPlan = {
   group: readonly Pending[];
   decisions: Decision[];
+  /** The log's pages, written first. */
+  pages: PutOperation[];
+  /** The index entries and counters, written once the pages are. */
   operations: PutOperation[];
   published: Map<TenantLog, LiveEvent[]>;
   newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
@@ -105,7 +111,7 @@ type GroupPlan = {
 
 /** Creates the writer. */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
-  const {db, tenants, streamHeads, logger} = options;
+  const {db, log, tenants, streamHeads, logger} = options;
   const eventIds = EventIdHighWater(db);
   let queue: Pending[] = [];
   let queuedBytes = 0;
@@ -113,12 +119,19 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   /** Set while the writer waits on a write with an empty queue: the next append wakes it to plan. */
   let wakeOnAppend: (() => void) | undefined;
   let closed = false;
+  /**
+   * Set when a group's pages were written but its index entries were not: the
+   * group holds (a restart indexes it from the log), but appends planned on
+   * indexes that miss it could store a retry twice, so none is taken any more.
+   */
+  let indexFailure: Error | undefined;
   const slowCommitSeconds = options.slowCommitSeconds ?? 1;
   let lastSlowWarning = -Infinity;
   let slowSinceWarning = 0;
 
   function append(command: AppendCommand): Promise<AppendResult> {
     if (closed) return Promise.reject(new ShuttingDownError());
+    if (indexFailure !== undefined) return Promise.reject(indexFailure);
     // Always admit an append when the queue is empty, however large, so that one
     // maximal request can never be refused forever.
     if (queue.length > 0 && queuedBytes + command.bytes > options.maxQueuedBytes) {
@@ -179,7 +192,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             continue;
           }
         }
-        if (plan !== undefined) inFlight = {plan, written: write(plan)};
+        if (plan !== undefined && indexFailure !== undefined) settle(plan, indexFailure);
+        else if (plan !== undefined) inFlight = {plan, written: write(plan)};
       }
     } finally {
       running = undefined;
@@ -200,20 +214,37 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     return outcome;
   }
 
-  /** Writes a plan's batch; resolves with the error when it fails, undefined when it is durable. */
+  /**
+   * Writes a plan's pages (synced when fsync is on) and then its index entries
+   * and counters (unsynced: after a crash, opening the store replays the log
+   * into them); resolves with the error when the pages fail, undefined once
+   * they are durable.
+   */
   async function write(plan: GroupPlan): Promise<unknown> {
     if (plan.operations.length === 0) return undefined;
     plan.started = process.hrtime.bigint();
     try {
-      // A chained batch goes straight to LevelDB's WriteBatch; the array form
-      // costs several microseconds of generic preparation per operation.
-      const batch = db.batch();
-      for (const {key, value} of plan.operations) batch.put(key, value);
-      await batch.write({sync: options.sync});
-      return undefined;
+      await writeBatch(log, plan.pages, options.sync);
     } catch (error) {
       return error ?? new Error('the append batch failed');
     }
+    try {
+      await writeBatch(db, plan.operations, false);
+    } catch (error) {
+      logger.error({err: error}, 'the indexes of a written group could not be written; refusing appends until a restart indexes the log again');
+      indexFailure = new Error('the store could not write its indexes and takes no more appends; restart the server, which indexes the log again', {cause: error});
+    }
+    return undefined;
+  }
+
+  /** Writes puts in one atomic batch. */
+  async function writeBatch(target: Level<Buffer, Uint8Array>, operations: readonly PutOperation[], sync: boolean): Promise<void> {
+    if (operations.length === 0) return;
+    // A chained batch goes straight to LevelDB's WriteBatch; the array form
+    // costs several microseconds of generic preparation per operation.
+    const batch = target.batch();
+    for (const {key, value} of operations) batch.put(key, value);
+    await batch.write({sync});
   }
 
   /** Answers a group once its batch is durable (moving the in-memory state on), or failed. */
@@ -290,6 +321,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const touchedTenants = new Set<string>();
     const ownIds = new Map<string, StoredEventId>();
     const writtenIds = new Map<string, Uint8Array[]>();
+    const pages: PutOperation[] = [];
     const operations: PutOperation[] = [];
     // The accepted events of each tenant, at consecutive positions: stored as pages at the end.
     const pagedByTenant = new Map<string, PagedEvent[]>();
@@ -366,7 +398,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       }
     }
 
-    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, operations);
+    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, pages, operations);
     const newHeads: Array<[string, string, StreamHead]> = [];
     for (const streamKey of touchedStreams) {
       const head = heads.get(streamKey)!;
@@ -384,7 +416,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
       ids: ownIds,
     };
-    return {group, decisions, operations, published, newHeads, writtenIds, state, started: 0n};
+    return {group, decisions, pages, operations, published, newHeads, writtenIds, state, started: 0n};
   }
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */

@@ -8,7 +8,7 @@ import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
 import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
-import {filesPerLevel, openDatabase} from './openDatabase.js';
+import {filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
 import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
@@ -118,8 +118,12 @@ export type EventStoreStats = {
   liveBufferBytes: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
-  /** LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), read when asked for; empty once the store is closed. */
-  readonly storageFiles: number[];
+  /**
+   * LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), of
+   * the log's database and the indexes', read when asked for; empty once the
+   * store is closed.
+   */
+  readonly storageFiles: Array<{database: 'log' | 'indexes'; files: number[]}>;
 };
 
 /** How subscriptions read and send, server-wide. */
@@ -144,12 +148,22 @@ export function batchBytesFor(subscriptions: number, memoryBytes: number): numbe
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
-  const db = await openDatabase(options.dataDir);
+  const storage = await openStorage(options.dataDir);
+  const {db, log} = storage;
+  for (const {tenant, replayed, rebuilt} of storage.recovered) {
+    options.logger.warn(
+      {tenant, replayed, rebuilt},
+      rebuilt
+        ? `the indexes of tenant "${tenant}" reached past its log (the machine failed with fsync off and lost the log's latest writes); rebuilt them from the log's ${replayed} events`
+        : `indexed the last ${replayed} events of tenant "${tenant}"'s log again, which a crash had left out of its indexes`,
+    );
+  }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize);
   const writer = AppendWriter({
     db,
+    log,
     tenants,
     streamHeads,
     sync: options.fsync,
@@ -187,7 +201,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     }
     const entries = await streamEntries(db, tenant, stream, Math.min(start, end), Math.max(start, end));
     if (!forwards) entries.reverse();
-    const events = (await eventsAt(db, tenant, entries)).map(encoded => RecordedEvent.decode(encoded));
+    const events = (await eventsAt(log, tenant, entries)).map(encoded => RecordedEvent.decode(encoded));
     const more = forwards ? end < head.revision : end > 0;
     return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};
   }
@@ -208,11 +222,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     // Pages are keyed by their last position: the page holding `from` is the first at or after it.
     let pagesFrom = logKey(tenant, from);
     if (!forwards) {
-      const [holding] = await db.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
+      const [holding] = await log.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
       if (holding === undefined) throw new Error(`the log of tenant "${tenant}" has no page holding position ${from}`);
       pagesFrom = holding;
     }
-    const iterator = db.iterator(
+    const iterator = log.iterator(
       forwards
         ? {gte: pagesFrom, lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
         : {gte: logKey(tenant, 1), lte: pagesFrom, reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
@@ -259,7 +273,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     command: SubscribeCommand,
     signal: AbortSignal,
   ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
-    return runSubscription(db, () => openSubscription(command, signal), tuning);
+    return runSubscription(storage, () => openSubscription(command, signal), tuning);
   }
 
   /** Checks where `command` starts and registers the subscription (see {@link runSubscription}). */
@@ -326,7 +340,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
 
   async function close(): Promise<void> {
     await stop();
-    await db.close();
+    await storage.close();
   }
 
   return {
@@ -345,7 +359,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       fellBehind,
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
       get storageFiles() {
-        return db.status === 'open' ? filesPerLevel(db) : [];
+        if (db.status !== 'open' || log.status !== 'open') return [];
+        return [
+          {database: 'log' as const, files: filesPerLevel(log)},
+          {database: 'indexes' as const, files: filesPerLevel(db)},
+        ];
       },
     }),
     stop,

@@ -1,5 +1,7 @@
 /**
- * The LevelDB key layout. Every key starts with a one-byte kind, then the tenant
+ * The LevelDB key layout. A data directory holds two LevelDBs: the log's pages
+ * in `events/` (kind `L` only) and, at the top, the indexes and counters (all
+ * other kinds). Every key starts with a one-byte kind, then the tenant
  * name and a 0x00 separator (names never contain 0x00), then the rest. Numbers
  * are 8-byte big-endian so that byte order equals numeric order, which is what
  * LevelDB sorts by.
@@ -29,9 +31,19 @@
  * shaped like the store's in 18.9 ms synced instead of 33.4 (bench/README.md,
  * change 32).
  *
- * The log, the indexes and the counters of an append are written in one atomic
- * batch, so a restart finds them consistent and resumes from the counters
- * without scanning the log.
+ * The log's keys only ever grow (per tenant), so LevelDB moves its flushed
+ * files down the levels without rewriting them; in one database with the
+ * indexes, whose keys land all over, every flush overlapped the index files
+ * below it and compaction rewrote the log's bytes with them (at 2 KiB, a third
+ * of the server's CPU per append, and writes held back for seconds:
+ * bench/README.md, change 35).
+ *
+ * The log is the truth. A group commit writes its pages first (synced when
+ * fsync is on) and then its index entries and counters in one atomic batch,
+ * unsynced: after a crash the indexes may end before the log (never after it,
+ * unless the machine failed with fsync off), and opening the store replays the
+ * log's tail into them (recoverIndexes.ts). The tenant head `T` says how far
+ * the indexes reach.
  */
 
 const LOG = 0x4c; // 'L'
@@ -45,9 +57,13 @@ export const FORMAT_VERSION_KEY = Buffer.from('V');
 
 /**
  * The storage format this code reads and writes. Older formats are migrated on
- * open: 1 (an event per log entry) and 2 (a stream-index entry per event).
+ * open: 1 (an event per log entry), 2 (a stream-index entry per event) and 3
+ * (the log's pages in the same LevelDB as the indexes).
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
+
+/** The log's own LevelDB, inside the data directory. */
+export const LOG_DIRECTORY = 'events';
 
 /**
  * Prefetch bound of iterators that read history. classic-level's default (16
@@ -127,6 +143,24 @@ export function eventIdKey(tenant: string, eventId: Uint8Array): Buffer {
   const {key, offset} = prefixed(EVENT_ID, tenant, 16);
   key.set(eventId, offset);
   return key;
+}
+
+/** The kind byte of log keys: their range in the log's database is [LOG_KEYS.gte, LOG_KEYS.lt). */
+export const LOG_KEYS = {gte: Buffer.from([LOG]), lt: Buffer.from([LOG + 1])};
+
+/** Reads the tenant out of a key of any kind. */
+export function tenantOfKey(key: Uint8Array): string {
+  const view = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const separator = view.indexOf(0, 1);
+  return view.subarray(1, separator === -1 ? view.length : separator).toString();
+}
+
+/** Range options covering every key of one kind of one tenant. */
+export function tenantRange(kind: 'L' | 'S' | 'H' | 'I', tenant: string): {gte: Buffer; lt: Buffer} {
+  const {key: gte} = prefixed(kind.charCodeAt(0), tenant, 0);
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = 1; // just past the 0x00 separator: every key of the tenant, none of another
+  return {gte, lt};
 }
 
 /** Key of a tenant's log head (its last position). */

@@ -5,6 +5,7 @@ import {
   encodeIndexRun,
   encodeSequence,
   entriesOfRun,
+  LOG_KEYS,
   logKey,
   readSequence,
   revisionOfStreamIndexKey,
@@ -24,17 +25,22 @@ import {
 export const PAGE_BYTES = 16 * 1024;
 
 /** An event to be stored: its position, its encoding, its stream and revision. */
-export type PagedEvent = {position: number; encoded: EncodedEvent; stream: string; revision: number};
+export type PagedEvent = IndexedEvent & {encoded: EncodedEvent};
 
 /** A LevelDB put. */
 export type PutOperation = {type: 'put'; key: Buffer; value: Uint8Array};
 
 /**
- * Appends to `operations` the puts that store `events` (one tenant's, at
- * consecutive positions, in order) as pages, and the stream-index runs of each
+ * Appends to `pages` the puts that store `events` (one tenant's, at consecutive
+ * positions, in order) as pages, and to `index` the stream-index runs of each
  * page: one per stretch of a stream's consecutive revisions (keys.ts).
  */
-export function pageOperations(tenant: string, events: readonly PagedEvent[], operations: PutOperation[]): void {
+export function pageOperations(
+  tenant: string,
+  events: readonly PagedEvent[],
+  pages: PutOperation[],
+  index: PutOperation[],
+): void {
   let start = 0;
   while (start < events.length) {
     let end = start + 1;
@@ -49,19 +55,30 @@ export function pageOperations(tenant: string, events: readonly PagedEvent[], op
     let offset = 0;
     for (let i = start; i < end; i++) offset = writeFramed(page, offset, events[i]!.encoded);
     const last = events[end - 1]!.position;
-    operations.push({type: 'put', key: logKey(tenant, last), value: page});
-    let runStart = start;
-    for (let i = start + 1; i <= end; i++) {
-      const previous = events[i - 1]!;
-      if (i < end && events[i]!.stream === previous.stream && events[i]!.revision === previous.revision + 1) continue;
-      operations.push({
-        type: 'put',
-        key: streamIndexKey(tenant, previous.stream, previous.revision),
-        value: encodeIndexRun({lastPosition: previous.position, page: last, count: i - runStart}),
-      });
-      runStart = i;
-    }
+    pages.push({type: 'put', key: logKey(tenant, last), value: page});
+    runOperations(tenant, events.slice(start, end), last, index);
     start = end;
+  }
+}
+
+/** An event's place: what the stream index records of it. */
+export type IndexedEvent = {position: number; stream: string; revision: number};
+
+/**
+ * Appends to `index` the stream-index runs of the events of one page (ending
+ * at position `page`), in their order.
+ */
+export function runOperations(tenant: string, events: readonly IndexedEvent[], page: number, index: PutOperation[]): void {
+  let runStart = 0;
+  for (let i = 1; i <= events.length; i++) {
+    const previous = events[i - 1]!;
+    if (i < events.length && events[i]!.stream === previous.stream && events[i]!.revision === previous.revision + 1) continue;
+    index.push({
+      type: 'put',
+      key: streamIndexKey(tenant, previous.stream, previous.revision),
+      value: encodeIndexRun({lastPosition: previous.position, page, count: i - runStart}),
+    });
+    runStart = i;
   }
 }
 
@@ -107,16 +124,16 @@ export async function streamEntries(
 }
 
 /**
- * The events that stream-index entries point at, in their order: one LevelDB
- * read per distinct page.
+ * The events that stream-index entries point at, in their order: one read of
+ * the log's database per distinct page.
  */
 export async function eventsAt(
-  db: Level<Buffer, Uint8Array>,
+  log: Level<Buffer, Uint8Array>,
   tenant: string,
   entries: readonly IndexEntry[],
 ): Promise<EncodedEvent[]> {
   const lasts = [...new Set(entries.map(e => e.page))];
-  const values = await db.getMany(lasts.map(last => logKey(tenant, last)));
+  const values = await log.getMany(lasts.map(last => logKey(tenant, last)));
   const pages = new Map<number, LogPage>();
   for (const [i, last] of lasts.entries()) {
     const value = values[i];
@@ -234,4 +251,24 @@ export async function migrateFormat2(db: Level<Buffer, Uint8Array>): Promise<num
   await close();
   if (batch.length > 0) await batch.write({sync: true});
   return removed;
+}
+
+/**
+ * Moves a format-3 store's log pages into the log's own database (format 4),
+ * a thousand pages a batch, each synced before the pages leave the indexes'
+ * database. Safe to run again after a crash: pages already moved are put again
+ * unchanged, and the rest are still where they were. Returns the pages moved.
+ */
+export async function migrateFormat3(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Array>): Promise<number> {
+  let moved = 0;
+  let after: Buffer | undefined;
+  for (;;) {
+    // From the last page moved on, so that the deleted ones are not skipped over again.
+    const entries = await db.iterator({...(after === undefined ? LOG_KEYS : {gt: after, lt: LOG_KEYS.lt}), limit: 1000}).all();
+    if (entries.length === 0) return moved;
+    after = entries.at(-1)![0];
+    await log.batch(entries.map(([key, value]) => ({type: 'put' as const, key, value})), {sync: true});
+    await db.batch(entries.map(([key]) => ({type: 'del' as const, key})), {sync: true});
+    moved += entries.length;
+  }
 }

@@ -1,16 +1,17 @@
 import {Level} from 'level';
-import {FORMAT_VERSION, FORMAT_VERSION_KEY, encodeSequence, readSequence} from './keys.js';
-import {migrateFormat1, migrateFormat2} from './logPage.js';
+import {join} from 'node:path';
+import {FORMAT_VERSION, FORMAT_VERSION_KEY, LOG_DIRECTORY, encodeSequence, readSequence} from './keys.js';
+import {migrateFormat1, migrateFormat2, migrateFormat3} from './logPage.js';
+import {recoverIndexes, type IndexRecovery} from './recoverIndexes.js';
 
 /**
- * LevelDB's write buffer (memtable), 32 MiB instead of its 4 MiB default. Every
- * flush of the buffer is a level-0 file whose keys span all kinds (log pages,
- * indexes, heads), so it overlaps every level-1 file and each level-0 compaction
- * rewrites level 1; fewer, larger flushes cut that background work: under
- * session appends of 2 KiB without fsync the compaction thread went from 32–38%
- * of a core to 15–19%, and appends gained 8–25% (bench/README.md, change 24).
- * The price is memory (up to two buffers, 64 MiB) and a longer log replay
- * after a crash (at most one buffer's worth).
+ * LevelDB's write buffer (memtable) of each of the two databases, 32 MiB
+ * instead of its 4 MiB default. Adopted when the log and the indexes shared
+ * one database and every flush overlapped every level-1 file: fewer, larger
+ * flushes cut compaction (bench/README.md, change 24). The log's own flushes
+ * now move down without a rewrite, and a large buffer still means fewer level-0
+ * files. The price is memory (up to two buffers per database) and a longer
+ * replay of LevelDB's own write-ahead log after a crash.
  */
 export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
@@ -35,15 +36,21 @@ export function filesPerLevel(db: Level<Buffer, Uint8Array>): number[] {
   return Array.from({length: LEVELDB_LEVELS}, (_, level) => Number(databaseProperty(db, `leveldb.num-files-at-level${level}`)));
 }
 
-/**
- * Opens the LevelDB of a data directory (creating it when `create`), checking
- * the storage format and migrating older ones: format 1 (an event per log
- * entry) to pages, format 2 (a stream-index entry per event) to runs.
- * LevelDB's lock makes a second process fail here with LEVEL_DATABASE_NOT_OPEN
- * (cause: LEVEL_LOCKED), e.g. `import` while a server runs.
- */
-export async function openDatabase(dataDir: string, create = true): Promise<Level<Buffer, Uint8Array>> {
-  const db = new Level<Buffer, Uint8Array>(dataDir, {
+/** A data directory's two LevelDBs (keys.ts). */
+export type Storage = {
+  /** The indexes and counters: stream-index runs, stream heads, event ids, tenant heads, the format version. */
+  db: Level<Buffer, Uint8Array>;
+  /** The log's pages. */
+  log: Level<Buffer, Uint8Array>;
+  /** What opening did to indexes that a crash left behind the log. */
+  recovered: IndexRecovery[];
+  /** Closes both. */
+  close(): Promise<void>;
+};
+
+/** Opens one LevelDB of a data directory. */
+async function openLevel(dir: string, create: boolean): Promise<Level<Buffer, Uint8Array>> {
+  const db = new Level<Buffer, Uint8Array>(dir, {
     keyEncoding: 'buffer',
     valueEncoding: 'view',
     createIfMissing: create,
@@ -54,23 +61,42 @@ export async function openDatabase(dataDir: string, create = true): Promise<Leve
   } catch (error) {
     const cause = (error as {cause?: {code?: string}}).cause;
     if (cause?.code === 'LEVEL_LOCKED') {
-      throw new Error(`data directory ${dataDir} is in use by another process (a running server?)`, {cause: error});
+      throw new Error(`data directory ${dir} is in use by another process (a running server?)`, {cause: error});
     }
-    throw new Error(`cannot open data directory ${dataDir}: ${(error as Error).message}`, {cause: error});
-  }
-  try {
-    const stored = await db.get(FORMAT_VERSION_KEY);
-    const version = stored === undefined ? undefined : readSequence(stored, 0);
-    if (version === 1 || version === 2) {
-      if (version === 1) await migrateFormat1(db);
-      await migrateFormat2(db);
-    } else if (version !== undefined && version !== FORMAT_VERSION) {
-      throw new Error(`data directory has storage format ${version}, this server reads format ${FORMAT_VERSION}`);
-    }
-    if (version !== FORMAT_VERSION) await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-  } catch (error) {
-    await db.close();
-    throw error;
+    throw new Error(`cannot open data directory ${dir}: ${(error as Error).message}`, {cause: error});
   }
   return db;
+}
+
+/**
+ * Opens the storage of a data directory (creating it when `create`): checks
+ * the storage format and migrates older ones (format 1, an event per log
+ * entry, to pages; format 2, a stream-index entry per event, to runs; format
+ * 3 moves the pages into the log's own LevelDB), then brings the indexes
+ * level with the log after a crash (recoverIndexes.ts). LevelDB's lock makes
+ * a second process fail here with LEVEL_DATABASE_NOT_OPEN (cause:
+ * LEVEL_LOCKED), e.g. `import` while a server runs.
+ */
+export async function openStorage(dataDir: string, create = true): Promise<Storage> {
+  const db = await openLevel(dataDir, create);
+  let log: Level<Buffer, Uint8Array> | undefined;
+  try {
+    // Once the directory exists, so does the log's database in it (a format-3 store has none yet).
+    log = await openLevel(join(dataDir, LOG_DIRECTORY), true);
+    const stored = await db.get(FORMAT_VERSION_KEY);
+    const version = stored === undefined ? undefined : readSequence(stored, 0);
+    if (version !== undefined && (version < 1 || version > FORMAT_VERSION)) {
+      throw new Error(`data directory has storage format ${version}, this server reads format ${FORMAT_VERSION}`);
+    }
+    if (version === 1) await migrateFormat1(db);
+    if (version !== undefined && version <= 2) await migrateFormat2(db);
+    if (version !== undefined && version <= 3) await migrateFormat3(db, log);
+    if (version !== FORMAT_VERSION) await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
+    const recovered = await recoverIndexes(db, log);
+    const opened = log;
+    return {db, log, recovered, close: async () => void (await Promise.all([db.close(), opened.close()]))};
+  } catch (error) {
+    await Promise.all([db.close(), log?.close()]);
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import type {Level} from 'level';
+import type {Storage} from './openDatabase.js';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   decodeStreamHead,
@@ -28,10 +28,11 @@ export type LogRestorer = {
   finish(): Promise<number>;
 };
 
-/** Creates a restorer writing into `db`. */
-export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): LogRestorer {
+/** Creates a restorer writing into a data directory's storage: each batch's pages first, then its indexes. */
+export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 1000): LogRestorer {
   const tenantHeads = new Map<string, number>();
   const streamHeads = new Map<string, StreamHead | null>();
+  let pages: PutOperation[] = [];
   let batch: PutOperation[] = [];
   // Each tenant's events of the batch, at consecutive positions: written as pages.
   const pagedByTenant = new Map<string, PagedEvent[]>();
@@ -59,7 +60,7 @@ export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): Lo
   }
 
   async function flush(): Promise<void> {
-    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, batch);
+    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, pages, batch);
     pagedByTenant.clear();
     for (const key of touchedStreams) {
       const [tenant, stream] = key.split('\0') as [string, string];
@@ -68,7 +69,9 @@ export function LogRestorer(db: Level<Buffer, Uint8Array>, batchSize = 1000): Lo
     for (const [tenant, head] of tenantHeads) {
       batch.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(head)});
     }
+    if (pages.length > 0) await log.batch(pages, {sync: true});
     if (batch.length > 0) await db.batch(batch, {sync: true});
+    pages = [];
     batch = [];
     pendingIds.clear();
     touchedStreams.clear();

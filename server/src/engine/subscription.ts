@@ -1,4 +1,4 @@
-import type {Level} from 'level';
+import type {Storage} from './openDatabase.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {
   peekEventHeader,
@@ -92,7 +92,7 @@ export type OpenedSubscription = {
  * a wrapping generator would be one more hop for every message sent.
  */
 export async function* runSubscription(
-  db: Level<Buffer, Uint8Array>,
+  {db, log}: Pick<Storage, 'db' | 'log'>,
   open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
 ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
@@ -203,7 +203,7 @@ export async function* runSubscription(
    */
   async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
     // Pages are keyed by their last position: the first one after `from` holds from + 1.
-    const iterator = db.iterator({
+    const iterator = log.iterator({
       ...logRangeAfter(tenant.tenant, from),
       signal,
       highWaterMarkBytes: HISTORY_PREFETCH_BYTES,
@@ -281,7 +281,7 @@ export async function* runSubscription(
         next = readAhead(iterator.nextv(chunk));
         // The first run may start at or before `after`: only the revisions after it count.
         const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
-        const values = await eventsAt(db, tenant.tenant, indexed);
+        const values = await eventsAt(log, tenant.tenant, indexed);
         const events: EncodedEvent[] = [];
         const maxBytes = tuning.batchBytes();
         let bytes = 0;

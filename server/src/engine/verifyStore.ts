@@ -15,6 +15,7 @@ import {
   type IndexRun,
 } from './keys.js';
 import {readPage, type LogPage} from './logPage.js';
+import type {Storage} from './openDatabase.js';
 
 /** What `verifyStore` found. */
 export type VerifyReport = {
@@ -43,7 +44,7 @@ async function* keysOfKind(db: Level<Buffer, Uint8Array>, kind: string): AsyncGe
  * matches its last event; every event id is indexed to its event; and no index
  * entry or counter refers to anything that is not in the log.
  */
-export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<VerifyReport> {
+export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promise<VerifyReport> {
   const problems: string[] = [];
   const problem = (text: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
@@ -54,7 +55,7 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
   const heads = new Map<string, number>();
   for await (const [tenant, , value] of keysOfKind(db, 'T')) heads.set(tenant, readSequence(value, 0));
   // Tenants with events but no counter are found by their log keys.
-  for await (const [tenant] of keysOfKind(db, 'L')) {
+  for await (const [tenant] of keysOfKind(log, 'L')) {
     if (!heads.has(tenant)) {
       problem(`tenant "${tenant}" has events but no head counter`);
       heads.set(tenant, 0);
@@ -111,7 +112,7 @@ export async function verifyStore(db: Level<Buffer, Uint8Array>): Promise<Verify
     };
     let expected = 1;
     let events = 0;
-    for await (const [key, value] of db.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
+    for await (const [key, value] of log.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
       let page: LogPage;
       try {
         page = readPage(positionOfLogKey(key), value);
