@@ -33,7 +33,7 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
   });
   const commitAppends = new Histogram({
     name: 'edupulse_group_commit_appends',
-    help: 'Appends per group commit (one LevelDB batch, one fsync).',
+    help: 'Appends per group commit (one batch of pages, one fsync; one batch of index entries).',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [own],
   });

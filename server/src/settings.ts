@@ -76,7 +76,7 @@ export const settings: readonly Setting[] = [
     flag: '--data-dir <dir>',
     env: 'EDUPULSE_DATA_DIR',
     defaultText: defaultConfig.dataDir,
-    description: 'the LevelDB directory (created when missing)',
+    description: 'the data directory, holding the log and its indexes in two LevelDBs (created when missing)',
     apply: (c, t) => (c.dataDir = nonEmpty(t)),
   },
   {

@@ -65,9 +65,9 @@ const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
  * The single writer of the store. Appends queue up while a commit is in flight;
  * the next commit takes the whole queue (group commit): each append is checked on
  * its own (expected revision, idempotency) against the state left by the appends
- * before it, and all accepted ones are written in one atomic LevelDB batch with
- * one fsync. Positions are assigned here and only here, in commit order, so they
- * are gapless per tenant.
+ * before it, and all accepted ones are written in one atomic batch of log pages
+ * with one fsync, then one of index entries and counters. Positions are
+ * assigned here and only here, in commit order, so they are gapless per tenant.
  */
 export type AppendWriter = {
   /** Queues an append; resolves once it is durable (or was a retry), rejects with a domain error. */

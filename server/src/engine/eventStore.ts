@@ -71,7 +71,7 @@ export type SubscribeCommand = {
 };
 
 /**
- * The event store engine over one LevelDB directory: appends through the single
+ * The event store engine over one data directory: appends through the single
  * group-committing writer, reads, and subscriptions. Transport-agnostic; the
  * gRPC service is a thin layer over it.
  */
