@@ -16,6 +16,7 @@ import {
   tenantRange,
   type StreamHead,
 } from './keys.js';
+import {uuidBytes} from '../validation.js';
 import {readPage, runOperations, type IndexedEvent, type PutOperation} from './logPage.js';
 
 /** What opening the store did to one tenant's indexes. */
@@ -62,9 +63,10 @@ async function logHeads(log: Level<Buffer, Uint8Array>): Promise<Map<string, num
   for (;;) {
     const [first] = await log.keys({gte: from, lt: LOG_KEYS.lt, limit: 1}).all();
     if (first === undefined) return heads;
-    const range = tenantRange('L', tenantOfKey(first));
+    const tenant = tenantOfKey(first);
+    const range = tenantRange('L', tenant);
     const [last] = await log.keys({...range, reverse: true, limit: 1}).all();
-    heads.set(tenantOfKey(first), positionOfLogKey(last!));
+    heads.set(tenant, positionOfLogKey(last!));
     from = range.lt;
   }
 }
@@ -117,7 +119,8 @@ async function replay(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Arr
       if (Number(event.position) !== position || event.tenant !== tenant) {
         throw new Error(`cannot index the log of tenant "${tenant}": position ${position} holds an event of "${event.tenant}" at ${event.position}`);
       }
-      const idBytes = Buffer.from(event.eventId.replaceAll('-', ''), 'hex');
+      const idBytes = uuidBytes(event.eventId);
+      if (idBytes === undefined) throw new Error(`cannot index the log of tenant "${tenant}": position ${position} holds an event whose id "${event.eventId}" is not a UUID`);
       operations.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream: event.stream})});
       heads.set(event.stream, {revision, position});
       return {position, stream: event.stream, revision};
