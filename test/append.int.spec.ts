@@ -1,7 +1,7 @@
 import {Status} from 'nice-grpc';
 import {ErrorInfo, RichClientError} from 'nice-grpc-error-details';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import type {ExpectedRevision} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {ReadDirection, type ExpectedRevision} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent, range} from './support/events.js';
 import {startTestServer, type TestServer} from './support/testServer.js';
 
@@ -75,6 +75,50 @@ describe('Append', () => {
       }
     }
   });
+
+  it.each([true, false])(
+    'shows an acknowledged append at once to reads, stream info, retries and the next expected revision while others write (fsync %s)',
+    async fsync => {
+      // Acknowledged once its log pages are durable, an append's index entries may still be on
+      // their way: every read must wait for them. Other writers keep the index writer busy.
+      await t.dispose();
+      t = await startTestServer({fsync});
+      const clients = [t.client, t.newClient(), t.newClient()];
+      let writing = true;
+      const others = Promise.all(
+        range(1, 6).map(async w => {
+          for (let i = 0; writing; i++) {
+            await clients[w % 3]!.append({stream: `other-${w}`, events: [jsonEvent('test.Other', {w, i})]});
+          }
+        }),
+      );
+      try {
+        await Promise.all(
+          range(1, 4).map(async w => {
+            const client = clients[w % 3]!;
+            const stream = `checked-${w}`;
+            for (let revision = 0; revision < 25; revision++) {
+              const events = [jsonEvent('test.Checked', {w, revision})];
+              const request = {stream, expectedRevision: revision === 0 ? noStream : exact(revision - 1), events};
+              const result = await client.append(request);
+              expect(result).toMatchObject({firstRevision: BigInt(revision), deduplicated: false});
+              const page = await client.readStream({stream, direction: ReadDirection.READ_DIRECTION_BACKWARDS, maxCount: 1});
+              expect(page.events.map(e => e.eventId)).toEqual([events[0]!.eventId]);
+              expect(await client.getStreamInfo({stream})).toMatchObject({exists: true, revision: BigInt(revision)});
+              expect(await client.append(request)).toEqual({...result, deduplicated: true});
+            }
+          }),
+        );
+      } finally {
+        writing = false;
+        await others;
+      }
+      for (const w of range(1, 4)) {
+        const page = await t.client.readStream({stream: `checked-${w}`, maxCount: 100});
+        expect(page.events.map(e => Number(e.revision))).toEqual(range(0, 24));
+      }
+    },
+  );
 
   it('returns the positions and revisions it assigned, consecutive within one append', async () => {
     await t.client.append({stream: 'other', events: [jsonEvent('test.E', {})]});

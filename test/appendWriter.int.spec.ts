@@ -6,18 +6,20 @@ import {pino} from 'pino';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {ExpectedRevision} from '../server/src/errors.js';
 import {AppendWriter, type AppendWriterOptions} from '../server/src/engine/appendWriter.js';
+import {IndexWriter} from '../server/src/engine/indexWriter.js';
 import {openStorage, type Storage} from '../server/src/engine/openDatabase.js';
 import {verifyStore} from '../server/src/engine/verifyStore.js';
-import {logRangeAfter} from '../server/src/engine/keys.js';
+import {logRangeAfter, streamHeadKey} from '../server/src/engine/keys.js';
 import {StreamHeadCache} from '../server/src/engine/streamHeadCache.js';
 import {TenantRegistry} from '../server/src/engine/tenantRegistry.js';
 import type {AppendCommand} from '../server/src/engine/types.js';
+import {uuidv7} from '../client/src/index.js';
 import {jsonEvent} from './support/events.js';
 
 // The writer on a real storage (two LevelDBs) in a temp directory. A write
-// that fails or lasts cannot be had from LevelDB on demand, so three tests hold
-// or fail a batch's write by wrapping the real batch's write (the only
-// stand-in here).
+// that fails or lasts cannot be had from LevelDB on demand, so four tests hold
+// or fail a batch's write by wrapping the real batch's write
+// (wrapBatchWrites, the only stand-in here).
 let dir: string;
 let storage: Storage;
 let db: Storage['db'];
@@ -38,9 +40,11 @@ afterEach(async () => {
  */
 function writerOn(planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
   const tenants = TenantRegistry(db, {maxEvents: 1000, maxBytes: 1 << 20});
+  const indexes = options.indexes ?? IndexWriter(db, pino({level: 'silent'}));
   return AppendWriter({
     db,
     log,
+    indexes,
     tenants: {
       ...tenants,
       get: tenant => {
@@ -48,12 +52,31 @@ function writerOn(planned: () => void = () => undefined, options: Partial<Append
         return tenants.get(tenant);
       },
     },
-    streamHeads: StreamHeadCache(db, 1000),
+    streamHeads: StreamHeadCache(db, 1000, indexes),
     sync: false,
     maxQueuedBytes: 1 << 20,
     logger: pino({level: 'silent'}),
     ...options,
   });
+}
+
+/** The write of a chained batch. */
+type BatchWrite = (options: {sync?: boolean}) => Promise<void>;
+
+/**
+ * Replaces the writes of `target`'s chained batches from now on (an own
+ * property over the prototype's method, on this test's database only): `wrap`
+ * gets each batch's number, from 1, and its real write, and returns the write
+ * to use.
+ */
+function wrapBatchWrites(target: Storage['db'], wrap: (batch: number, write: BatchWrite) => BatchWrite): void {
+  const realBatch = target.batch.bind(target);
+  let batches = 0;
+  target.batch = (() => {
+    const batch = realBatch();
+    batch.write = wrap(++batches, batch.write.bind(batch) as BatchWrite) as typeof batch.write;
+    return batch;
+  }) as typeof target.batch;
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -63,8 +86,9 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-function command(stream: string, expected: ExpectedRevision): AppendCommand {
-  const event = jsonEvent('test.Event', {stream});
+/** A one-event append; its event id is random unless given. */
+function command(stream: string, expected: ExpectedRevision, eventId?: string): AppendCommand {
+  const event = jsonEvent('test.Event', {stream}, eventId === undefined ? {} : {eventId});
   return {
     tenant: '',
     stream,
@@ -85,18 +109,15 @@ it('plans appends that come during a write on top of it, and fails them with it 
   let releaseFirst!: () => void;
   const firstHeld = new Promise<void>(resolve => (releaseFirst = resolve));
   let batches = 0;
-  const realBatch = log.batch.bind(log);
-  // An own property over the prototype's method, on this test's log only: the first group's pages fail.
-  log.batch = (() => {
-    const batch = realBatch();
-    if (++batches === 1) {
-      batch.write = async () => {
-        await firstHeld;
-        throw new Error('disk failed');
-      };
-    }
-    return batch;
-  }) as typeof log.batch;
+  // The first group's pages fail.
+  wrapBatchWrites(log, (n, write) => {
+    batches = n;
+    if (n !== 1) return write;
+    return async () => {
+      await firstHeld;
+      throw new Error('disk failed');
+    };
+  });
   let groups = 0;
   const writer = writerOn(() => (groups += 1));
 
@@ -123,23 +144,26 @@ it('plans appends that come during a write on top of it, and fails them with it 
 });
 
 it('acknowledges a group whose pages were written but not its indexes, takes no more appends, and a reopen indexes it', async () => {
-  const realBatch = db.batch.bind(db);
   let failing = false;
-  // An own property over the prototype's method: the indexes' batches fail once `failing` is set.
-  db.batch = (() => {
-    const batch = realBatch();
-    if (failing) {
-      batch.write = async () => {
-        throw new Error('index disk failed');
-      };
-    }
-    return batch;
-  }) as typeof db.batch;
-  const writer = writerOn();
+  let failed = 0;
+  // The indexes' batches fail once `failing` is set.
+  wrapBatchWrites(db, (_, write) =>
+    failing
+      ? async () => {
+          failed += 1;
+          throw new Error('index disk failed');
+        }
+      : write,
+  );
+  const indexes = IndexWriter(db, pino({level: 'silent'}));
+  const writer = writerOn(undefined, {indexes});
   await writer.append(command('s', {kind: 'noStream'}));
   failing = true;
-  // Its pages are in the log: it holds, and is acknowledged.
+  // Its pages are in the log: it holds, and is acknowledged (its index batch follows).
   expect(await writer.append(command('s', {kind: 'exact', revision: 0}))).toMatchObject({firstPosition: 2, firstRevision: 1});
+  await indexes.caughtUp();
+  expect(failed).toBe(1);
+  expect(indexes.failure()?.message).toContain('could not write its indexes');
   // Planned on indexes that miss that append, another could store a retry twice: refused.
   await expect(writer.append(command('s', {kind: 'any'}))).rejects.toThrow('could not write its indexes');
   await writer.close();
@@ -153,6 +177,48 @@ it('acknowledges a group whose pages were written but not its indexes, takes no 
   const reopened = writerOn();
   expect(await reopened.append(command('s', {kind: 'exact', revision: 1}))).toMatchObject({firstPosition: 3, firstRevision: 2});
   await reopened.close();
+});
+
+it('acknowledges a group once its pages are durable, writes the next group beside its index batch, and dedupes a retry only once that batch is written', async () => {
+  let releaseIndex!: () => void;
+  const indexHeld = new Promise<void>(resolve => (releaseIndex = resolve));
+  // The first index batch is held until released.
+  wrapBatchWrites(db, (n, write) =>
+    n === 1
+      ? async options => {
+          await indexHeld;
+          return write(options);
+        }
+      : write,
+  );
+  const indexes = IndexWriter(db, pino({level: 'silent'}));
+  const writer = writerOn(undefined, {indexes});
+
+  // Time-ordered ids, as the SDK makes them: a new one is known not to be stored without a look-up.
+  const first = command('s', {kind: 'noStream'}, uuidv7());
+  // Acknowledged with its index batch still held: the pages are what makes it hold.
+  expect(await writer.append(first)).toMatchObject({firstPosition: 1, firstRevision: 0, deduplicated: false});
+  const pending = indexes.caughtUp();
+  expect(pending).toBeDefined();
+  // Nothing of it is indexed yet.
+  expect(await db.get(streamHeadKey('', 's'))).toBeUndefined();
+  // The next group's pages are written meanwhile, planned on the first (expects its revision).
+  expect(await writer.append(command('s', {kind: 'exact', revision: 0}, uuidv7()))).toMatchObject({firstPosition: 2, firstRevision: 1});
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+
+  // A retry of the first must find its ids in the index: it waits for the held batch.
+  let retried = false;
+  const retry = writer.append(first).finally(() => (retried = true));
+  await new Promise(resolve => setTimeout(resolve, 20));
+  expect(retried).toBe(false);
+  releaseIndex();
+  expect(await retry).toMatchObject({firstPosition: 1, lastPosition: 1, firstRevision: 0, deduplicated: true});
+  await pending;
+  await writer.close();
+  expect(indexes.caughtUp()).toBeUndefined();
+  // Both index batches landed, in order: the store checks clean, the stream at revision 1.
+  expect((await verifyStore(storage)).problems).toEqual([]);
+  expect(await StreamHeadCache(db, 10, indexes).get('', 's')).toEqual({revision: 1, position: 2});
 });
 
 it('answers every append of a burst that comes while a write lasts, in order and without gaps', async () => {
@@ -174,20 +240,15 @@ it('answers every append of a burst that comes while a write lasts, in order and
 
 it('warns when a commit is slow to write, and not again within the interval', async () => {
   const held = new Set<number>([1, 2]);
-  let batches = 0;
-  const realBatch = log.batch.bind(log);
-  // An own property over the prototype's method: the first two groups' pages take 50 ms longer to write.
-  log.batch = (() => {
-    const batch = realBatch();
-    if (held.has(++batches)) {
-      const write = batch.write.bind(batch);
-      batch.write = (async (options: {sync?: boolean}) => {
-        await new Promise(resolve => setTimeout(resolve, 50));
-        return write(options);
-      }) as typeof batch.write;
-    }
-    return batch;
-  }) as typeof log.batch;
+  // The first two groups' pages take 50 ms longer to write.
+  wrapBatchWrites(log, (n, write) =>
+    held.has(n)
+      ? async options => {
+          await new Promise(resolve => setTimeout(resolve, 50));
+          return write(options);
+        }
+      : write,
+  );
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

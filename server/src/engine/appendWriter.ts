@@ -21,11 +21,13 @@ import {
 } from './keys.js';
 import {encodeRecordedEvent} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
+import type {IndexWriter} from './indexWriter.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
 import type {LiveEvent, TenantLog} from './tenantLog.js';
 import type {TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
+import {writeBatch} from './writeBatch.js';
 
 /** What one group commit did, for metrics. */
 export type CommitObservation = {
@@ -33,7 +35,7 @@ export type CommitObservation = {
   appends: number;
   /** Events written. */
   events: number;
-  /** Time to write the batch, fsync included. */
+  /** Time to write the log's pages, fsync included. */
   seconds: number;
   /** Events and payload bytes written, per tenant. */
   byTenant: ReadonlyMap<string, {events: number; bytes: number}>;
@@ -43,10 +45,12 @@ export type CommitObservation = {
 export type AppendWriterOptions = {
   /** Told about every commit that wrote something. */
   onCommit?: (observation: CommitObservation) => void;
-  /** The indexes and counters. */
+  /** The indexes and counters, read here (event ids) when a group is planned. */
   db: Level<Buffer, Uint8Array>;
   /** The log's pages. */
   log: Level<Buffer, Uint8Array>;
+  /** Writes each group's index entries and counters once its pages are durable. */
+  indexes: IndexWriter;
   tenants: TenantRegistry;
   streamHeads: StreamHeadCache;
   /** fsync each commit before acknowledging it. */
@@ -66,8 +70,10 @@ const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
  * the next commit takes the whole queue (group commit): each append is checked on
  * its own (expected revision, idempotency) against the state left by the appends
  * before it, and all accepted ones are written in one atomic batch of log pages
- * with one fsync, then one of index entries and counters. Positions are
- * assigned here and only here, in commit order, so they are gapless per tenant.
+ * with one fsync. They are acknowledged then; their index entries and counters
+ * follow in a batch of their own, through the {@link IndexWriter}. Positions
+ * are assigned here and only here, in commit order, so they are gapless per
+ * tenant.
  */
 export type AppendWriter = {
   /** Queues an append; resolves once it is durable (or was a retry), rejects with a domain error. */
@@ -95,9 +101,9 @@ type GroupState = {
 type GroupPlan = {
   group: readonly Pending[];
   decisions: Decision[];
-  /** The log's pages, written first. */
+  /** The log's pages: once they are durable, the group holds. */
   pages: PutOperation[];
-  /** The index entries and counters, written once the pages are. */
+  /** The index entries and counters, queued on the index writer once the pages are durable. */
   operations: PutOperation[];
   published: Map<TenantLog, LiveEvent[]>;
   newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
@@ -111,7 +117,7 @@ type GroupPlan = {
 
 /** Creates the writer. */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
-  const {db, log, tenants, streamHeads, logger} = options;
+  const {db, log, indexes, tenants, streamHeads, logger} = options;
   const eventIds = EventIdHighWater(db);
   let queue: Pending[] = [];
   let queuedBytes = 0;
@@ -119,18 +125,15 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   /** Set while the writer waits on a write with an empty queue: the next append wakes it to plan. */
   let wakeOnAppend: (() => void) | undefined;
   let closed = false;
-  /**
-   * Set when a group's pages were written but its index entries were not: the
-   * group holds (a restart indexes it from the log), but appends planned on
-   * indexes that miss it could store a retry twice, so none is taken any more.
-   */
-  let indexFailure: Error | undefined;
   const slowCommitSeconds = options.slowCommitSeconds ?? 1;
   let lastSlowWarning = -Infinity;
   let slowSinceWarning = 0;
 
   function append(command: AppendCommand): Promise<AppendResult> {
     if (closed) return Promise.reject(new ShuttingDownError());
+    // Groups whose pages were written hold (a restart indexes them from the log),
+    // but appends planned on indexes that miss them could store a retry twice.
+    const indexFailure = indexes.failure();
     if (indexFailure !== undefined) return Promise.reject(indexFailure);
     // Always admit an append when the queue is empty, however large, so that one
     // maximal request can never be refused forever.
@@ -154,8 +157,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
    * planned (its stream heads and event ids looked up, its events encoded)
    * while the one before it is being written and synced, against the state that
    * one leaves: appends that arrive during a write are planned as they arrive
-   * (with the rest of their event-loop turn), not once it ends. Writes stay one
-   * at a time and in order; when a write fails, the group planned on top of it
+   * (with the rest of their event-loop turn), not once it ends. Writes of pages
+   * stay one at a time and in order (a group's index batch is written beside the
+   * next group's pages); when a write fails, the group planned on top of it
    * fails too.
    */
   async function drain(): Promise<void> {
@@ -192,6 +196,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             continue;
           }
         }
+        const indexFailure = indexes.failure();
         if (plan !== undefined && indexFailure !== undefined) settle(plan, indexFailure);
         else if (plan !== undefined) inFlight = {plan, written: write(plan)};
       }
@@ -215,10 +220,10 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   }
 
   /**
-   * Writes a plan's pages (synced when fsync is on) and then its index entries
-   * and counters (unsynced: after a crash, opening the store replays the log
-   * into them); resolves with the error when the pages fail, undefined once
-   * they are durable.
+   * Writes a plan's pages, synced when fsync is on; resolves with the error when
+   * they fail, undefined once they are durable. Its index entries and counters
+   * are written after, unsynced: after a crash, opening the store replays the
+   * log into them.
    */
   async function write(plan: GroupPlan): Promise<unknown> {
     if (plan.operations.length === 0) return undefined;
@@ -228,26 +233,14 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     } catch (error) {
       return error ?? new Error('the append batch failed');
     }
-    try {
-      await writeBatch(db, plan.operations, false);
-    } catch (error) {
-      logger.error({err: error}, 'the indexes of a written group could not be written; refusing appends until a restart indexes the log again');
-      indexFailure = new Error('the store could not write its indexes and takes no more appends; restart the server, which indexes the log again', {cause: error});
-    }
     return undefined;
   }
 
-  /** Writes puts in one atomic batch. */
-  async function writeBatch(target: Level<Buffer, Uint8Array>, operations: readonly PutOperation[], sync: boolean): Promise<void> {
-    if (operations.length === 0) return;
-    // A chained batch goes straight to LevelDB's WriteBatch; the array form
-    // costs several microseconds of generic preparation per operation.
-    const batch = target.batch();
-    for (const {key, value} of operations) batch.put(key, value);
-    await batch.write({sync});
-  }
-
-  /** Answers a group once its batch is durable (moving the in-memory state on), or failed. */
+  /**
+   * Answers a group once its pages are durable (moving the in-memory state on
+   * and queueing its index batch first, so that any read that starts after an
+   * answer waits for that batch), or failed.
+   */
   function settle(plan: GroupPlan, failure: unknown): void {
     const {group, decisions, published, newHeads} = plan;
     for (const pending of group) queuedBytes -= pending.command.bytes;
@@ -261,6 +254,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
       for (const [tenant, ids] of plan.writtenIds) eventIds.stored(tenant, ids);
+      indexes.write(plan.operations);
       const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
       if (seconds >= slowCommitSeconds) noteSlowCommit(seconds);
       if (options.onCommit !== undefined) {
@@ -445,6 +439,11 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const mayBeStored = await eventIds.mayBeStored(tenant);
         const entries = [...ids].filter(([, bytes]) => mayBeStored(bytes));
         if (entries.length === 0) return;
+        // The ids of groups acknowledged lately may still be on their way to the index.
+        const pending = indexes.caughtUp();
+        if (pending !== undefined) await pending;
+        const indexFailure = indexes.failure();
+        if (indexFailure !== undefined) throw indexFailure;
         const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
         for (const [i, [eventId]] of entries.entries()) {
           const value = values[i];
@@ -462,6 +461,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   async function close(): Promise<void> {
     closed = true;
     while (running !== undefined) await running;
+    await indexes.caughtUp();
   }
 
   return {append, close};

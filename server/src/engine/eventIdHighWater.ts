@@ -13,7 +13,11 @@ import {eventIdRange} from './keys.js';
 export type EventIdHighWater = {
   /** A test of ids of `tenant`: false means the id is certainly not stored. */
   mayBeStored(tenant: string): Promise<(eventId: Uint8Array) => boolean>;
-  /** Records ids just written (after their batch is durable). */
+  /**
+   * Records ids just written (once their pages are durable, before their index
+   * entries are written): from then on they count, whether or not LevelDB's
+   * index has them yet.
+   */
   stored(tenant: string, eventIds: Iterable<Uint8Array>): void;
 };
 
@@ -39,12 +43,10 @@ export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWate
       return eventId => top !== null && Buffer.compare(eventId, top) <= 0;
     },
     stored(tenant, eventIds) {
-      const loaded = highest.get(tenant);
-      // Not loaded yet: the first load reads the ids just written from LevelDB.
-      if (loaded === undefined) return;
+      // Loaded now if it was not: a load later could miss ids still on their way to the index.
       highest.set(
         tenant,
-        loaded.then(top => {
+        highestOf(tenant).then(top => {
           let max = top;
           for (const id of eventIds) if (max === null || Buffer.compare(id, max) > 0) max = Buffer.from(id);
           return max;

@@ -5,6 +5,7 @@ import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../e
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
+import {IndexWriter} from './indexWriter.js';
 import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
 import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
@@ -160,10 +161,12 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
-  const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize);
+  const indexes = IndexWriter(db, options.logger);
+  const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
     db,
     log,
+    indexes,
     tenants,
     streamHeads,
     sync: options.fsync,
@@ -191,6 +194,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     fromRevision: number | undefined,
     maxCount: number,
   ): Promise<StreamPage> {
+    // Appends acknowledged before this read may still have their stream index on its way.
+    const pending = indexes.caughtUp();
+    if (pending !== undefined) await pending;
     const head = await streamHeads.get(tenant, stream);
     if (head === null) throw new StreamNotFoundError(tenant, stream);
     const forwards = direction === 'forwards';
@@ -273,7 +279,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     command: SubscribeCommand,
     signal: AbortSignal,
   ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
-    return runSubscription(storage, () => openSubscription(command, signal), tuning);
+    return runSubscription({db, log, indexes}, () => openSubscription(command, signal), tuning);
   }
 
   /** Checks where `command` starts and registers the subscription (see {@link runSubscription}). */

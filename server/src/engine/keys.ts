@@ -39,11 +39,12 @@
  * bench/README.md, change 35).
  *
  * The log is the truth. A group commit writes its pages first (synced when
- * fsync is on) and then its index entries and counters in one atomic batch,
- * unsynced: after a crash the indexes may end before the log (never after it,
- * unless the machine failed with fsync off), and opening the store replays the
- * log's tail into them (recoverIndexes.ts). The tenant head `T` says how far
- * the indexes reach.
+ * fsync is on), is acknowledged, and then its index entries and counters are
+ * written in one atomic batch, unsynced (indexWriter.ts; reads wait for the
+ * batches of acknowledged appends): after a crash the indexes may end before
+ * the log (never after it, unless the machine failed with fsync off), and
+ * opening the store replays the log's tail into them (recoverIndexes.ts). The
+ * tenant head `T` says how far the indexes reach.
  */
 
 const LOG = 0x4c; // 'L'

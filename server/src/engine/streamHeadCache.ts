@@ -1,11 +1,15 @@
 import type {Level} from 'level';
+import type {IndexWriter} from './indexWriter.js';
 import {decodeStreamHead, streamHeadKey, type StreamHead} from './keys.js';
 
 /**
  * Stream heads (last revision and position) by stream, read through from
  * LevelDB and kept in a bounded LRU. Only the append writer changes heads, and it
- * updates this cache after each commit, so cached entries (including "no such
- * stream") are never stale.
+ * updates this cache after each commit, before the heads' index batch is written,
+ * so cached entries (including "no such stream") are never stale. A miss reads
+ * LevelDB once the index batches queued before it are written; what it reads is
+ * kept only when no head was set while the read was on its way (a head set
+ * then may be newer than the read's snapshot).
  */
 export type StreamHeadCache = {
   /** The heads of the given streams of a tenant, `null` for streams with no events. */
@@ -17,8 +21,14 @@ export type StreamHeadCache = {
 };
 
 /** Creates a cache of at most `maxEntries` stream heads over `db`. */
-export function StreamHeadCache(db: Level<Buffer, Uint8Array>, maxEntries: number): StreamHeadCache {
+export function StreamHeadCache(
+  db: Level<Buffer, Uint8Array>,
+  maxEntries: number,
+  indexes: Pick<IndexWriter, 'caughtUp'>,
+): StreamHeadCache {
   const entries = new Map<string, StreamHead | null>();
+  // Counts the heads set by the writer, so that a read can tell whether one was set while it was on its way.
+  let headsSet = 0;
 
   function remember(key: string, head: StreamHead | null): void {
     entries.delete(key);
@@ -44,12 +54,18 @@ export function StreamHeadCache(db: Level<Buffer, Uint8Array>, maxEntries: numbe
       }
     }
     if (missing.length > 0) {
+      const setBefore = headsSet;
+      const pending = indexes.caughtUp();
+      if (pending !== undefined) await pending;
       const values = await db.getMany(missing.map(i => streamHeadKey(tenant, streams[i]!)));
+      const current = headsSet === setBefore;
       for (const [j, i] of missing.entries()) {
+        const key = `${tenant}\0${streams[i]!}`;
         const value = values[j];
-        const head = value === undefined ? null : decodeStreamHead(value);
-        heads[i] = head;
-        remember(`${tenant}\0${streams[i]!}`, head);
+        const read = value === undefined ? null : decodeStreamHead(value);
+        if (current) remember(key, read);
+        // Otherwise a head the writer set meanwhile is newer than the one read.
+        heads[i] = current ? read : (entries.get(key) ?? read);
       }
     }
     return heads;
@@ -58,6 +74,9 @@ export function StreamHeadCache(db: Level<Buffer, Uint8Array>, maxEntries: numbe
   return {
     getMany,
     get: async (tenant, stream) => (await getMany(tenant, [stream]))[0] ?? null,
-    set: (tenant, stream, head) => remember(`${tenant}\0${stream}`, head),
+    set(tenant, stream, head) {
+      headsSet += 1;
+      remember(`${tenant}\0${stream}`, head);
+    },
   };
 }

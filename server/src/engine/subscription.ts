@@ -7,6 +7,7 @@ import {
   type FramedEventBatch,
 } from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
+import type {IndexWriter} from './indexWriter.js';
 import {
   HISTORY_PREFETCH_BYTES,
   MAX_SEQUENCE,
@@ -92,7 +93,7 @@ export type OpenedSubscription = {
  * a wrapping generator would be one more hop for every message sent.
  */
 export async function* runSubscription(
-  {db, log}: Pick<Storage, 'db' | 'log'>,
+  {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp'>},
   open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
 ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
@@ -260,15 +261,18 @@ export async function* runSubscription(
 
   /**
    * History of one stream after revision `after`, through the stream index. The
-   * tenant head is read in the same tick as the iterator takes its snapshot, so
-   * once the index is exhausted every event of the stream up to that head has
-   * been seen: that head is where live delivery takes over.
+   * tenant head is read first; the iterator takes its snapshot once the index
+   * batches queued by then (those of every event up to that head) are written,
+   * so once the index is exhausted every event of the stream up to that head
+   * has been seen: that head is where live delivery takes over.
    */
   async function* readStreamHistory(
     name: string,
     after: number,
   ): AsyncGenerator<HistoryBatch> {
     const coveredUpTo = tenant.head();
+    const pending = indexes.caughtUp();
+    if (pending !== undefined) await pending;
     const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
     let last = cursor;
     try {

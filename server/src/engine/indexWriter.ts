@@ -1,0 +1,62 @@
+import type {Level} from 'level';
+import type {Logger} from 'pino';
+import type {PutOperation} from './logPage.js';
+import {writeBatch} from './writeBatch.js';
+
+/**
+ * Writes the indexes and counters (stream index, event ids, stream and tenant
+ * heads) behind the log, one batch at a time and in the order given, each
+ * after the log pages it indexes are durable. An append is acknowledged as
+ * soon as its pages are, without waiting for its index batch (unsynced, and
+ * rebuilt from the log by the next open after a crash): that takes a write off
+ * every append's path, and lets the next group's pages be written while this
+ * group's indexes are.
+ *
+ * So an acknowledged append's index entries may still be on their way, and
+ * whatever reads the indexes first waits for {@link IndexWriter.caughtUp}:
+ * every batch queued before the read began is then written, and the read sees
+ * every append acknowledged before it.
+ */
+export type IndexWriter = {
+  /** Queues a batch, to be written after the ones queued before it. */
+  write(operations: readonly PutOperation[]): void;
+  /**
+   * Resolves once every batch queued so far is written (or has failed); undefined
+   * when none is on its way, so that reads pay nothing then. Never rejects.
+   */
+  caughtUp(): Promise<void> | undefined;
+  /** Why a batch failed, once one has: no batch after it is written, and the writer takes no more appends. */
+  failure(): Error | undefined;
+};
+
+/** Creates the index writer over the indexes' database. */
+export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger): IndexWriter {
+  // The last batch queued, settled once it and every batch before it are.
+  let tail: Promise<void> | undefined;
+  let queued = 0;
+  let failed: Error | undefined;
+
+  async function writeInTurn(operations: readonly PutOperation[], before: Promise<void> | undefined): Promise<void> {
+    if (before !== undefined) await before;
+    try {
+      // A batch after a failed one would index a stream's later revisions without its earlier ones.
+      if (failed === undefined) await writeBatch(db, operations, false);
+    } catch (error) {
+      logger.error({err: error}, 'an index batch could not be written; refusing appends until a restart indexes the log again');
+      failed = new Error('the store could not write its indexes and takes no more appends; restart the server, which indexes the log again', {
+        cause: error,
+      });
+    } finally {
+      if (--queued === 0) tail = undefined;
+    }
+  }
+
+  return {
+    write(operations) {
+      queued += 1;
+      tail = writeInTurn(operations, tail);
+    },
+    caughtUp: () => tail,
+    failure: () => failed,
+  };
+}

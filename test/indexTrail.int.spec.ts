@@ -1,0 +1,106 @@
+import {Level} from 'level';
+import {afterEach, beforeEach, expect, it} from 'vitest';
+import {ReadDirection} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {jsonEvent} from './support/events.js';
+import {shapeOf, startSubscriber, type Subscriber} from './support/subscriber.js';
+import {startTestServer, type TestServer} from './support/testServer.js';
+
+// An append is acknowledged once its log pages are durable; its index batch
+// follows. How long that batch takes cannot be chosen on demand, so these
+// tests hold the index database's batch writes (the data directory's own
+// LevelDB, not the log's in events/) by wrapping Level's batch() for that one
+// instance: the only stand-in here. Everything else is the real server,
+// LevelDB and clients.
+let t: TestServer;
+let holding = false;
+let release: () => void = () => undefined;
+let held: Promise<void> = Promise.resolve();
+let heldBatches = 0;
+const realBatch = Level.prototype.batch;
+const subscribers: Subscriber[] = [];
+
+beforeEach(async () => {
+  t = await startTestServer();
+  const indexLocation = t.dataDir;
+  Level.prototype.batch = function (this: Level<Buffer, Uint8Array>, ...args: unknown[]) {
+    const batch = (realBatch as (...a: unknown[]) => ReturnType<typeof realBatch>).apply(this, args);
+    if (holding && args.length === 0 && this.location === indexLocation) {
+      heldBatches += 1;
+      const write = batch.write.bind(batch);
+      batch.write = (async (options: {sync?: boolean}) => {
+        await held;
+        return write(options);
+      }) as typeof batch.write;
+    }
+    return batch;
+  } as typeof realBatch;
+});
+afterEach(async () => {
+  release();
+  holding = false;
+  Level.prototype.batch = realBatch;
+  await Promise.all(subscribers.splice(0).map(s => s.close()));
+  await t.dispose();
+});
+
+/** From now on, the index database's batches wait until `release()`. */
+function holdIndexBatches(): void {
+  holding = true;
+  heldBatches = 0;
+  held = new Promise(resolve => (release = resolve));
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise(resolve => setTimeout(resolve, ms));
+  return settled;
+}
+
+it('acknowledges an append before its index batch is written, and a stream read waits for that batch', async () => {
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 0})]});
+  holdIndexBatches();
+  const event = jsonEvent('test.E', {n: 1});
+  // Acknowledged with its index batch held.
+  expect(await t.client.append({stream: 'lesson-1', events: [event]})).toMatchObject({firstRevision: 1n, firstPosition: 2n});
+  expect(heldBatches).toBe(1);
+  // The whole log is read from the pages: it has the event already.
+  expect((await t.client.readLog({})).events.map(e => e.eventId)).toContain(event.eventId);
+
+  const read = t.client.readStream({stream: 'lesson-1', direction: ReadDirection.READ_DIRECTION_BACKWARDS, maxCount: 1});
+  expect(await settlesWithin(read, 100)).toBe(false);
+  release();
+  expect((await read).events.map(e => e.eventId)).toEqual([event.eventId]);
+});
+
+it('starts a stream subscription after the index batches of acknowledged appends are written, missing none of their events', async () => {
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 0})]});
+  holdIndexBatches();
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 1})]});
+  // Its history comes from the stream index, which does not hold revision 1 yet.
+  const s = startSubscriber(t.newClient(), {stream: 'lesson-1'});
+  subscribers.push(s);
+  await new Promise(resolve => setTimeout(resolve, 100));
+  expect(s.events()).toHaveLength(0);
+  release();
+  await s.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 2})]});
+  await s.until(x => x.events().length >= 3, '3 events');
+  expect(s.events().map(e => Number(e.revision))).toEqual([0, 1, 2]);
+  expect(shapeOf(s.messages)).toEqual(['events', 'caughtUp', 'events']);
+});
+
+it('deduplicates a retry of an append whose index batch is still being written', async () => {
+  const event = jsonEvent('test.E', {n: 1});
+  holdIndexBatches();
+  const first = await t.client.append({stream: 's', events: [event]});
+  const retry = t.client.append({stream: 's', events: [event]});
+  expect(await settlesWithin(retry, 100)).toBe(false);
+  release();
+  expect(await retry).toEqual({...first, deduplicated: true});
+  expect((await t.client.readLog({})).logPosition).toBe(1n);
+});
