@@ -83,8 +83,11 @@ function record(row: Row): Row {
 
 // ---------------------------------------------------------------- processes
 
+/** Node's flags for the store, as `npm start` and the `edupulse-es` command run it (package.json, server/src/main.ts). */
+const STORE_NODE_FLAGS = ['--initial-old-space-size=64'];
+
 async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
-  const args = [join(root, 'dist/server/src/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--data-dir', dataDir, '--log-level', 'warn'];
+  const args = [...STORE_NODE_FLAGS, join(root, 'dist/server/src/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--data-dir', dataDir, '--log-level', 'warn'];
   if (!fsync) args.push('--no-fsync');
   return startChild(process.execPath, args, /EDUPULSE_LISTENING (\S+)/);
 }
