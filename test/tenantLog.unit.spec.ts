@@ -196,10 +196,12 @@ describe('TenantLog shared framing', () => {
 });
 
 describe('subscription batch size', () => {
-  it('shares the memory budget among subscriptions, within 16 KiB..256 KiB', () => {
+  it('shares the memory budget among subscriptions, within 16 KiB..1 MiB', () => {
     const MiB = 1024 * 1024;
-    expect(batchBytesFor(1, 64 * MiB)).toBe(256 * 1024);
-    expect(batchBytesFor(0, 64 * MiB)).toBe(256 * 1024);
+    expect(batchBytesFor(1, 64 * MiB)).toBe(MiB);
+    expect(batchBytesFor(0, 64 * MiB)).toBe(MiB);
+    expect(batchBytesFor(32, 64 * MiB)).toBe(MiB);
+    expect(batchBytesFor(128, 64 * MiB)).toBe(256 * 1024);
     expect(batchBytesFor(512, 64 * MiB)).toBe(64 * 1024);
     expect(batchBytesFor(1000, 64 * MiB)).toBe(33_554);
     expect(batchBytesFor(100_000, 64 * MiB)).toBe(16 * 1024);

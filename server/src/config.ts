@@ -64,7 +64,7 @@ export type ServerConfig = {
    * Bytes of subscription messages the server may hold, across all
    * subscriptions: each holds at most two messages (the one the transport is
    * writing and the next), so batches are this divided by twice the number of
-   * subscriptions, within 16 KiB..256 KiB.
+   * subscriptions, within 16 KiB..1 MiB.
    */
   subscriptionMemoryBytes: number;
   /** How long shutdown waits for calls to finish before cutting them off. */
@@ -108,8 +108,8 @@ export const defaultConfig: ServerConfig = {
   liveBufferTotalBytes: 256 * MiB,
   streamHeadCacheSize: 100_000,
   readLogScanLimit: 10_000,
-  // Each subscription holds at most two messages (server/src/handoff.ts): 256 KiB batches
-  // for up to 128 subscriptions, smaller beyond.
+  // Each subscription holds at most two messages (server/src/handoff.ts): 1 MiB batches
+  // for up to 32 subscriptions, 256 KiB for 128, smaller beyond.
   subscriptionMemoryBytes: 64 * MiB,
   shutdownGraceMs: 10_000,
   logLevel: 'info',

@@ -190,7 +190,7 @@ export const settings: readonly Setting[] = [
     flag: '--subscription-memory-bytes <n>',
     env: 'EDUPULSE_SUBSCRIPTION_MEMORY_BYTES',
     defaultText: String(defaultConfig.subscriptionMemoryBytes),
-    description: 'bytes of messages held for all subscribers; sets their batch size (16 KiB to 256 KiB)',
+    description: 'bytes of messages held for all subscribers; sets their batch size (16 KiB to 1 MiB)',
     apply: (c, t) => (c.subscriptionMemoryBytes = integer(t, MiB, 64 * 1024 * MiB, 'a whole number')),
   },
   {
