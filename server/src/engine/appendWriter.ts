@@ -19,7 +19,7 @@ import {
   type StoredEventId,
   type StreamHead,
 } from './keys.js';
-import {encodeRecordedEvent} from './encodedEvent.js';
+import {encodeRecordedEvent, SharedFields} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import type {IndexWriter} from './indexWriter.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
@@ -300,6 +300,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
    */
   async function planGroup(group: readonly Pending[], before: GroupState | undefined): Promise<GroupPlan> {
     const recordedAt = new Date();
+    const shared = new SharedFields();
     const logs = new Map<string, TenantLog>();
     for (const {command} of group) {
       if (!logs.has(command.tenant)) logs.set(command.tenant, await tenants.get(command.tenant));
@@ -363,7 +364,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             recordedAt,
             containsPersonalData: e.containsPersonalData,
           };
-          const encoded = encodeRecordedEvent(event);
+          const encoded = encodeRecordedEvent(event, shared);
           let paged = pagedByTenant.get(tenant);
           if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
           paged.push({position, encoded, stream, revision});
