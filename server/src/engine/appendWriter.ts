@@ -310,11 +310,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     // State as left by the group in flight and the appends decided so far in this one.
     const positions = new Map(before?.positions);
     const heads = new Map(before?.heads);
-    const ids = new Map(before?.ids);
     // What this group changes, and so writes.
     const touchedStreams = new Set<string>();
     const touchedTenants = new Set<string>();
+    // The ids stored by this group's appends decided so far; then by the group in flight; then by LevelDB.
     const ownIds = new Map<string, StoredEventId>();
+    const beforeIds = before?.ids;
     const writtenIds = new Map<string, Uint8Array[]>();
     const pages: PutOperation[] = [];
     const operations: PutOperation[] = [];
@@ -330,9 +331,11 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       try {
         const head = heads.has(streamKey) ? heads.get(streamKey)! : headOf(tenant, stream);
         const idKeys = events.map(e => `${tenant}\0${e.eventId}`);
-        const stored = events.map((e, i) =>
-          e.eventIdGenerated ? undefined : (ids.get(idKeys[i]!) ?? storedIdOf(idKeys[i]!)),
-        );
+        const stored = events.map((e, i) => {
+          if (e.eventIdGenerated) return undefined;
+          const idKey = idKeys[i]!;
+          return ownIds.get(idKey) ?? beforeIds?.get(idKey) ?? storedIdOf(idKey);
+        });
         const retried = retriedAppendResult(pending.command, stored);
         if (retried !== undefined) {
           decisions.push({pending, outcome: {result: retried}});
@@ -370,7 +373,6 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           paged.push({position, encoded, stream, revision});
           const storedId = {position, revision, stream};
           operations.push({type: 'put', key: eventIdKey(tenant, e.eventIdBytes), value: encodeStoredEventId(storedId)});
-          ids.set(idKeys[i]!, storedId);
           ownIds.set(idKeys[i]!, storedId);
           let tenantIds = writtenIds.get(tenant);
           if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
