@@ -132,11 +132,12 @@ export class SharedFields {
   }
 }
 
-const TENANT = 0;
+// SharedFields' slots.
+const TENANT_SLOT = 0;
 const STREAM_SLOT = 1;
 const TYPE_SLOT = 2;
-const CONTENT_TYPE = 3;
-const RECORDED_AT = 4;
+const CONTENT_TYPE_SLOT = 3;
+const RECORDED_AT_SLOT = 4;
 
 /** UTF-8 bytes of `value`; 0 only for '' (a field that is not written). */
 function utf8Length(value: string): number {
@@ -169,11 +170,11 @@ export function encodeRecordedEvent(event: RecordedEvent, shared: SharedFields =
   if (!(occurred === undefined || occurred >= 0) || !(recorded === undefined || recorded >= 0)) {
     return RecordedEvent.encode(event).finish();
   }
-  const tenant = shared.text(TENANT, 18, event.tenant);
+  const tenant = shared.text(TENANT_SLOT, 18, event.tenant);
   const stream = shared.text(STREAM_SLOT, 26, event.stream);
   const type = shared.text(TYPE_SLOT, 50, event.type);
-  const contentType = shared.text(CONTENT_TYPE, 58, event.contentType);
-  const recordedAt = recorded === undefined ? undefined : shared.timestamp(RECORDED_AT, 114, recorded);
+  const contentType = shared.text(CONTENT_TYPE_SLOT, 58, event.contentType);
+  const recordedAt = recorded === undefined ? undefined : shared.timestamp(RECORDED_AT_SLOT, 114, recorded);
   const eventId = utf8Length(event.eventId);
   const correlationId = utf8Length(event.correlationId);
   const causationId = utf8Length(event.causationId);
