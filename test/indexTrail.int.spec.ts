@@ -1,4 +1,6 @@
 import {Level} from 'level';
+import {ClientError, createChannel, createClient, Status} from 'nice-grpc';
+import {HealthDefinition} from 'nice-grpc-server-health';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import {ReadDirection} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent} from './support/events.js';
@@ -9,10 +11,11 @@ import {startTestServer, type TestServer} from './support/testServer.js';
 // follows. How long that batch takes cannot be chosen on demand, so these
 // tests hold the index database's batch writes (the data directory's own
 // LevelDB, not the log's in events/) by wrapping Level's batch() for that one
-// instance: the only stand-in here. Everything else is the real server,
-// LevelDB and clients.
+// instance, or make them fail as a full or broken disk would: the only
+// stand-in here. Everything else is the real server, LevelDB and clients.
 let t: TestServer;
 let holding = false;
+let failing = false;
 let release: () => void = () => undefined;
 let held: Promise<void> = Promise.resolve();
 let heldBatches = 0;
@@ -24,7 +27,11 @@ beforeEach(async () => {
   const indexLocation = t.dataDir;
   Level.prototype.batch = function (this: Level<Buffer, Uint8Array>, ...args: unknown[]) {
     const batch = (realBatch as (...a: unknown[]) => ReturnType<typeof realBatch>).apply(this, args);
-    if (holding && args.length === 0 && this.location === indexLocation) {
+    if (failing && args.length === 0 && this.location === indexLocation) {
+      batch.write = (async () => {
+        throw new Error('index disk failed');
+      }) as typeof batch.write;
+    } else if (holding && args.length === 0 && this.location === indexLocation) {
       heldBatches += 1;
       const write = batch.write.bind(batch);
       batch.write = (async (options: {sync?: boolean}) => {
@@ -38,6 +45,7 @@ beforeEach(async () => {
 afterEach(async () => {
   release();
   holding = false;
+  failing = false;
   Level.prototype.batch = realBatch;
   await Promise.all(subscribers.splice(0).map(s => s.close()));
   await t.dispose();
@@ -103,4 +111,40 @@ it('deduplicates a retry of an append whose index batch is still being written',
   release();
   expect(await retry).toEqual({...first, deduplicated: true});
   expect((await t.client.readLog({})).logPosition).toBe(1n);
+});
+
+it('answers UNAVAILABLE and reports NOT_SERVING once an index batch fails; acknowledged appends hold in the log', async () => {
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 0})]});
+  failing = true;
+  const event = jsonEvent('test.E', {n: 1});
+  // Its pages are durable, so it is acknowledged; its index batch fails.
+  expect(await t.client.append({stream: 'lesson-1', events: [event]})).toMatchObject({firstRevision: 1n, firstPosition: 2n});
+
+  // The stream index misses revision 1: a stream read fails rather than answer without it.
+  const unavailable = {code: Status.UNAVAILABLE, details: expect.stringContaining('could not write its indexes')};
+  const read = t.client.readStream({stream: 'lesson-1', direction: ReadDirection.READ_DIRECTION_FORWARDS, maxCount: 10});
+  await expect(read).rejects.toBeInstanceOf(ClientError);
+  await expect(read).rejects.toMatchObject(unavailable);
+  await expect(t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 2})]})).rejects.toMatchObject(unavailable);
+  const stream = startSubscriber(t.newClient(), {stream: 'lesson-1'});
+  subscribers.push(stream);
+  await stream.until(x => x.error() !== undefined, 'the stream subscription to fail');
+  expect(stream.error()).toMatchObject(unavailable);
+
+  const channel = createChannel(t.address);
+  try {
+    const health = createClient(HealthDefinition, channel);
+    // 2: NOT_SERVING, overall and for the event store.
+    expect(await health.check({service: ''})).toEqual({status: 2});
+    expect(await health.check({service: 'edupulse.eventstore.v1.EventStoreService'})).toEqual({status: 2});
+  } finally {
+    channel.close();
+  }
+
+  // The log is the truth, and stays readable: both acknowledged events, nothing of the refused one.
+  expect((await t.client.readLog({})).events.map(e => Number(e.position))).toEqual([1, 2]);
+  const log = startSubscriber(t.newClient(), {});
+  subscribers.push(log);
+  await log.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');
+  expect(log.events().map(e => e.eventId).at(-1)).toBe(event.eventId);
 });

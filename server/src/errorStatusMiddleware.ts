@@ -4,6 +4,7 @@ import {BadRequest, ErrorInfo, RichServerError} from 'nice-grpc-error-details';
 import type {Logger} from 'pino';
 import {
   DuplicateEventIdError,
+  IndexesFailedError,
   InvalidArgumentError,
   OverloadedError,
   ShuttingDownError,
@@ -65,6 +66,7 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
   }
   if (error instanceof OverloadedError) return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
   if (error instanceof ShuttingDownError) return new ServerError(Status.UNAVAILABLE, error.message);
+  if (error instanceof IndexesFailedError) return new ServerError(Status.UNAVAILABLE, error.message);
   return undefined;
 }
 

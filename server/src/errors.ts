@@ -92,6 +92,20 @@ export class OverloadedError extends Error {
   override readonly name = 'OverloadedError';
 }
 
+/**
+ * The store could not write its indexes (UNAVAILABLE): acknowledged appends
+ * hold (they are in the log), but the indexes miss some of them, so appends
+ * and reads through the indexes are refused until a restart indexes the log
+ * again. Health reports NOT_SERVING meanwhile.
+ */
+export class IndexesFailedError extends Error {
+  override readonly name = 'IndexesFailedError';
+
+  constructor(cause: unknown) {
+    super('the store could not write its indexes: it takes no appends and no stream reads until a restart indexes the log again', {cause});
+  }
+}
+
 /** The server is shutting down (UNAVAILABLE); retry, or resume the subscription, elsewhere or later. */
 export class ShuttingDownError extends Error {
   override readonly name = 'ShuttingDownError';

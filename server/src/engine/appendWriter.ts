@@ -21,7 +21,7 @@ import {
 } from './keys.js';
 import {encodeRecordedEvent, SharedFields} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
-import type {IndexWriter} from './indexWriter.js';
+import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
 import type {LiveEvent, TenantLog} from './tenantLog.js';
@@ -442,10 +442,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const mayBeStored = await eventIds.mayBeStored(tenant);
         const entries = [...ids].filter(([, bytes]) => mayBeStored(bytes));
         if (entries.length === 0) return;
-        // The ids of groups acknowledged lately may still be on their way to the index. (Should one
-        // of their batches fail, drain refuses the plan made from this look-up: the failure sticks.)
-        const pending = indexes.caughtUp();
-        if (pending !== undefined) await pending;
+        // The ids of groups acknowledged lately may still be on their way to the index.
+        const ready = readableIndexes(indexes);
+        if (ready !== undefined) await ready;
         const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
         for (const [i, [eventId]] of entries.entries()) {
           const value = values[i];

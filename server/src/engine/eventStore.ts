@@ -5,7 +5,7 @@ import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../e
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
-import {IndexWriter} from './indexWriter.js';
+import {IndexWriter, readableIndexes} from './indexWriter.js';
 import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
 import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
@@ -36,6 +36,11 @@ export type EventStoreOptions = {
   logger: Logger;
   /** Told about every commit, for metrics. */
   onCommit?: (observation: CommitObservation) => void;
+  /**
+   * Told once when the indexes could not be written: from then on the store
+   * refuses appends and stream reads until it is reopened (health goes NOT_SERVING).
+   */
+  onIndexFailure?: () => void;
 };
 
 /** Reading direction. */
@@ -166,7 +171,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
-  const indexes = IndexWriter(db, options.logger);
+  const indexes = IndexWriter(db, options.logger, options.onIndexFailure);
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
     db,
@@ -200,8 +205,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     maxCount: number,
   ): Promise<StreamPage> {
     // Appends acknowledged before this read may still have their stream index on its way.
-    const pending = indexes.caughtUp();
-    if (pending !== undefined) await pending;
+    const ready = readableIndexes(indexes);
+    if (ready !== undefined) await ready;
     const head = await streamHeads.get(tenant, stream);
     if (head === null) throw new StreamNotFoundError(tenant, stream);
     const forwards = direction === 'forwards';

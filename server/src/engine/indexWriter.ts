@@ -1,5 +1,6 @@
 import type {Level} from 'level';
 import type {Logger} from 'pino';
+import {IndexesFailedError} from '../errors.js';
 import type {PutOperation} from './logPage.js';
 import {writeBatch} from './writeBatch.js';
 
@@ -25,16 +26,22 @@ export type IndexWriter = {
    * when none is on its way, so that reads pay nothing then. Never rejects.
    */
   caughtUp(): Promise<void> | undefined;
-  /** Why a batch failed, once one has: no batch after it is written, and the writer takes no more appends. */
-  failure(): Error | undefined;
+  /**
+   * Why a batch failed, once one has: no batch after it is written, the writer
+   * takes no more appends, and reads of the indexes throw it (see {@link readableIndexes}).
+   */
+  failure(): IndexesFailedError | undefined;
 };
 
-/** Creates the index writer over the indexes' database. */
-export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger): IndexWriter {
+/**
+ * Creates the index writer over the indexes' database; `onFailure` is told
+ * once, when a batch fails (the server then reports NOT_SERVING).
+ */
+export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, onFailure?: () => void): IndexWriter {
   // The last batch queued, settled once it and every batch before it are.
   let tail: Promise<void> | undefined;
   let queued = 0;
-  let failed: Error | undefined;
+  let failed: IndexesFailedError | undefined;
 
   async function writeInTurn(operations: readonly PutOperation[], before: Promise<void> | undefined): Promise<void> {
     if (before !== undefined) await before;
@@ -42,10 +49,9 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger): Inde
       // A batch after a failed one would index a stream's later revisions without its earlier ones.
       if (failed === undefined) await writeBatch(db, operations, false);
     } catch (error) {
-      logger.error({err: error}, 'an index batch could not be written; refusing appends until a restart indexes the log again');
-      failed = new Error('the store could not write its indexes and takes no more appends; restart the server, which indexes the log again', {
-        cause: error,
-      });
+      logger.error({err: error}, 'an index batch could not be written; refusing appends and stream reads until a restart indexes the log again');
+      failed = new IndexesFailedError(error);
+      onFailure?.();
     } finally {
       if (--queued === 0) tail = undefined;
     }
@@ -59,4 +65,22 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger): Inde
     caughtUp: () => tail,
     failure: () => failed,
   };
+}
+
+/**
+ * Waits until the index batches queued so far are written (not at all when
+ * none is on its way), then throws if one of them failed: what reads the
+ * indexes calls this first, so that it sees every append acknowledged before
+ * it, or fails rather than answer from indexes that miss some.
+ */
+export function readableIndexes(indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>): Promise<void> | undefined {
+  const pending = indexes.caughtUp();
+  if (pending === undefined) {
+    const failure = indexes.failure();
+    return failure === undefined ? undefined : Promise.reject(failure);
+  }
+  return pending.then(() => {
+    const failure = indexes.failure();
+    if (failure !== undefined) throw failure;
+  });
 }

@@ -1,5 +1,5 @@
 import type {Level} from 'level';
-import type {IndexWriter} from './indexWriter.js';
+import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {decodeStreamHead, streamHeadKey, type StreamHead} from './keys.js';
 
 /**
@@ -24,7 +24,7 @@ export type StreamHeadCache = {
 export function StreamHeadCache(
   db: Level<Buffer, Uint8Array>,
   maxEntries: number,
-  indexes: Pick<IndexWriter, 'caughtUp'>,
+  indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>,
 ): StreamHeadCache {
   const entries = new Map<string, StreamHead | null>();
   // Counts the heads set by the writer, so that a read can tell whether one was set while it was on its way.
@@ -55,8 +55,8 @@ export function StreamHeadCache(
     }
     if (missing.length > 0) {
       const setBefore = headsSet;
-      const pending = indexes.caughtUp();
-      if (pending !== undefined) await pending;
+      const ready = readableIndexes(indexes);
+      if (ready !== undefined) await ready;
       const values = await db.getMany(missing.map(i => streamHeadKey(tenant, streams[i]!)));
       const current = headsSet === setBefore;
       for (const [j, i] of missing.entries()) {

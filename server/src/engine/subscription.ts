@@ -7,7 +7,7 @@ import {
   type FramedEventBatch,
 } from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
-import type {IndexWriter} from './indexWriter.js';
+import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {
   HISTORY_PREFETCH_BYTES,
   MAX_SEQUENCE,
@@ -93,7 +93,7 @@ export type OpenedSubscription = {
  * a wrapping generator would be one more hop for every message sent.
  */
 export async function* runSubscription(
-  {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp'>},
+  {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>},
   open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
 ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
@@ -271,8 +271,8 @@ export async function* runSubscription(
     after: number,
   ): AsyncGenerator<HistoryBatch> {
     const coveredUpTo = tenant.head();
-    const pending = indexes.caughtUp();
-    if (pending !== undefined) await pending;
+    const ready = readableIndexes(indexes);
+    if (ready !== undefined) await ready;
     const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
     let last = cursor;
     try {
