@@ -1,7 +1,8 @@
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {createChannel, createClientFactory, type Channel} from 'nice-grpc';
+import {createChannel, createClient, createClientFactory, type Channel} from 'nice-grpc';
+import {HealthDefinition} from 'nice-grpc-server-health';
 import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
 import {pino} from 'pino';
 import {
@@ -65,4 +66,20 @@ export async function startTestServer(
       await rm(dir, {recursive: true, force: true});
     },
   };
+}
+
+/**
+ * The standard health service's statuses at `address` (1 SERVING, 2
+ * NOT_SERVING): overall, and for the event store service.
+ */
+export async function healthAt(address: string): Promise<{overall: number; store: number}> {
+  const channel = createChannel(address);
+  try {
+    const health = createClient(HealthDefinition, channel);
+    const overall = (await health.check({service: ''})).status;
+    const store = (await health.check({service: 'edupulse.eventstore.v1.EventStoreService'})).status;
+    return {overall, store};
+  } finally {
+    channel.close();
+  }
 }
