@@ -1,59 +1,45 @@
-import {mkdtemp, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
-import {join} from 'node:path';
 import {pino} from 'pino';
-import {afterEach, beforeEach, expect, it} from 'vitest';
+import {expect, it} from 'vitest';
 import {IndexWriter} from '../server/src/engine/indexWriter.js';
 import {encodeStreamHead, streamHeadKey} from '../server/src/engine/keys.js';
-import {openStorage, type Storage} from '../server/src/engine/openDatabase.js';
 import {StreamHeadCache} from '../server/src/engine/streamHeadCache.js';
+import {storagePerTest} from './support/tempStorage.js';
 
 // A real LevelDB in a temp directory. Which of a read and a write LevelDB
 // finishes first cannot be chosen on demand, so one test holds a read by
 // wrapping the real getMany (the only stand-in here).
-let dir: string;
-let storage: Storage;
-let db: Storage['db'];
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edupulse-es-heads-'));
-  storage = await openStorage(dir);
-  db = storage.db;
-});
-afterEach(async () => {
-  await storage.close();
-  await rm(dir, {recursive: true, force: true});
-});
+const temp = storagePerTest('edupulse-es-heads-');
 
 it('keeps a head the writer set while a miss was being read, not the older head the read found', async () => {
   let releaseRead!: () => void;
   const readHeld = new Promise<void>(resolve => (releaseRead = resolve));
   let reading!: () => void;
   const readStarted = new Promise<void>(resolve => (reading = resolve));
-  const realGetMany = db.getMany.bind(db);
+  const realGetMany = temp.db.getMany.bind(temp.db);
   // An own property over the prototype's method: the read takes its snapshot, then waits.
-  db.getMany = (async (keys: Buffer[]) => {
+  temp.db.getMany = (async (keys: Buffer[]) => {
     const values = await realGetMany(keys);
     reading();
     await readHeld;
     return values;
-  }) as typeof db.getMany;
-  const heads = StreamHeadCache(db, 10, IndexWriter(db, pino({level: 'silent'})));
+  }) as typeof temp.db.getMany;
+  const heads = StreamHeadCache(temp.db, 10, IndexWriter(temp.db, pino({level: 'silent'})));
 
   const missed = heads.get('t', 's');
   await readStarted;
   // The writer commits revision 0 while the read (which found no stream) is on its way.
   heads.set('t', 's', {revision: 0, position: 1});
-  await db.put(streamHeadKey('t', 's'), encodeStreamHead({revision: 0, position: 1}));
+  await temp.db.put(streamHeadKey('t', 's'), encodeStreamHead({revision: 0, position: 1}));
   releaseRead();
   expect(await missed).toEqual({revision: 0, position: 1});
   // Had the read been kept, the stream would look empty to the next append's check.
-  db.getMany = realGetMany;
+  temp.db.getMany = realGetMany;
   expect(await heads.get('t', 's')).toEqual({revision: 0, position: 1});
 });
 
 it('reads a miss once the index batches queued before it are written', async () => {
-  const indexes = IndexWriter(db, pino({level: 'silent'}));
-  const heads = StreamHeadCache(db, 10, indexes);
+  const indexes = IndexWriter(temp.db, pino({level: 'silent'}));
+  const heads = StreamHeadCache(temp.db, 10, indexes);
   indexes.write([{type: 'put', key: streamHeadKey('t', 's'), value: encodeStreamHead({revision: 4, position: 9})}]);
   // Not cached (the writer would have set it first): read from LevelDB, after the batch.
   expect(await heads.get('t', 's')).toEqual({revision: 4, position: 9});
