@@ -18,7 +18,7 @@ describe('encodeRecordedEvent', () => {
     const texts = ['', 'a', 'lesson-1', 'ü-ß-漢字-🙂', 'x'.repeat(130), 'y'.repeat(20_000)];
     const numbers = [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
     const dates = [undefined, new Date(0), new Date(999), new Date(1000), new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 456)), new Date(-1500), new Date(8.64e15)];
-    const shared = new SharedFields();
+    const shared = SharedFields();
     for (let i = 0; i < 2000; i++) {
       const metadata: Record<string, string> = {};
       for (let m = Math.floor(next() * 4); m > 0; m--) metadata[pick(texts).slice(0, 40)] = pick(texts);

@@ -300,7 +300,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
    */
   async function planGroup(group: readonly Pending[], before: GroupState | undefined): Promise<GroupPlan> {
     const recordedAt = new Date();
-    const shared = new SharedFields();
+    const shared = SharedFields();
     const logs = new Map<string, TenantLog>();
     for (const {command} of group) {
       if (!logs.has(command.tenant)) logs.set(command.tenant, await tenants.get(command.tenant));

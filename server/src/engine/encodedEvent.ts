@@ -106,30 +106,38 @@ export function encodeEventBatchResponse(events: readonly EncodedEvent[]): Uint8
  * mostly the others), and the recording time (one per group). One per group
  * commit; copying the bytes costs less than sizing and writing the text again.
  */
-export class SharedFields {
-  private readonly values: Array<string | number | undefined> = [];
-  private readonly encoded: Uint8Array[] = [];
+export type SharedFields = {
+  /** The encoding of string field `tag` (one byte) holding `value` in `slot`; empty for ''. */
+  text(slot: number, tag: number, value: string): Uint8Array;
+  /** The encoding of Timestamp field `tag` holding `ms` (≥ 0) in `slot`. */
+  timestamp(slot: number, tag: number, ms: number): Uint8Array;
+};
 
-  /** The encoding of string field `tag` (one byte) holding `value`; empty for ''. */
-  text(slot: number, tag: number, value: string): Uint8Array {
-    if (this.values[slot] === value) return this.encoded[slot]!;
-    const bytes = Buffer.byteLength(value);
-    const out = Buffer.allocUnsafe(value === '' ? 0 : fieldLength(bytes));
-    if (value !== '') out.write(value, writeTagged(out, 0, tag, bytes));
-    this.values[slot] = value;
-    this.encoded[slot] = out;
-    return out;
-  }
-
-  /** The encoding of Timestamp field `tag` holding `ms` (≥ 0). */
-  timestamp(slot: number, tag: number, ms: number): Uint8Array {
-    if (this.values[slot] === ms) return this.encoded[slot]!;
-    const out = Buffer.allocUnsafe(fieldLength(timestampLength(ms)));
-    writeTimestamp(out, 0, tag, ms);
-    this.values[slot] = ms;
-    this.encoded[slot] = out;
-    return out;
-  }
+/** Creates an empty {@link SharedFields}: one per group commit. */
+export function SharedFields(): SharedFields {
+  const values: Array<string | number | undefined> = [];
+  const encoded: Uint8Array[] = [];
+  const keep = (slot: number, value: string | number, bytes: Uint8Array): Uint8Array => {
+    values[slot] = value;
+    encoded[slot] = bytes;
+    return bytes;
+  };
+  return {
+    text(slot, tag, value) {
+      if (values[slot] === value) return encoded[slot]!;
+      if (value === '') return keep(slot, value, new Uint8Array(0));
+      const bytes = Buffer.byteLength(value);
+      const out = Buffer.allocUnsafe(fieldLength(bytes));
+      out.write(value, writeTagged(out, 0, tag, bytes));
+      return keep(slot, value, out);
+    },
+    timestamp(slot, tag, ms) {
+      if (values[slot] === ms) return encoded[slot]!;
+      const out = Buffer.allocUnsafe(fieldLength(timestampLength(ms)));
+      writeTimestamp(out, 0, tag, ms);
+      return keep(slot, ms, out);
+    },
+  };
 }
 
 // SharedFields' slots.
@@ -164,7 +172,7 @@ function writeText(out: Buffer, offset: number, tag: number, value: string, byte
  * same `shared` (change 39 of the benchmark README).
  * Negative timestamps, which need 10-byte varints, go to the generated encoder.
  */
-export function encodeRecordedEvent(event: RecordedEvent, shared: SharedFields = new SharedFields()): Uint8Array {
+export function encodeRecordedEvent(event: RecordedEvent, shared: SharedFields = SharedFields()): Uint8Array {
   const occurred = event.occurredAt?.getTime();
   const recorded = event.recordedAt?.getTime();
   if (!(occurred === undefined || occurred >= 0) || !(recorded === undefined || recorded >= 0)) {
