@@ -105,7 +105,7 @@ function command(stream: string, expected: ExpectedRevision, eventId?: string): 
   };
 }
 
-it('plans appends that come during a write on top of it, and fails them with it when that write fails', async () => {
+it('plans appends that come during a write on top of it, fails them with it when that write fails, and then takes no appends until a reopen', async () => {
   let releaseFirst!: () => void;
   const firstHeld = new Promise<void>(resolve => (releaseFirst = resolve));
   let batches = 0;
@@ -119,7 +119,8 @@ it('plans appends that come during a write on top of it, and fails them with it 
     };
   });
   let groups = 0;
-  const writer = writerOn(() => (groups += 1));
+  let failures = 0;
+  const writer = writerOn(() => (groups += 1), {onFailure: () => (failures += 1)});
 
   const first = writer.append(command('s', {kind: 'noStream'}));
   first.catch(() => undefined);
@@ -133,14 +134,25 @@ it('plans appends that come during a write on top of it, and fails them with it 
   await until(() => groups === 2);
   releaseFirst();
 
-  await expect(first).rejects.toThrow('disk failed');
+  const logFailed = {name: 'LogWriteFailedError', cause: new Error('disk failed')};
+  await expect(first).rejects.toMatchObject(logFailed);
   // Planned on the first append's state, it fails with it (planned after, it would be refused: no stream).
-  await expect(second).rejects.toThrow('disk failed');
-  // Nothing of either holds: the stream does not exist, and the log starts at position 1.
-  const third = await writer.append(command('s', {kind: 'noStream'}));
-  expect(third).toMatchObject({firstPosition: 1, lastPosition: 1, firstRevision: 0});
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+  await expect(second).rejects.toMatchObject(logFailed);
+  expect(failures).toBe(1);
+  // What reached the disk is unknown: the writer takes nothing more, however valid.
+  await expect(writer.append(command('s', {kind: 'any'}))).rejects.toMatchObject(logFailed);
+  expect(groups).toBe(2);
+  expect(failures).toBe(1);
   await writer.close();
+
+  // Reopened, the store has what the disk holds: here nothing of either, so the log starts at position 1.
+  await storage.close();
+  storage = await openStorage(dir);
+  ({db, log} = storage);
+  const reopened = writerOn();
+  expect(await reopened.append(command('s', {kind: 'noStream'}))).toMatchObject({firstPosition: 1, lastPosition: 1, firstRevision: 0});
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+  await reopened.close();
 });
 
 it('acknowledges a group whose pages were written but not its indexes, takes no more appends, and a reopen indexes it', async () => {

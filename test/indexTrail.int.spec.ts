@@ -1,7 +1,9 @@
+import {join} from 'node:path';
 import {Level} from 'level';
 import {ClientError, Status} from 'nice-grpc';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import {ReadDirection} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {LOG_DIRECTORY} from '../server/src/engine/keys.js';
 import {jsonEvent} from './support/events.js';
 import {shapeOf, startSubscriber, type Subscriber} from './support/subscriber.js';
 import {healthAt, startTestServer, type TestServer} from './support/testServer.js';
@@ -10,11 +12,13 @@ import {healthAt, startTestServer, type TestServer} from './support/testServer.j
 // follows. How long that batch takes cannot be chosen on demand, so these
 // tests hold the index database's batch writes (the data directory's own
 // LevelDB, not the log's in events/) by wrapping Level's batch() for that one
-// instance, or make them fail as a full or broken disk would: the only
-// stand-in here. Everything else is the real server, LevelDB and clients.
+// instance, or make one database's writes fail as a full or broken disk
+// would: the only stand-in here. Everything else is the real server, LevelDB
+// and clients.
 let t: TestServer;
 let holding = false;
-let failing = false;
+/** The location of the database (the indexes' or the log's) whose batch writes fail, if any. */
+let failingAt: string | undefined;
 let release: () => void = () => undefined;
 let held: Promise<void> = Promise.resolve();
 let heldBatches = 0;
@@ -26,9 +30,9 @@ beforeEach(async () => {
   const indexLocation = t.dataDir;
   Level.prototype.batch = function (this: Level<Buffer, Uint8Array>, ...args: unknown[]) {
     const batch = (realBatch as (...a: unknown[]) => ReturnType<typeof realBatch>).apply(this, args);
-    if (failing && args.length === 0 && this.location === indexLocation) {
+    if (args.length === 0 && this.location === failingAt) {
       batch.write = (async () => {
-        throw new Error('index disk failed');
+        throw new Error('disk failed');
       }) as typeof batch.write;
     } else if (holding && args.length === 0 && this.location === indexLocation) {
       heldBatches += 1;
@@ -44,7 +48,7 @@ beforeEach(async () => {
 afterEach(async () => {
   release();
   holding = false;
-  failing = false;
+  failingAt = undefined;
   Level.prototype.batch = realBatch;
   await Promise.all(subscribers.splice(0).map(s => s.close()));
   await t.dispose();
@@ -114,7 +118,7 @@ it('deduplicates a retry of an append whose index batch is still being written',
 
 it('answers UNAVAILABLE and reports NOT_SERVING once an index batch fails; acknowledged appends hold in the log', async () => {
   await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 0})]});
-  failing = true;
+  failingAt = t.dataDir;
   const event = jsonEvent('test.E', {n: 1});
   // Its pages are durable, so it is acknowledged; its index batch fails.
   expect(await t.client.append({stream: 'lesson-1', events: [event]})).toMatchObject({firstRevision: 1n, firstPosition: 2n});
@@ -139,4 +143,27 @@ it('answers UNAVAILABLE and reports NOT_SERVING once an index batch fails; ackno
   subscribers.push(log);
   await log.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');
   expect(log.events().map(e => e.eventId).at(-1)).toBe(event.eventId);
+});
+
+it('answers UNAVAILABLE and reports NOT_SERVING once a write of the log fails, takes no appends until a restart, and serves reads meanwhile', async () => {
+  await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 0})]});
+  failingAt = join(t.dataDir, LOG_DIRECTORY);
+  const unavailable = {code: Status.UNAVAILABLE, details: expect.stringContaining('could not write its log')};
+  await expect(t.client.append({stream: 'lesson-1', events: [jsonEvent('test.E', {n: 1})]})).rejects.toMatchObject(unavailable);
+  // The disk works again, but what the failed write left on it is unknown: still refused, until a restart.
+  failingAt = undefined;
+  const retried = jsonEvent('test.E', {n: 2});
+  await expect(t.client.append({stream: 'lesson-1', events: [retried]})).rejects.toMatchObject(unavailable);
+  expect(await healthAt(t.address)).toEqual({overall: 2, store: 2});
+
+  // What was acknowledged is served, by the indexes and the log.
+  const stream = await t.client.readStream({stream: 'lesson-1', direction: ReadDirection.READ_DIRECTION_FORWARDS, maxCount: 10});
+  expect(stream.events.map(e => Number(e.revision))).toEqual([0]);
+  expect((await t.client.readLog({})).events.map(e => Number(e.position))).toEqual([1]);
+
+  // Restarted on the same data, the store takes appends again, after what it had.
+  await t.stop();
+  t = await startTestServer({}, t.dataDir);
+  expect(await healthAt(t.address)).toEqual({overall: 1, store: 1});
+  expect(await t.client.append({stream: 'lesson-1', events: [retried]})).toMatchObject({firstRevision: 1n, firstPosition: 2n});
 });

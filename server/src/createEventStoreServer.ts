@@ -133,8 +133,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       },
       logger: log,
       onCommit: metrics.onCommit,
-      // Acknowledged appends hold, but nothing more is served until a restart indexes the log again.
-      onIndexFailure: () => setHealth('unhealthy'),
+      // Acknowledged appends hold; what the failure stops (appends, stream reads) waits for a restart.
+      onStorageFailure: () => setHealth('unhealthy'),
     });
     if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
   } catch (error) {

@@ -6,6 +6,7 @@ import {
   DuplicateEventIdError,
   IndexesFailedError,
   InvalidArgumentError,
+  LogWriteFailedError,
   OverloadedError,
   ShuttingDownError,
   StreamNotFoundError,
@@ -66,7 +67,9 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
   }
   if (error instanceof OverloadedError) return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
   if (error instanceof ShuttingDownError) return new ServerError(Status.UNAVAILABLE, error.message);
-  if (error instanceof IndexesFailedError) return new ServerError(Status.UNAVAILABLE, error.message);
+  if (error instanceof IndexesFailedError || error instanceof LogWriteFailedError) {
+    return new ServerError(Status.UNAVAILABLE, error.message);
+  }
   return undefined;
 }
 

@@ -106,6 +106,25 @@ export class IndexesFailedError extends Error {
   }
 }
 
+/**
+ * The store could not write its log (UNAVAILABLE). The appends of that write
+ * may or may not be stored: a failed fsync can still leave them on disk, so
+ * the outcome is unknown. From then on the store takes no appends until a
+ * restart, which recovers the log as the disk holds it; a retry with the same
+ * event ids stores each event once either way. Reads are still served, and
+ * health reports NOT_SERVING meanwhile.
+ */
+export class LogWriteFailedError extends Error {
+  override readonly name = 'LogWriteFailedError';
+
+  constructor(cause: unknown) {
+    super(
+      'the store could not write its log: the appends of that write may or may not be stored, and it takes no appends until it restarts; then retry them with the same event ids',
+      {cause},
+    );
+  }
+}
+
 /** The server is shutting down (UNAVAILABLE); retry, or resume the subscription, elsewhere or later. */
 export class ShuttingDownError extends Error {
   override readonly name = 'ShuttingDownError';

@@ -3,6 +3,7 @@ import type {Logger} from 'pino';
 import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   DuplicateEventIdError,
+  LogWriteFailedError,
   OverloadedError,
   ShuttingDownError,
   WrongExpectedRevisionError,
@@ -58,6 +59,11 @@ export type AppendWriterOptions = {
   /** Most payload bytes waiting in the queue; further appends fail with RESOURCE_EXHAUSTED. */
   maxQueuedBytes: number;
   logger: Logger;
+  /**
+   * Told once, when a write of the log fails: the writer then refuses every
+   * append until the store is reopened (the server reports NOT_SERVING).
+   */
+  onFailure?: () => void;
   /** A commit whose write takes this long is logged (at most one warning per {@link SLOW_COMMIT_WARNING_INTERVAL_MS}); default 1 s. */
   slowCommitSeconds?: number;
 };
@@ -74,6 +80,12 @@ const SLOW_COMMIT_WARNING_INTERVAL_MS = 10_000;
  * follow in a batch of their own, through the {@link IndexWriter}. Positions
  * are assigned here and only here, in commit order, so they are gapless per
  * tenant.
+ *
+ * A failed write of the log stops the writer for good ({@link LogWriteFailedError}).
+ * LevelDB makes a failed fsync stick, but not a failed append to its own log,
+ * and after a partial append it would go on writing records at offsets its
+ * recovery may not find: appends acknowledged after it could be lost in a
+ * crash. A reopen recovers the log as the disk holds it.
  */
 export type AppendWriter = {
   /** Queues an append; resolves once it is durable (or was a retry), rejects with a domain error. */
@@ -128,9 +140,11 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   const slowCommitSeconds = options.slowCommitSeconds ?? 1;
   let lastSlowWarning = -Infinity;
   let slowSinceWarning = 0;
+  let failed: LogWriteFailedError | undefined;
 
   function append(command: AppendCommand): Promise<AppendResult> {
     if (closed) return Promise.reject(new ShuttingDownError());
+    if (failed !== undefined) return Promise.reject(failed);
     // Groups whose pages were written hold (a restart indexes them from the log),
     // but appends planned on indexes that miss them could store a retry twice.
     const indexFailure = indexes.failure();
@@ -196,8 +210,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             continue;
           }
         }
-        const indexFailure = indexes.failure();
-        if (plan !== undefined && indexFailure !== undefined) settle(plan, indexFailure);
+        const refusal = failed ?? indexes.failure();
+        if (plan !== undefined && refusal !== undefined) settle(plan, refusal);
         else if (plan !== undefined) inFlight = {plan, written: write(plan)};
       }
     } finally {
@@ -220,8 +234,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   }
 
   /**
-   * Writes a plan's pages, synced when fsync is on; resolves with the error when
-   * they fail, undefined once they are durable. Its index entries and counters
+   * Writes a plan's pages, synced when fsync is on; resolves with the
+   * {@link LogWriteFailedError} when they fail, undefined once they are durable. Its index entries and counters
    * are written after, unsynced: after a crash, opening the store replays the
    * log into them.
    */
@@ -231,7 +245,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     try {
       await writeBatch(log, plan.pages, options.sync);
     } catch (error) {
-      return error ?? new Error('the append batch failed');
+      if (failed === undefined) {
+        failed = new LogWriteFailedError(error);
+        logger.error({err: error, appends: plan.group.length}, 'a write of the log failed; refusing appends until a restart');
+        options.onFailure?.();
+      }
+      return failed;
     }
     return undefined;
   }
@@ -245,7 +264,6 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const {group, decisions, published, newHeads} = plan;
     for (const pending of group) queuedBytes -= pending.command.bytes;
     if (failure !== undefined) {
-      logger.error({err: failure, appends: group.length}, 'append batch failed; nothing of it was acknowledged');
       for (const pending of group) pending.reject(failure);
       return;
     }

@@ -37,10 +37,11 @@ export type EventStoreOptions = {
   /** Told about every commit, for metrics. */
   onCommit?: (observation: CommitObservation) => void;
   /**
-   * Told once when the indexes could not be written: from then on the store
-   * refuses appends and stream reads until it is reopened (health goes NOT_SERVING).
+   * Told when a write failed for good: of the log (the store then refuses
+   * appends until it is reopened) or of the indexes (appends and stream reads).
+   * The server reports NOT_SERVING from then on.
    */
-  onIndexFailure?: () => void;
+  onStorageFailure?: () => void;
 };
 
 /** Reading direction. */
@@ -171,7 +172,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
-  const indexes = IndexWriter(db, options.logger, options.onIndexFailure);
+  const indexes = IndexWriter(db, options.logger, options.onStorageFailure);
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
     db,
@@ -183,6 +184,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     maxQueuedBytes: options.maxQueuedAppendBytes,
     logger: options.logger,
     ...(options.onCommit ? {onCommit: options.onCommit} : {}),
+    ...(options.onStorageFailure ? {onFailure: options.onStorageFailure} : {}),
   });
   // Aborted on close; running subscriptions, which would otherwise run
   // forever, are ended one by one (a listener each on `closing` would trip
