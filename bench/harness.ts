@@ -17,6 +17,62 @@ export function latencyOf(samples: number[]): Latency {
   return {p50: quantile(values, 0.5), p99: quantile(values, 0.99), p999: quantile(values, 0.999)};
 }
 
+/** A live run's deliveries, as latencies: all of them, and per event its first delivery and its fan-out spread. */
+export type DeliveryFigures = {
+  latency: Latency;
+  /** Per event, the latency of the copy that arrived first. */
+  first: Latency;
+  /** Per event, from its first copy's arrival to its last's. */
+  spread: Latency;
+};
+
+/**
+ * Collects the deliveries of a live run, each with the event it carried (its
+ * log position or stream sequence). With many subscribers an event's copies
+ * leave the server one after another, so a delivery's latency is the commit,
+ * the wait for the first copy, and the copy's place in the fan-out; the first
+ * delivery and the spread tell those apart.
+ */
+export type Deliveries = {
+  add(event: number, latency: number): void;
+  readonly count: number;
+  /** Forgets what was collected (after a warm-up). */
+  clear(): void;
+  figures(): DeliveryFigures;
+};
+
+export function Deliveries(): Deliveries {
+  let latencies: number[] = [];
+  let byEvent = new Map<number, {first: number; last: number}>();
+  return {
+    add(event, latency) {
+      latencies.push(latency);
+      const seen = byEvent.get(event);
+      if (seen === undefined) {
+        byEvent.set(event, {first: latency, last: latency});
+      } else {
+        seen.first = Math.min(seen.first, latency);
+        seen.last = Math.max(seen.last, latency);
+      }
+    },
+    get count() {
+      return latencies.length;
+    },
+    clear() {
+      latencies = [];
+      byEvent = new Map();
+    },
+    figures() {
+      const events = [...byEvent.values()];
+      return {
+        latency: latencyOf(latencies),
+        first: latencyOf(events.map(e => e.first)),
+        spread: latencyOf(events.map(e => e.last - e.first)),
+      };
+    },
+  };
+}
+
 const PAYLOAD_POOL_BYTES = 8 * 1024 * 1024;
 let payloadPool: Uint8Array | undefined;
 let payloadOffset = 0;

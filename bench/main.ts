@@ -25,6 +25,7 @@ import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event
 import {
   atSteadyRate,
   closedLoop,
+  Deliveries,
   eventData,
   latencyOf,
   now,
@@ -34,6 +35,7 @@ import {
   sleep,
   startChild,
   type Child,
+  type DeliveryFigures,
   type Latency,
   type Rounds,
 } from './harness.js';
@@ -45,8 +47,8 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, liveSizes: [200]}
-  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, liveSizes: SIZES};
+  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, crowdRate: 20, liveSizes: [200]}
+  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, crowdRate: 20, liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -59,6 +61,8 @@ type Row = {
   unit: string;
   latency?: Latency;
   against?: {what: string; value: number; target?: number};
+  /** Live rows: per event, its first delivery's latency and the spread of its copies' arrivals. */
+  fanOut?: {first: Latency; spread: Latency};
   note?: string;
 };
 const rows: Row[] = [];
@@ -443,17 +447,16 @@ const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byte
  * a run pay for connection set-up and JIT compilation on both sides (the store's
  * first 400 ms took up to 150 ms), which is not the steady state measured.
  */
-async function warmUp(send: () => void, subscribers: number, latencies: number[]): Promise<void> {
-  const sent = await atSteadyRate(plan.liveRate, quick ? 0.5 : 1, send);
+async function warmUp(send: () => void, rate: number, subscribers: number, deliveries: Deliveries): Promise<void> {
+  const sent = await atSteadyRate(rate, quick ? 0.5 : 1, send);
   const deadline = now() + 10_000;
-  while (latencies.length < sent * subscribers && now() < deadline) await sleep(20);
-  latencies.length = 0;
+  while (deliveries.count < sent * subscribers && now() < deadline) await sleep(20);
+  deliveries.clear();
 }
 
-type LiveRun = {
-  latency: Latency;
-  delivered: number;
-  expected: number;
+type LiveRun = LiveFigures & {
+  /** How long the appends took to be answered (the writer's side of the same run). */
+  answered: Latency;
   rss: {before: number; during: number[]; after: number};
   /** With a stalled subscriber: what it received when it read again after the run. */
   stalled?: {events: number; whole: boolean};
@@ -463,19 +466,24 @@ type LiveRun = {
  * `subscribers` subscriptions from the end (100 to a channel) to the server at
  * `server`, plus, when `withStalled`, one from the start that reads its first
  * message and then stalls (on its own channel); after a warm-up, appends at
- * the live rate for the run's length and collects each delivery's latency and
- * the server's RSS. `before` is taken before the stalled subscriber starts, so
+ * `rate` (by default the live rate) for `seconds` and collects each delivery's
+ * latency, each append's, and the server's RSS. `before` is taken before the stalled subscriber starts, so
  * that what it makes the server hold shows in `during` and `after`. Then the
  * stalled subscriber reads again, to the end: it must get every event of the
  * log, in order.
  */
-async function liveRun(server: Child, size: number, subscribers: number, withStalled: boolean, seconds: number): Promise<LiveRun> {
+async function liveRun(
+  server: Child,
+  size: number,
+  subscribers: number,
+  {seconds, rate = plan.liveRate, withStalled = false}: {seconds: number; rate?: number; withStalled?: boolean},
+): Promise<LiveRun> {
   const address = server.ready[1]!;
   const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
   const controller = new AbortController();
   // One signal ends every subscription of the run: many listeners, on purpose.
   setMaxListeners(0, controller.signal);
-  const latencies: number[] = [];
+  const deliveries = Deliveries();
   let caughtUp = 0;
   const loops = Array.from({length: subscribers}, async (_, i) => {
     const {client} = channels[i % (channels.length - 1)]!;
@@ -484,7 +492,7 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
         if (message.content?.$case === 'caughtUp') caughtUp += 1;
         if (message.content?.$case === 'events') {
           const at = now();
-          for (const e of message.content.value.events) latencies.push(at - sentAt(e.data));
+          for (const e of message.content.value.events) deliveries.add(Number(e.position), at - sentAt(e.data));
         }
       }
     } catch {
@@ -503,19 +511,23 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
     : undefined;
   const first = await stalled?.next();
   const sdk = createEventStoreClient(address);
+  let answered: number[] = [];
   const append = (): void => {
-    void sdk.appendToStream('live', [{type: 'bench.Live', data: stamped(size), contentType: 'application/octet-stream'}]);
+    const data = stamped(size);
+    const answers = answered;
+    void sdk.appendToStream('live', [{type: 'bench.Live', data, contentType: 'application/octet-stream'}]).then(() => answers.push(now() - sentAt(data)));
   };
-  await warmUp(append, subscribers, latencies);
+  await warmUp(append, rate, subscribers, deliveries);
+  answered = [];
   // Sampled every second of the run: flat means the later samples stop rising.
   const during: number[] = [];
-  const sent = await atSteadyRate(plan.liveRate, seconds, n => {
+  const sent = await atSteadyRate(rate, seconds, n => {
     append();
-    if (n % plan.liveRate === 0) during.push(server.rssBytes());
+    if (n % rate === 0) during.push(server.rssBytes());
   });
   const expected = sent * subscribers;
   const deadline = now() + 30_000;
-  while (latencies.length < expected && now() < deadline) await sleep(50);
+  while (deliveries.count < expected && now() < deadline) await sleep(50);
   const after = server.rssBytes();
   sdk.close();
   const stalledRead =
@@ -525,7 +537,7 @@ async function liveRun(server: Child, size: number, subscribers: number, withSta
   controller.abort();
   await Promise.all(loops);
   for (const c of channels) c.channel.close();
-  return {latency: latencyOf(latencies), delivered: latencies.length, expected, rss: {before, during, after}, ...(stalledRead ? {stalled: stalledRead} : {})};
+  return {...deliveries.figures(), delivered: deliveries.count, expected, answered: latencyOf(answered), rss: {before, during, after}, ...(stalledRead ? {stalled: stalledRead} : {})};
 }
 
 /** The stalled subscriber's heartbeat interval: longer than it is ever left without messages. */
@@ -562,8 +574,18 @@ async function readToTheEnd(
   return {events, whole: inOrder && events === head};
 }
 
-/** One live run's deliveries: their latency, how many arrived of how many sent. */
-type LiveFigures = {latency: Latency; delivered: number; expected: number};
+/** One live run's deliveries: their latencies, how many arrived of how many sent. */
+type LiveFigures = DeliveryFigures & {delivered: number; expected: number};
+
+/** A live row's delivery figures: the latency, and how it splits into the first copy and the fan-out. */
+function liveRow(figures: LiveFigures): Pick<Row, 'latency' | 'fanOut'> {
+  return {latency: figures.latency, fanOut: {first: figures.first, spread: figures.spread}};
+}
+
+const ms = (value: number): string => value.toFixed(2);
+const deliveryNote = ({delivered, expected, first, spread}: LiveFigures): string =>
+  `delivered ${delivered}/${expected}; first copy of an event p50 ${ms(first.p50)} p99 ${ms(first.p99)} ms, ` +
+  `first to last copy p50 ${ms(spread.p50)} p99 ${ms(spread.p99)} ms`;
 
 /**
  * JetStream's live latency at the live rate with `subscribers` ordered
@@ -573,13 +595,13 @@ type LiveFigures = {latency: Latency; delivered: number; expected: number};
 async function jetStreamLive(size: number, subscribers: number, syncAlways: boolean): Promise<LiveFigures> {
   const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
   await peer.resetStream('LIVE');
-  const latencies: number[] = [];
+  const deliveries = Deliveries();
   const consumers = await Promise.all(
     Array.from({length: subscribers}, async () => {
       const consumer = await peer.js.consumers.get('LIVE');
       const messages = await consumer.consume();
       void (async () => {
-        for await (const m of messages) latencies.push(now() - sentAt(m.data));
+        for await (const m of messages) deliveries.add(m.seq, now() - sentAt(m.data));
       })();
       return messages;
     }),
@@ -587,26 +609,27 @@ async function jetStreamLive(size: number, subscribers: number, syncAlways: bool
   const publish = (): void => {
     void peer.js.publish('LIVE.x', stamped(size));
   };
-  await warmUp(publish, subscribers, latencies);
+  await warmUp(publish, plan.liveRate, subscribers, deliveries);
   const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, publish);
   const deadline = now() + 30_000;
-  while (latencies.length < sent * subscribers && now() < deadline) await sleep(50);
+  while (deliveries.count < sent * subscribers && now() < deadline) await sleep(50);
   for (const m of consumers) await m.close();
   await peer.stop();
-  return {latency: latencyOf(latencies), delivered: latencies.length, expected: sent * subscribers};
+  return {...deliveries.figures(), delivered: deliveries.count, expected: sent * subscribers};
 }
 
 /** A live run against a fresh store. */
 function storeLive(size: number, subscribers: number, fsync: boolean, withStalled: boolean, seconds: number): Promise<LiveRun> {
-  return withFreshStore(fsync, store => liveRun(store, size, subscribers, withStalled, seconds));
+  return withFreshStore(fsync, store => liveRun(store, size, subscribers, {seconds, withStalled}));
 }
 
 /** The round with the median p99 (its other figures with it), and the spread of the rounds' p99s. */
-function medianLive<T extends LiveFigures>(rounds: readonly T[]): T & {rounds: Rounds} {
+function medianLive<T extends {latency: Latency}>(rounds: readonly T[]): T & {rounds: Rounds} {
   const spread = roundsOf(rounds.map(r => r.latency.p99));
   return {...rounds.find(r => r.latency.p99 === spread.median)!, rounds: spread};
 }
 
+const answeredNote = ({answered}: LiveRun): string => `appends answered p50 ${ms(answered.p50)} p99 ${ms(answered.p99)} ms`;
 const rssNote = (rss: LiveRun['rss']): string =>
   `server RSS ${mib(rss.before)} → each second ${rss.during.map(mib).join(', ')} → after ${mib(rss.after)} MiB`;
 
@@ -629,7 +652,7 @@ async function liveSuite(): Promise<void> {
       ...audiences.map(subscribers => async (round: string) => {
         progress(`live ${size}B ${round}: transport ceiling, ${subscribers} subscribers`);
         const ceiling = await startCeiling(size);
-        add(ceilingRounds, subscribers, await liveRun(ceiling, size, subscribers, false, plan.liveSeconds));
+        add(ceilingRounds, subscribers, await liveRun(ceiling, size, subscribers, {seconds: plan.liveSeconds}));
         await ceiling.stop();
       }),
       // The disk's part with fsync: an event reaches no subscriber before its commit is synced.
@@ -661,11 +684,11 @@ async function liveSuite(): Promise<void> {
         value: median.latency.p99,
         rounds: median.rounds,
         unit: 'ms p99',
-        latency: median.latency,
-        note: `delivered ${median.delivered}/${median.expected}`,
+        ...liveRow(median),
+        note: deliveryNote(median),
       });
     }
-    const disk = medianLive(diskRounds.map(latency => ({latency, delivered: 0, expected: 0})));
+    const disk = medianLive(diskRounds.map(latency => ({latency})));
     record({
       scenario: 'ceiling: LevelDB live',
       size,
@@ -687,9 +710,9 @@ async function liveSuite(): Promise<void> {
         value: median.latency.p99,
         rounds: median.rounds,
         unit: 'ms p99',
-        latency: median.latency,
+        ...liveRow(median),
         ...(subscribers === 100 ? {against: {what: 'target 5 ms', value: 5, target: 1}} : {}),
-        note: `delivered ${median.delivered}/${median.expected}; ${rssNote(median.rss)}`,
+        note: `${deliveryNote(median)}; ${answeredNote(median)}; ${rssNote(median.rss)}`,
       });
       record({
         scenario: 'live vs ceiling',
@@ -711,8 +734,8 @@ async function liveSuite(): Promise<void> {
           value: median.latency.p99,
           rounds: median.rounds,
           unit: 'ms p99',
-          latency: median.latency,
-          note: `delivered ${median.delivered}/${median.expected}`,
+          ...liveRow(median),
+          note: deliveryNote(median),
         });
         const store = storeP99.get(key(subscribers, syncAlways));
         if (store !== undefined) {
@@ -728,6 +751,30 @@ async function liveSuite(): Promise<void> {
       }
     }
 
+    // 1,000 subscribers at a rate the client keeps up with: what a commit's fan-out to many costs
+    // the deliveries, and the appends' answers, which wait for no more than a turn of it.
+    progress(`live ${size}B: store, fsync on, 1000 subscribers at ${plan.crowdRate} events/s`);
+    const many = await withFreshStore(true, store => liveRun(store, size, 1000, {seconds: plan.liveSeconds, rate: plan.crowdRate}));
+    const manyVariant = `1000 subscribers, ${plan.crowdRate} events/s, fsync on, one run of ${plan.liveSeconds} s`;
+    record({
+      scenario: 'live',
+      size,
+      variant: manyVariant,
+      value: many.latency.p99,
+      unit: 'ms p99',
+      ...liveRow(many),
+      note: `${deliveryNote(many)}; ${rssNote(many.rss)}`,
+    });
+    record({
+      scenario: 'live: appends answered',
+      size,
+      variant: manyVariant,
+      value: many.answered.p99,
+      unit: 'ms p99',
+      latency: many.answered,
+      note: 'from the append sent to its answer, the same run',
+    });
+
     // 1,000 subscribers, more messages than two cores carry, run once for the server's memory: on a
     // log that already holds `stallBytes` of events, without and then with a subscriber that stalls
     // at its start. That is far more than the HTTP/2 windows between them, so a server that buffered
@@ -738,7 +785,7 @@ async function liveSuite(): Promise<void> {
         progress(`live ${size}B: store, fsync on, loading ${history.toLocaleString('en')} events of history`);
         await appendLoad(store.ready[1]!, history, size, true);
         progress(`live ${size}B: store, fsync on, 1000 subscribers${withStalled ? ' + 1 stalled at the start of the log' : ''}`);
-        return liveRun(store, size, 1000, withStalled, plan.crowdSeconds);
+        return liveRun(store, size, 1000, {seconds: plan.crowdSeconds, withStalled});
       });
     const historyNote = `${history.toLocaleString('en')} events (${mib(plan.stallBytes)} MiB of data) stored before`;
     const alone = await crowd(false);
@@ -748,8 +795,8 @@ async function liveSuite(): Promise<void> {
       variant: `1000 subscribers, ${plan.liveRate} events/s, fsync on, one run of ${plan.crowdSeconds} s`,
       value: alone.latency.p99,
       unit: 'ms p99',
-      latency: alone.latency,
-      note: `delivered ${alone.delivered}/${alone.expected}; ${historyNote}; ${rssNote(alone.rss)}`,
+      ...liveRow(alone),
+      note: `${deliveryNote(alone)}; ${historyNote}; ${rssNote(alone.rss)}`,
     });
     const stalled = await crowd(true);
     const drained = stalled.stalled!;
@@ -760,9 +807,9 @@ async function liveSuite(): Promise<void> {
       variant: `1000 subscribers + 1 stalled, ${plan.liveRate} events/s, fsync on, one run of ${plan.crowdSeconds} s`,
       value: stalled.latency.p99,
       unit: 'ms p99',
-      latency: stalled.latency,
+      ...liveRow(stalled),
       note:
-        `delivered ${stalled.delivered}/${stalled.expected}; ${historyNote}, the stalled subscriber at their start; ${rssNote(stalled.rss)}; ` +
+        `${deliveryNote(stalled)}; ${historyNote}, the stalled subscriber at their start; ${rssNote(stalled.rss)}; ` +
         `read again after the run, it got the whole log in order, ${drained.events.toLocaleString('en')} events`,
     });
     const growth = (run: LiveRun): number => (Math.max(...run.rss.during, run.rss.after) - run.rss.before) / 2 ** 20;
@@ -822,7 +869,7 @@ function tableOf(all: Row[]): string {
     const target = r.against?.target;
     const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
-      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${r.against ? `${r.against.what} (${figure(r.against.value, r.unit)})` : r.note ?? ''} | ${fmt(shown)} | ${verdict} |`,
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${[r.against && `${r.against.what} (${figure(r.against.value, r.unit)})`, r.note].filter(Boolean).join('; ')} | ${fmt(shown)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
