@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest';
 import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {LiveBufferBudget, type LiveBufferMember} from '../server/src/engine/liveBudget.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
+import {WAKE_TURN} from '../server/src/engine/wakeInTurns.js';
 import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
 function live(position: number, size = 10): LiveEvent {
@@ -72,6 +73,28 @@ describe('TenantLog live buffer', () => {
     const aborted = log.waitForCommit(1, 10_000, controller.signal);
     controller.abort(new Error('gone'));
     await expect(aborted).rejects.toThrow('gone');
+  });
+
+  it("wakes a commit's waiters in turns of the event loop, each of them once", async () => {
+    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const signal = new AbortController().signal;
+    const woken: boolean[] = [];
+    const waits = Array.from({length: 2 * WAKE_TURN + 5}, () =>
+      log.waitForCommit(0, 10_000, signal).then(committed => woken.push(committed)),
+    );
+    const nextTurn = () => new Promise(resolve => setImmediate(resolve));
+    log.publish([live(1)]);
+    await Promise.resolve();
+    expect(woken).toHaveLength(WAKE_TURN);
+    await nextTurn();
+    expect(woken).toHaveLength(2 * WAKE_TURN);
+    await nextTurn();
+    await Promise.all(waits);
+    expect(woken).toEqual(Array(2 * WAKE_TURN + 5).fill(true));
+    // Waiting again, they are woken by the next commit.
+    const again = Array.from({length: 2 * WAKE_TURN + 5}, () => log.waitForCommit(1, 10_000, signal));
+    log.publish([live(2)]);
+    expect(await Promise.all(again)).toEqual(Array(2 * WAKE_TURN + 5).fill(true));
   });
 });
 

@@ -1,6 +1,7 @@
 import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {encodeEventBatchResponse} from './encodedEvent.js';
 import {LiveBufferBudget, type LiveBufferMember} from './liveBudget.js';
+import {wakeInTurns} from './wakeInTurns.js';
 
 /** A committed event as live subscribers see it. */
 export type LiveEvent = {
@@ -56,13 +57,16 @@ export type TenantLog = {
   /**
    * Resolves true once the head moves past `position`, false after
    * `timeoutMs`; rejects with the signal's reason when it aborts. Timeouts and
-   * aborts are noticed within {@link WAIT_SWEEP_MS}.
+   * aborts are noticed within {@link WAIT_SWEEP_MS}. The waiters of one
+   * commit are woken in turns of the event loop ({@link wakeInTurns}).
    */
   waitForCommit(position: number, timeoutMs: number, signal: AbortSignal): Promise<boolean>;
 };
 
 /** A subscriber waiting for the next commit. */
 type Waiter = {deadline: number; signal: AbortSignal; resolve(committed: boolean): void; reject(reason: unknown): void};
+
+const wakeOnCommit = (waiter: Waiter): void => waiter.resolve(true);
 
 /** How often waits are checked for their timeout and for aborts: the precision of heartbeats and of ending an idle subscription. */
 const WAIT_SWEEP_MS = 20;
@@ -120,8 +124,9 @@ export function TenantLog(
     if (subscribers === 0) oldest = committedHead + 1;
     else budget.enforce();
     if (waiters.size > 0) {
-      for (const waiter of waiters) waiter.resolve(true);
+      const woken = [...waiters];
       waiters.clear();
+      wakeInTurns(woken, wakeOnCommit);
     }
   }
 
