@@ -47,8 +47,8 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, crowdRate: 20, liveSizes: [200]}
-  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, crowdRate: 20, liveSizes: SIZES};
+  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, crowdRate: 20, warmUpSeconds: 0.5, crowdWarmUpSeconds: 0.5, liveSizes: [200]}
+  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, crowdRate: 20, warmUpSeconds: 10, crowdWarmUpSeconds: 1, liveSizes: SIZES};
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -443,12 +443,15 @@ function stamped(size: number): Uint8Array {
 const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);
 
 /**
- * One second (half in --quick) at the live rate whose latencies are dropped: the first events of
- * a run pay for connection set-up and JIT compilation on both sides (the store's
- * first 400 ms took up to 150 ms), which is not the steady state measured.
+ * `seconds` at `rate` whose latencies are dropped: the first events of a run pay
+ * for connection set-up and JIT compilation on both sides, which is not the
+ * steady state measured. At 200 events/s V8 is still compiling a fresh
+ * server's path for several seconds (its helper threads busy with TurboFan):
+ * after 1 s of warm-up the store's p99 with 100 subscribers was 6.9 ms and the
+ * ceiling's 4.1, after 10 s 4.7 and 2.9 (bench/README.md, change 41).
  */
-async function warmUp(send: () => void, rate: number, subscribers: number, deliveries: Deliveries): Promise<void> {
-  const sent = await atSteadyRate(rate, quick ? 0.5 : 1, send);
+async function warmUp(send: () => void, rate: number, seconds: number, subscribers: number, deliveries: Deliveries): Promise<void> {
+  const sent = await atSteadyRate(rate, seconds, send);
   const deadline = now() + 10_000;
   while (deliveries.count < sent * subscribers && now() < deadline) await sleep(20);
   deliveries.clear();
@@ -476,7 +479,12 @@ async function liveRun(
   server: Child,
   size: number,
   subscribers: number,
-  {seconds, rate = plan.liveRate, withStalled = false}: {seconds: number; rate?: number; withStalled?: boolean},
+  {
+    seconds,
+    rate = plan.liveRate,
+    warmUpSeconds = plan.warmUpSeconds,
+    withStalled = false,
+  }: {seconds: number; rate?: number; warmUpSeconds?: number; withStalled?: boolean},
 ): Promise<LiveRun> {
   const address = server.ready[1]!;
   const channels = Array.from({length: Math.ceil(subscribers / 100) + 1}, () => rawClient(address));
@@ -517,7 +525,7 @@ async function liveRun(
     const answers = answered;
     void sdk.appendToStream('live', [{type: 'bench.Live', data, contentType: 'application/octet-stream'}]).then(() => answers.push(now() - sentAt(data)));
   };
-  await warmUp(append, rate, subscribers, deliveries);
+  await warmUp(append, rate, warmUpSeconds, subscribers, deliveries);
   answered = [];
   // Sampled every second of the run: flat means the later samples stop rising.
   const during: number[] = [];
@@ -609,7 +617,7 @@ async function jetStreamLive(size: number, subscribers: number, syncAlways: bool
   const publish = (): void => {
     void peer.js.publish('LIVE.x', stamped(size));
   };
-  await warmUp(publish, plan.liveRate, subscribers, deliveries);
+  await warmUp(publish, plan.liveRate, plan.warmUpSeconds, subscribers, deliveries);
   const sent = await atSteadyRate(plan.liveRate, plan.liveSeconds, publish);
   const deadline = now() + 30_000;
   while (deliveries.count < sent * subscribers && now() < deadline) await sleep(50);
@@ -785,7 +793,8 @@ async function liveSuite(): Promise<void> {
         progress(`live ${size}B: store, fsync on, loading ${history.toLocaleString('en')} events of history`);
         await appendLoad(store.ready[1]!, history, size, true);
         progress(`live ${size}B: store, fsync on, 1000 subscribers${withStalled ? ' + 1 stalled at the start of the log' : ''}`);
-        return liveRun(store, size, 1000, {seconds: plan.crowdSeconds, withStalled});
+        // A short warm-up: these runs overload the client, and are here for the memory.
+        return liveRun(store, size, 1000, {seconds: plan.crowdSeconds, warmUpSeconds: plan.crowdWarmUpSeconds, withStalled});
       });
     const historyNote = `${history.toLocaleString('en')} events (${mib(plan.stallBytes)} MiB of data) stored before`;
     const alone = await crowd(false);
