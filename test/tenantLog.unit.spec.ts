@@ -1,12 +1,11 @@
 import {describe, expect, it} from 'vitest';
-import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {LiveBufferBudget, type LiveBufferMember} from '../server/src/engine/liveBudget.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
 import {WAKE_TURN} from '../server/src/engine/wakeInTurns.js';
 import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
 function live(position: number, size = 10): LiveEvent {
-  return {position, size, event: {position: BigInt(position)} as RecordedEvent, encoded: new Uint8Array(0)};
+  return {position, size, event: {stream: 's', revision: position - 1, position, type: 't'}, encoded: new Uint8Array(0)};
 }
 const positionsOf = (events: readonly LiveEvent[] | 'behind') =>
   events === 'behind' ? 'behind' : events.map(e => e.position);

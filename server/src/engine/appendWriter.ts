@@ -118,6 +118,8 @@ type GroupPlan = {
   /** The index entries and counters, queued on the index writer once the pages are durable. */
   operations: PutOperation[];
   published: Map<TenantLog, LiveEvent[]>;
+  /** Bytes of event data published, by tenant (for the commit's metrics). */
+  publishedBytes: Map<TenantLog, number>;
   newHeads: Array<[tenant: string, stream: string, head: StreamHead]>;
   /** The event ids the batch stores, by tenant. */
   writtenIds: Map<string, Uint8Array[]>;
@@ -279,9 +281,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const byTenant = new Map<string, {events: number; bytes: number}>();
         let events = 0;
         for (const [log, live] of published) {
-          let bytes = 0;
-          for (const e of live) bytes += e.event.data.byteLength;
-          byTenant.set(log.tenant, {events: live.length, bytes});
+          byTenant.set(log.tenant, {events: live.length, bytes: plan.publishedBytes.get(log) ?? 0});
           events += live.length;
         }
         options.onCommit({appends: group.length, events, seconds, byTenant});
@@ -340,6 +340,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     // The accepted events of each tenant, at consecutive positions: stored as pages at the end.
     const pagedByTenant = new Map<string, PagedEvent[]>();
     const published = new Map<TenantLog, LiveEvent[]>();
+    const publishedBytes = new Map<TenantLog, number>();
     const decisions: Decision[] = [];
 
     for (const pending of group) {
@@ -395,7 +396,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           let tenantIds = writtenIds.get(tenant);
           if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
           tenantIds.push(e.eventIdBytes);
-          live.push({position, event, encoded, size: encoded.byteLength + 200});
+          live.push({position, event: {stream, revision, position, type: e.type}, encoded, size: encoded.byteLength + 200});
+          publishedBytes.set(log, (publishedBytes.get(log) ?? 0) + e.data.byteLength);
         }
         published.set(log, live);
         const lastPosition = firstPosition + events.length - 1;
@@ -431,7 +433,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
       ids: ownIds,
     };
-    return {group, decisions, pages, operations, published, newHeads, writtenIds, state, started: 0n};
+    return {group, decisions, pages, operations, published, publishedBytes, newHeads, writtenIds, state, started: 0n};
   }
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */

@@ -162,7 +162,7 @@ export async function* runSubscription(
         for (const {event, encoded} of buffered) {
           if (stream !== undefined) {
             if (event.stream !== stream) continue;
-            lastRevision = Number(event.revision);
+            lastRevision = event.revision;
           }
           if (predicate === undefined || predicate(event)) events.push(encoded);
         }
