@@ -5,7 +5,7 @@ import {WAKE_TURN} from '../server/src/engine/wakeInTurns.js';
 import {batchBytesFor} from '../server/src/engine/eventStore.js';
 
 function live(position: number, size = 10): LiveEvent {
-  return {position, size, event: {stream: 's', revision: position - 1, position, type: 't'}, encoded: new Uint8Array(0)};
+  return {stream: 's', revision: position - 1, position, type: 't', size, encoded: new Uint8Array(0)};
 }
 const positionsOf = (events: readonly LiveEvent[] | 'behind') =>
   events === 'behind' ? 'behind' : events.map(e => e.position);

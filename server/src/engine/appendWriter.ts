@@ -365,6 +365,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         const firstPosition = (positions.get(tenant) ?? log.head()) + 1;
         const firstRevision = head === null ? 0 : head.revision + 1;
         const live = published.get(log) ?? [];
+        let dataBytes = 0;
         for (let i = 0; i < events.length; i++) {
           const e = events[i]!;
           const position = firstPosition + i;
@@ -396,10 +397,11 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           let tenantIds = writtenIds.get(tenant);
           if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
           tenantIds.push(e.eventIdBytes);
-          live.push({position, event: {stream, revision, position, type: e.type}, encoded, size: encoded.byteLength + 200});
-          publishedBytes.set(log, (publishedBytes.get(log) ?? 0) + e.data.byteLength);
+          live.push({stream, revision, position, type: e.type, encoded, size: encoded.byteLength + 200});
+          dataBytes += e.data.byteLength;
         }
         published.set(log, live);
+        publishedBytes.set(log, (publishedBytes.get(log) ?? 0) + dataBytes);
         const lastPosition = firstPosition + events.length - 1;
         const lastRevision = firstRevision + events.length - 1;
         positions.set(tenant, lastPosition);

@@ -159,12 +159,12 @@ export async function* runSubscription(
       }
       if (buffered.length > 0) {
         const events: EncodedEvent[] = [];
-        for (const {event, encoded} of buffered) {
+        for (const event of buffered) {
           if (stream !== undefined) {
             if (event.stream !== stream) continue;
             lastRevision = event.revision;
           }
-          if (predicate === undefined || predicate(event)) events.push(encoded);
+          if (predicate === undefined || predicate(event)) events.push(event.encoded);
         }
         cursor = buffered[buffered.length - 1]!.position;
         if (events.length > 0) {

@@ -2,16 +2,13 @@ import {encodeEventBatchResponse, type EventHeader} from './encodedEvent.js';
 import {LiveBufferBudget, type LiveBufferMember} from './liveBudget.js';
 import {wakeInTurns} from './wakeInTurns.js';
 
-/** A committed event as live subscribers see it. */
-export type LiveEvent = {
-  /** The event's log position (the same as `event.position`). */
-  position: number;
-  /**
-   * What filters and stream subscriptions read of the event, shared by every
-   * subscriber: never mutate it. The rest, its data included, is only in
-   * `encoded`, so the buffer holds an event's data once.
-   */
-  event: EventHeader;
+/**
+ * A committed event as live subscribers see it, shared by every subscriber:
+ * never mutate it. Of the event itself it keeps only what filters and stream
+ * subscriptions read (its header); the rest, its data included, is only in
+ * `encoded`, so the buffer holds an event's data once.
+ */
+export type LiveEvent = EventHeader & {
   /** Its protobuf encoding, made once at commit and sent as is to every subscriber. */
   encoded: Uint8Array;
   /** Approximate memory the event holds, for the live buffer's byte budget. */
