@@ -1,3 +1,4 @@
+import {getEventListeners, setMaxListeners} from 'node:events';
 import {rm} from 'node:fs/promises';
 import {pino} from 'pino';
 import {afterEach, describe, expect, it} from 'vitest';
@@ -42,6 +43,8 @@ describe('EventStore engine', () => {
   it('ends its live subscriptions with ShuttingDownError when it stops, and refuses new ones', async () => {
     const engine = await open();
     const never = new AbortController().signal;
+    // The twelve subscriptions share it, each with a listener that it removes when it ends.
+    setMaxListeners(12, never);
     const subscriptions = range(1, 12).map(() =>
       engine.subscribe(
         {tenant: '', stream: undefined, from: {kind: 'start'}, filter: undefined, maxBatchSize: 100, heartbeatIntervalMs: 60_000},
@@ -69,6 +72,8 @@ describe('EventStore engine', () => {
       expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(ShuttingDownError);
     }
     expect(engine.stats().activeSubscriptions).toBe(0);
+    // Ended, they left nothing listening on the caller's signal.
+    expect(getEventListeners(never, 'abort')).toHaveLength(0);
 
     const late = engine.subscribe(
       {tenant: '', stream: undefined, from: {kind: 'start'}, filter: undefined, maxBatchSize: 100, heartbeatIntervalMs: 60_000},

@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events';
 import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent, range} from './support/events.js';
@@ -80,6 +81,8 @@ it('many stalled subscribers hold about two batches each, not the backlog', asyn
   // Twenty subscribers read up to caughtUp, then stop. Their batch sizes differ, so
   // none can share another's encoded messages: each holds its own.
   const controller = new AbortController();
+  // One signal ends all twenty calls: each call listens on it.
+  setMaxListeners(20, controller.signal);
   const stalled = await Promise.all(
     range(1, 20).map(async i => {
       const iterator = t
