@@ -279,15 +279,23 @@ async function appendSuite(): Promise<void> {
 
 // ---------------------------------------------------------------- catch-up
 
-/** Reads a whole log through Subscribe, from the start to caught-up: events per second. */
-async function catchUp(address: string, expected: number): Promise<number> {
+/**
+ * Reads a whole log through Subscribe, from the start to caught-up: events per
+ * second. With `inOrder` the log must arrive as positions 1, 2, 3, … (a store's
+ * log; the ceiling repeats one batch, so its positions are counted the same
+ * way, for the same work, but not judged).
+ */
+async function catchUp(address: string, expected: number, inOrder: boolean): Promise<number> {
   const {client, channel} = rawClient(address);
   const controller = new AbortController();
   let received = 0;
+  let inSequence = 0;
   const started = now();
   try {
     for await (const message of client.subscribe({}, {signal: controller.signal})) {
-      if (message.content?.$case === 'events') received += message.content.value.events.length;
+      if (message.content?.$case === 'events') {
+        for (const e of message.content.value.events) if (Number(e.position) === ++received) inSequence += 1;
+      }
       if (message.content?.$case === 'caughtUp' || received >= expected) break;
     }
   } finally {
@@ -295,6 +303,9 @@ async function catchUp(address: string, expected: number): Promise<number> {
     channel.close();
   }
   if (received < expected) throw new Error(`catch-up received ${received} of ${expected} events`);
+  if (inOrder && inSequence !== received) {
+    throw new Error(`catch-up received ${received} events, ${received - inSequence} of them not at the position that follows`);
+  }
   return received / ((now() - started) / 1000);
 }
 
@@ -372,7 +383,7 @@ async function catchUpSuite(): Promise<void> {
     const fromStore = (storeDir: string, expected: number, into: number[], what: string) => async (round: string) => {
       progress(`catch-up ${size}B ${round}: ${what}`);
       const store = await startStore(storeDir, true);
-      into.push(await catchUp(store.ready[1]!, expected));
+      into.push(await catchUp(store.ready[1]!, expected, true));
       await store.stop();
     };
     const targets: Array<(round: string) => Promise<void>> = [
@@ -381,7 +392,7 @@ async function catchUpSuite(): Promise<void> {
       async round => {
         progress(`catch-up ${size}B ${round}: transport ceiling`);
         const ceiling = await startCeiling(size);
-        ceilingRounds.push(await catchUp(ceiling.ready[1]!, total));
+        ceilingRounds.push(await catchUp(ceiling.ready[1]!, total, false));
         await ceiling.stop();
       },
       async round => {
@@ -493,14 +504,22 @@ async function liveRun(
   setMaxListeners(0, controller.signal);
   const deliveries = Deliveries();
   let caughtUp = 0;
+  // Every subscriber must see every position once, in order, from where it joined: the first that does not fails the run.
+  let outOfOrder: string | undefined;
   const loops = Array.from({length: subscribers}, async (_, i) => {
     const {client} = channels[i % (channels.length - 1)]!;
+    let last: number | undefined;
     try {
       for await (const message of client.subscribe({from: {$case: 'end', value: {}}}, {signal: controller.signal})) {
         if (message.content?.$case === 'caughtUp') caughtUp += 1;
         if (message.content?.$case === 'events') {
           const at = now();
-          for (const e of message.content.value.events) deliveries.add(Number(e.position), at - sentAt(e.data));
+          for (const e of message.content.value.events) {
+            const position = Number(e.position);
+            if (last !== undefined && position !== last + 1) outOfOrder ??= `subscriber ${i} got position ${position} after ${last}`;
+            last = position;
+            deliveries.add(position, at - sentAt(e.data));
+          }
         }
       }
     } catch {
@@ -536,6 +555,11 @@ async function liveRun(
   const expected = sent * subscribers;
   const deadline = now() + 30_000;
   while (deliveries.count < expected && now() < deadline) await sleep(50);
+  if (outOfOrder !== undefined) throw new Error(`live run of ${subscribers} subscribers: ${outOfOrder}`);
+  // Fewer is a loss at the tail (a gap before it is out of order above); more can be the warm-up's last copies.
+  if (deliveries.count < expected) {
+    throw new Error(`live run of ${subscribers} subscribers: ${deliveries.count} deliveries of ${expected} (${sent} events each) 30 s after the last append`);
+  }
   const after = server.rssBytes();
   sdk.close();
   const stalledRead =
