@@ -81,7 +81,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
   };
-  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: [], liveBufferBytes: 0, fellBehind: new Map(), storageFiles: []});
+  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: [], liveBufferBytes: 0, tenantsLoaded: 0, fellBehind: new Map(), storageFiles: []});
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
     health.setStatus(status);

@@ -123,6 +123,8 @@ export type EventStoreStats = {
   subscriptions: Array<{tenant: string; lag: number}>;
   /** Bytes the live buffers of all tenants hold. */
   liveBufferBytes: number;
+  /** Tenants loaded: written or subscribed to since the store opened. */
+  tenantsLoaded: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
   /**
@@ -231,7 +233,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     maxCount: number,
     filter: EventSelection | undefined,
   ): Promise<LogPage> {
-    const logPosition = (await tenants.get(tenant)).head();
+    const logPosition = await tenants.head(tenant);
     const predicate = compileEventSelection(filter);
     const forwards = direction === 'forwards';
     const from = forwards ? Math.max(fromPosition ?? 1, 1) : Math.min(fromPosition ?? logPosition, logPosition);
@@ -283,8 +285,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
 
   async function streamInfo(tenant: string, stream: string): Promise<StreamInfo> {
-    const [log, head] = await Promise.all([tenants.get(tenant), streamHeads.get(tenant, stream)]);
-    return {revision: head?.revision, lastPosition: head?.position, logPosition: log.head()};
+    const [logPosition, head] = await Promise.all([tenants.head(tenant), streamHeads.get(tenant, stream)]);
+    return {revision: head?.revision, lastPosition: head?.position, logPosition};
   }
 
   function subscribe(
@@ -374,6 +376,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         lag: Math.max(0, tenant.head() - progress.position),
       })),
       liveBufferBytes: liveBudget.used(),
+      tenantsLoaded: tenants.loaded(),
       fellBehind,
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
       get storageFiles() {
