@@ -22,9 +22,26 @@ export type TestServer = {
   newClient(): EventStoreServiceClient;
   /** Shuts the server down and closes the clients; keeps the data directory. */
   stop(): Promise<void>;
-  /** Stops and removes the data directory. */
+  /**
+   * Stops and removes the data directory. Unless the test stopped the server
+   * itself, fails when a subscription the test opened is still running: a
+   * test ends what it starts (the server's shutdown would end it silently).
+   */
   dispose(): Promise<void>;
 };
+
+/** How long a subscription the test cancelled may take to end on the server (the cancel crosses the network). */
+const SUBSCRIPTIONS_END_WITHIN_MS = 2_000;
+
+/** Subscriptions still running on `server` once cancelled ones have had time to end. */
+async function subscriptionsLeftOpen(server: EventStoreServer): Promise<number> {
+  const deadline = Date.now() + SUBSCRIPTIONS_END_WITHIN_MS;
+  for (;;) {
+    const open = server.stats().activeSubscriptions;
+    if (open === 0 || Date.now() >= deadline) return open;
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+}
 
 /** Temp directory for one test's data. */
 export async function freshDataDir(): Promise<string> {
@@ -62,8 +79,10 @@ export async function startTestServer(
     newClient,
     stop,
     async dispose() {
+      const leaked = stopped === undefined ? await subscriptionsLeftOpen(server) : 0;
       await stop();
       await rm(dir, {recursive: true, force: true});
+      if (leaked > 0) throw new Error(`the test left ${leaked} subscription(s) running: end them (abort their signal) before dispose`);
     },
   };
 }
