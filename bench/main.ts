@@ -47,8 +47,32 @@ const quick = process.argv.includes('--quick');
 const tools = join(root, '.tools/bin');
 const SIZES = [200, 2048];
 const plan = quick
-  ? {seconds: 0.4, rounds: 1, catchUp: 50_000, liveSeconds: 2, crowdSeconds: 2, stallBytes: 8 * 2 ** 20, liveRate: 200, crowdRate: 20, warmUpSeconds: 0.5, crowdWarmUpSeconds: 0.5, liveSizes: [200]}
-  : {seconds: 3, rounds: 3, catchUp: 1_000_000, liveSeconds: 6, crowdSeconds: 10, stallBytes: 128 * 2 ** 20, liveRate: 200, crowdRate: 20, warmUpSeconds: 10, crowdWarmUpSeconds: 1, liveSizes: SIZES};
+  ? {
+      seconds: 0.4,
+      rounds: 1,
+      catchUp: 50_000,
+      liveSeconds: 2,
+      crowdSeconds: 2,
+      stallBytes: 8 * 2 ** 20,
+      liveRate: 200,
+      crowdRate: 20,
+      warmUpSeconds: 0.5,
+      crowdWarmUpSeconds: 0.5,
+      liveSizes: [200],
+    }
+  : {
+      seconds: 3,
+      rounds: 3,
+      catchUp: 1_000_000,
+      liveSeconds: 6,
+      crowdSeconds: 10,
+      stallBytes: 128 * 2 ** 20,
+      liveRate: 200,
+      crowdRate: 20,
+      warmUpSeconds: 10,
+      crowdWarmUpSeconds: 1,
+      liveSizes: SIZES,
+    };
 
 /** One measured figure, with what it is compared against. */
 type Row = {
@@ -91,7 +115,19 @@ function record(row: Row): Row {
 const STORE_NODE_FLAGS = ['--initial-old-space-size=64'];
 
 async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
-  const args = [...STORE_NODE_FLAGS, join(root, 'dist/server/src/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--data-dir', dataDir, '--log-level', 'warn'];
+  const args = [
+    ...STORE_NODE_FLAGS,
+    join(root, 'dist/server/src/main.js'),
+    'serve',
+    '--port',
+    '0',
+    '--metrics-port',
+    'off',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+  ];
   if (!fsync) args.push('--no-fsync');
   return startChild(process.execPath, args, /EDUPULSE_LISTENING (\S+)/);
 }
@@ -212,7 +248,9 @@ async function appendSuite(): Promise<void> {
         await peer.resetStream('BENCH');
         const figures: AppendFigures = {};
         for (const concurrency of [1, 16, 64]) {
-          figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker => peer.js.publish(`BENCH.s${worker}`, eventData(size)));
+          figures[`c${concurrency}`] = await closedLoop(concurrency, plan.seconds, worker =>
+            peer.js.publish(`BENCH.s${worker}`, eventData(size)),
+          );
         }
         peerRounds[syncAlways ? 'always' : 'default'].push(figures);
         await peer.stop();
@@ -249,7 +287,11 @@ async function appendSuite(): Promise<void> {
           // Raw LevelDB writes one synced batch at a time; at c16 the store group-commits.
           if (fsync) row.against = {what: 'raw LevelDB synced batches of 100, one at a time', value: level.median, target: 0.8};
         } else {
-          row.against = {what: `transport ceiling ${variant}`, value: ceilingFigures[variant]!.opsPerSecond, ...(fsync && variant === 'unary c64' ? {target: 0.9} : {})};
+          row.against = {
+            what: `transport ceiling ${variant}`,
+            value: ceilingFigures[variant]!.opsPerSecond,
+            ...(fsync && variant === 'unary c64' ? {target: 0.9} : {}),
+          };
         }
         record(row);
         if (!variant.startsWith('batch100')) {
@@ -260,17 +302,37 @@ async function appendSuite(): Promise<void> {
             value: f.opsPerSecond,
             rounds: f.rounds,
             unit: 'events/s',
-            against: {what: peerName, value: peerFigures[`c${concurrency}`]!.opsPerSecond, ...(variant === 'session c64' ? {target: 1} : {})},
+            against: {
+              what: peerName,
+              value: peerFigures[`c${concurrency}`]!.opsPerSecond,
+              ...(variant === 'session c64' ? {target: 1} : {}),
+            },
           });
         }
       }
     }
     for (const [variant, f] of Object.entries(ceilingFigures)) {
-      record({scenario: 'ceiling: transport', size, variant, value: f.opsPerSecond, rounds: f.rounds, unit: 'events/s', latency: f.latency});
+      record({
+        scenario: 'ceiling: transport',
+        size,
+        variant,
+        value: f.opsPerSecond,
+        rounds: f.rounds,
+        unit: 'events/s',
+        latency: f.latency,
+      });
     }
     for (const [mode, rounds] of Object.entries(peerRounds)) {
       for (const [variant, f] of Object.entries(medianOf(rounds))) {
-        record({scenario: 'peer: JetStream publish', size, variant: `${variant} sync ${mode}`, value: f.opsPerSecond, rounds: f.rounds, unit: 'events/s', latency: f.latency});
+        record({
+          scenario: 'peer: JetStream publish',
+          size,
+          variant: `${variant} sync ${mode}`,
+          value: f.opsPerSecond,
+          rounds: f.rounds,
+          unit: 'events/s',
+          latency: f.latency,
+        });
       }
     }
     record({scenario: 'ceiling: LevelDB', size, variant: 'synced batches of 100', value: level.median, rounds: level, unit: 'events/s'});
@@ -324,7 +386,10 @@ async function appendLoad(address: string, total: number, size: number, batched:
       while (loaded < total) {
         const n = Math.min(perAppend, total - loaded);
         loaded += n;
-        await sdk.appendToStream(`bench-${loaded % 100}`, Array.from({length: n}, () => ({type: 'bench.Event', data: eventData(size), contentType: 'application/octet-stream'})));
+        await sdk.appendToStream(
+          `bench-${loaded % 100}`,
+          Array.from({length: n}, () => ({type: 'bench.Event', data: eventData(size), contentType: 'application/octet-stream'})),
+        );
       }
     }),
   );
@@ -429,15 +494,65 @@ async function catchUpSuite(): Promise<void> {
     const vsPeer = {what: 'JetStream ordered consumer', value: peerRate.median, target: 1};
     const loaded = `${total} events, store`;
     record({scenario: 'catch-up', size, variant: loaded, value: storeRate.median, rounds: storeRate, unit: 'events/s', against: vsCeiling});
-    record({scenario: 'catch-up vs peer', size, variant: loaded, value: storeRate.median, rounds: storeRate, unit: 'events/s', against: vsPeer});
+    record({
+      scenario: 'catch-up vs peer',
+      size,
+      variant: loaded,
+      value: storeRate.median,
+      rounds: storeRate,
+      unit: 'events/s',
+      against: vsPeer,
+    });
     const written = `${singles} events written one per append, store`;
-    record({scenario: 'catch-up', size, variant: written, value: singlesRate.median, rounds: singlesRate, unit: 'events/s', against: vsCeiling});
-    record({scenario: 'catch-up vs peer', size, variant: written, value: singlesRate.median, rounds: singlesRate, unit: 'events/s', against: vsPeer});
-    record({scenario: 'ceiling: transport', size, variant: 'subscribe stream', value: ceilingRate.median, rounds: ceilingRate, unit: 'events/s'});
+    record({
+      scenario: 'catch-up',
+      size,
+      variant: written,
+      value: singlesRate.median,
+      rounds: singlesRate,
+      unit: 'events/s',
+      against: vsCeiling,
+    });
+    record({
+      scenario: 'catch-up vs peer',
+      size,
+      variant: written,
+      value: singlesRate.median,
+      rounds: singlesRate,
+      unit: 'events/s',
+      against: vsPeer,
+    });
+    record({
+      scenario: 'ceiling: transport',
+      size,
+      variant: 'subscribe stream',
+      value: ceilingRate.median,
+      rounds: ceilingRate,
+      unit: 'events/s',
+    });
     const perPage = (r: {entries: number; events: number}): string => (r.events / r.entries).toFixed(1);
-    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${raw.events} events (${raw.entries} pages, ${perPage(raw)} events each)`, value: raw.perSecond, unit: 'events/s'});
-    record({scenario: 'ceiling: LevelDB', size, variant: `iterate the store's ${rawSingles.events} events written one per append (${rawSingles.entries} pages, ${perPage(rawSingles)} events each)`, value: rawSingles.perSecond, unit: 'events/s'});
-    record({scenario: 'peer: JetStream', size, variant: 'ordered consumer catch-up', value: peerRate.median, rounds: peerRate, unit: 'events/s'});
+    record({
+      scenario: 'ceiling: LevelDB',
+      size,
+      variant: `iterate the store's ${raw.events} events (${raw.entries} pages, ${perPage(raw)} events each)`,
+      value: raw.perSecond,
+      unit: 'events/s',
+    });
+    record({
+      scenario: 'ceiling: LevelDB',
+      size,
+      variant: `iterate the store's ${rawSingles.events} events written one per append (${rawSingles.entries} pages, ${perPage(rawSingles)} events each)`,
+      value: rawSingles.perSecond,
+      unit: 'events/s',
+    });
+    record({
+      scenario: 'peer: JetStream',
+      size,
+      variant: 'ordered consumer catch-up',
+      value: peerRate.median,
+      rounds: peerRate,
+      unit: 'events/s',
+    });
   }
 }
 
@@ -532,9 +647,10 @@ async function liveRun(
   // heartbeats come after a minute of nothing to send, longer than the run: a heartbeat is never
   // waiting among its messages, and when it reads again one means the server has nothing more.
   const stalled = withStalled
-    ? channels[channels.length - 1]!.client
-        .subscribe({from: {$case: 'start', value: {}}, heartbeatIntervalMs: STALLED_HEARTBEAT_MS}, {signal: controller.signal})
-        [Symbol.asyncIterator]()
+    ? channels[channels.length - 1]!.client.subscribe(
+        {from: {$case: 'start', value: {}}, heartbeatIntervalMs: STALLED_HEARTBEAT_MS},
+        {signal: controller.signal},
+      )[Symbol.asyncIterator]()
     : undefined;
   const first = await stalled?.next();
   const sdk = createEventStoreClient(address);
@@ -542,7 +658,9 @@ async function liveRun(
   const append = (): void => {
     const data = stamped(size);
     const answers = answered;
-    void sdk.appendToStream('live', [{type: 'bench.Live', data, contentType: 'application/octet-stream'}]).then(() => answers.push(now() - sentAt(data)));
+    void sdk
+      .appendToStream('live', [{type: 'bench.Live', data, contentType: 'application/octet-stream'}])
+      .then(() => answers.push(now() - sentAt(data)));
   };
   await warmUp(append, rate, warmUpSeconds, subscribers, deliveries);
   answered = [];
@@ -558,7 +676,9 @@ async function liveRun(
   if (outOfOrder !== undefined) throw new Error(`live run of ${subscribers} subscribers: ${outOfOrder}`);
   // Fewer is a loss at the tail (a gap before it is out of order above); more can be the warm-up's last copies.
   if (deliveries.count < expected) {
-    throw new Error(`live run of ${subscribers} subscribers: ${deliveries.count} deliveries of ${expected} (${sent} events each) 30 s after the last append`);
+    throw new Error(
+      `live run of ${subscribers} subscribers: ${deliveries.count} deliveries of ${expected} (${sent} events each) 30 s after the last append`,
+    );
   }
   const after = server.rssBytes();
   sdk.close();
@@ -569,7 +689,14 @@ async function liveRun(
   controller.abort();
   await Promise.all(loops);
   for (const c of channels) c.channel.close();
-  return {...deliveries.figures(), delivered: deliveries.count, expected, answered: latencyOf(answered), rss: {before, during, after}, ...(stalledRead ? {stalled: stalledRead} : {})};
+  return {
+    ...deliveries.figures(),
+    delivered: deliveries.count,
+    expected,
+    answered: latencyOf(answered),
+    rss: {before, during, after},
+    ...(stalledRead ? {stalled: stalledRead} : {}),
+  };
 }
 
 /** The stalled subscriber's heartbeat interval: longer than it is ever left without messages. */
@@ -588,7 +715,7 @@ async function readToTheEnd(
 ): Promise<{events: number; whole: boolean}> {
   let events = 0;
   let inOrder = true;
-  for (let message = first; message !== undefined; ) {
+  for (let message = first; message !== undefined;) {
     const {content} = message;
     // How far the server says it has gone: past the head without every event, something is missing.
     let reached = 0n;
@@ -864,16 +991,31 @@ async function ghzSuite(): Promise<void> {
   // 200 bytes, different in every call (as the suite's own events): ghz's randomString makes
   // 267 base64 letters, and with '=' they decode to 66 × 3 + 2 bytes.
   const data = '{{randomString 267}}=';
-  const {stdout} = await withFreshStore(true, store => promisify(execFile)(join(tools, 'ghz'), [
-    '--insecure',
-    '--call', 'edupulse.eventstore.v1.EventStoreService.Append',
-    '-d', JSON.stringify({stream: 'ghz-{{.WorkerID}}', events: [{type: 'bench.Event', contentType: 'application/octet-stream', data}]}),
-    '-c', '64',
-    '-z', `${plan.seconds}s`,
-    '--format', 'json',
-    store.ready[1]!,
-  ], {maxBuffer: 64 * 1024 * 1024}));
-  const report = JSON.parse(stdout) as {rps: number; latencyDistribution: Array<{percentage: number; latency: number}>; statusCodeDistribution: Record<string, number>};
+  const {stdout} = await withFreshStore(true, store =>
+    promisify(execFile)(
+      join(tools, 'ghz'),
+      [
+        '--insecure',
+        '--call',
+        'edupulse.eventstore.v1.EventStoreService.Append',
+        '-d',
+        JSON.stringify({stream: 'ghz-{{.WorkerID}}', events: [{type: 'bench.Event', contentType: 'application/octet-stream', data}]}),
+        '-c',
+        '64',
+        '-z',
+        `${plan.seconds}s`,
+        '--format',
+        'json',
+        store.ready[1]!,
+      ],
+      {maxBuffer: 64 * 1024 * 1024},
+    ),
+  );
+  const report = JSON.parse(stdout) as {
+    rps: number;
+    latencyDistribution: Array<{percentage: number; latency: number}>;
+    statusCodeDistribution: Record<string, number>;
+  };
   const at = (p: number): number => (report.latencyDistribution.find(d => d.percentage === p)?.latency ?? NaN) / 1e6;
   record({
     scenario: 'ghz',
@@ -900,7 +1042,10 @@ function tableOf(all: Row[]): string {
     const lowerIsBetter = r.unit.startsWith('ms');
     const shown = ratioOf(r);
     const target = r.against?.target;
-    const verdict = target === undefined || shown === undefined ? '' : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
+    const verdict =
+      target === undefined || shown === undefined
+        ? ''
+        : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
       `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${[r.against && `${r.against.what} (${figure(r.against.value, r.unit)})`, r.note].filter(Boolean).join('; ')} | ${fmt(shown)} | ${verdict} |`,
     );
@@ -909,18 +1054,27 @@ function tableOf(all: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const machine = {cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`};
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
   // --only append,catchup,live,ghz runs some suites (while working on one); the default runs all.
-  const only = process.argv.find(a => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find(a => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite};
   for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);
   process.stdout.write(`\n${table}\n`);
   const name = `${quick ? 'quick' : 'full'}${process.argv.some(a => a.startsWith('--only=')) ? '-partial' : ''}`;
-  const header = `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
+  const header =
+    `# Benchmark results (${name})\n\n${startedAt}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}. ` +
     `Append cells ran ${plan.seconds} s each; catch-up over ${plan.catchUp.toLocaleString('en')} events; live at ${plan.liveRate} events/s for ${plan.liveSeconds} s a round (the 1,000 subscribers once, for ${plan.crowdSeconds} s). ` +
     (plan.rounds > 1
       ? `Appends, catch-up and live latency ran in ${plan.rounds} rounds, every target once per round in a turning order; a figure is its median round, with the lowest and highest round beside it. `

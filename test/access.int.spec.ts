@@ -2,10 +2,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {ClientError, Metadata, Status} from 'nice-grpc';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import type {
-  EventStoreServiceClient,
-  SubscribeResponse,
-} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {EventStoreServiceClient, SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {createApiKey} from '../server/src/auth/apiKeys.js';
 import {jsonEvent} from './support/events.js';
 import {freshDataDir, startTestServer, type TestServer} from './support/testServer.js';
@@ -80,14 +77,16 @@ describe('access', () => {
     }
   }
 
-  it('takes the tenant from the key: a call without a tenant reads the key\'s tenant only', async () => {
+  it("takes the tenant from the key: a call without a tenant reads the key's tenant only", async () => {
     const log = await client.readLog({}, auth(keys.schoolAReader.key));
     expect(log.events.length).toBeGreaterThan(0);
     expect(log.events.every(e => e.tenant === 'school-a')).toBe(true);
   });
 
   it('says why in the message, for a person to act on', async () => {
-    const error = await client.append({tenant: 'school-a', stream: 's', events: [jsonEvent('test.E', {})]}, auth(keys.schoolAReader.key)).catch((e: unknown) => e);
+    const error = await client
+      .append({tenant: 'school-a', stream: 's', events: [jsonEvent('test.E', {})]}, auth(keys.schoolAReader.key))
+      .catch((e: unknown) => e);
     expect((error as ClientError).details).toBe('API key "school-a-reader" has role read; Append needs write');
     const other = await client.readLog({tenant: 'school-a'}, auth(keys.schoolBWriter.key)).catch((e: unknown) => e);
     expect((other as ClientError).details).toBe('API key "school-b-writer" grants tenant "school-b", not "school-a"');
@@ -95,17 +94,17 @@ describe('access', () => {
     expect((none as ClientError).details).toContain('authorization: Bearer');
   });
 
-  it('keeps a live subscription inside its key\'s tenant', async () => {
+  it("keeps a live subscription inside its key's tenant", async () => {
     const controller = new AbortController();
-    const live = client.subscribe({from: {$case: 'end', value: {}}}, {...auth(keys.schoolAReader.key), signal: controller.signal})[Symbol.asyncIterator]();
+    const live = client
+      .subscribe({from: {$case: 'end', value: {}}}, {...auth(keys.schoolAReader.key), signal: controller.signal})
+      [Symbol.asyncIterator]();
     expect((await live.next()).value?.content?.$case).toBe('caughtUp');
     await client.append({tenant: 'school-b', stream: 's', events: [jsonEvent('test.Other', {})]}, auth(keys.schoolBWriter.key));
     await client.append({tenant: 'school-a', stream: 's', events: [jsonEvent('test.Mine', {})]}, auth(keys.schoolAWriter.key));
     const next: SubscribeResponse | undefined = (await live.next()).value;
     const content = next?.content;
-    expect(content?.$case === 'events' ? content.value.events.map(e => [e.tenant, e.type]) : content).toEqual([
-      ['school-a', 'test.Mine'],
-    ]);
+    expect(content?.$case === 'events' ? content.value.events.map(e => [e.tenant, e.type]) : content).toEqual([['school-a', 'test.Mine']]);
     controller.abort();
     await live.return?.().catch(() => undefined);
   });

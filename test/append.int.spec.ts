@@ -192,9 +192,7 @@ describe('Append', () => {
 
     it('no stream: creates the stream once, then fails with ABORTED and the actual revision', async () => {
       await t.client.append({stream: 's', expectedRevision: noStream, events: [jsonEvent('test.E', {})]});
-      const error = await failureOf(
-        t.client.append({stream: 's', expectedRevision: noStream, events: [jsonEvent('test.E', {})]}),
-      );
+      const error = await failureOf(t.client.append({stream: 's', expectedRevision: noStream, events: [jsonEvent('test.E', {})]}));
       expect(error.code).toBe(Status.ABORTED);
       expect(errorInfoOf(error)).toMatchObject({
         reason: 'WRONG_EXPECTED_REVISION',
@@ -204,9 +202,7 @@ describe('Append', () => {
     });
 
     it('stream exists: fails on a new stream with actual revision "none", succeeds once it exists', async () => {
-      const error = await failureOf(
-        t.client.append({stream: 's', expectedRevision: streamExists, events: [jsonEvent('test.E', {})]}),
-      );
+      const error = await failureOf(t.client.append({stream: 's', expectedRevision: streamExists, events: [jsonEvent('test.E', {})]}));
       expect(error.code).toBe(Status.ABORTED);
       expect(errorInfoOf(error).metadata).toMatchObject({expected: 'stream_exists', actual_revision: 'none'});
       expect(error.details).toContain('does not exist');
@@ -217,14 +213,10 @@ describe('Append', () => {
 
     it('exact: succeeds at the current revision only', async () => {
       await t.client.append({stream: 's', events: [jsonEvent('test.E', {}), jsonEvent('test.E', {})]});
-      const stale = await failureOf(
-        t.client.append({stream: 's', expectedRevision: exact(0), events: [jsonEvent('test.E', {})]}),
-      );
+      const stale = await failureOf(t.client.append({stream: 's', expectedRevision: exact(0), events: [jsonEvent('test.E', {})]}));
       expect(stale.code).toBe(Status.ABORTED);
       expect(errorInfoOf(stale).metadata).toMatchObject({expected: '0', actual_revision: '1'});
-      const onNewStream = await failureOf(
-        t.client.append({stream: 'new', expectedRevision: exact(0), events: [jsonEvent('test.E', {})]}),
-      );
+      const onNewStream = await failureOf(t.client.append({stream: 'new', expectedRevision: exact(0), events: [jsonEvent('test.E', {})]}));
       expect(errorInfoOf(onNewStream).metadata).toMatchObject({actual_revision: 'none'});
       const ok = await t.client.append({stream: 's', expectedRevision: exact(1), events: [jsonEvent('test.E', {})]});
       expect(ok.lastRevision).toBe(2n);
@@ -288,9 +280,7 @@ describe('Append', () => {
       const event = jsonEvent('test.E', {n: 1});
       const upper = {...event, eventId: event.eventId.toUpperCase()};
       // Sent together, so the writer decides them in one group (or in two pipelined ones).
-      const results = await Promise.all(
-        range(1, 6).map(i => t.client.append({stream: 's', events: [i % 2 === 0 ? upper : event]})),
-      );
+      const results = await Promise.all(range(1, 6).map(i => t.client.append({stream: 's', events: [i % 2 === 0 ? upper : event]})));
       expect(new Set(results.map(r => r.firstPosition))).toEqual(new Set([1n]));
       expect(results.filter(r => !r.deduplicated)).toHaveLength(1);
       const other = await failureOf(t.client.append({stream: 'other', events: [upper]}));

@@ -1,11 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {encodeAppendRequest, encodeAppendSessionRequest} from '../client/src/appendEncoding.js';
 import {EventStoreClientDefinition} from '../client/src/clientDefinition.js';
-import {
-  AppendRequest,
-  AppendSessionRequest,
-  type DeepPartial,
-} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {AppendRequest, AppendSessionRequest, type DeepPartial} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -17,9 +13,7 @@ function random(seed: number): () => number {
 }
 
 const show = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) =>
-    typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v,
-  );
+  JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v));
 
 /** What nice-grpc sends with the generated definition. */
 const generatedAppend = (request: DeepPartial<AppendRequest>): Buffer =>
@@ -52,7 +46,10 @@ describe('append request encoders', () => {
       eventId: pick([undefined, '', '0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11']),
       type: pick(texts),
       contentType: pick(texts),
-      data: pick([undefined, 0, 1, 200, 2048, 70_000]) === undefined ? undefined : new Uint8Array(pick([0, 1, 200, 2048, 70_000])).map((_, k) => k * 7),
+      data:
+        pick([undefined, 0, 1, 200, 2048, 70_000]) === undefined
+          ? undefined
+          : new Uint8Array(pick([0, 1, 200, 2048, 70_000])).map((_, k) => k * 7),
       metadata: pick([undefined, metadata]),
       correlationId: pick(texts),
       causationId: pick(texts),
@@ -61,12 +58,13 @@ describe('append request encoders', () => {
       containsPersonalData: pick([undefined, false, true]),
     } as PartialEvent;
   };
-  const append = (): DeepPartial<AppendRequest> => ({
-    tenant: pick(texts),
-    stream: pick(texts),
-    expectedRevision: pick(expectations),
-    events: pick([undefined, 0, 1, 3, 17]) === undefined ? undefined : Array.from({length: pick([0, 1, 3, 17])}, event),
-  }) as DeepPartial<AppendRequest>;
+  const append = (): DeepPartial<AppendRequest> =>
+    ({
+      tenant: pick(texts),
+      stream: pick(texts),
+      expectedRevision: pick(expectations),
+      events: pick([undefined, 0, 1, 3, 17]) === undefined ? undefined : Array.from({length: pick([0, 1, 3, 17])}, event),
+    }) as DeepPartial<AppendRequest>;
 
   it('write exactly what the generated encoder writes, for partial requests of every shape', () => {
     for (let i = 0; i < 1000; i++) {
@@ -78,7 +76,9 @@ describe('append request encoders', () => {
           append: pick([undefined, request, append()]),
         })),
       } as DeepPartial<AppendSessionRequest>;
-      expect(Buffer.from(encodeAppendSessionRequest(session)).equals(generatedSession(session)), `session ${i}: ${show(session)}`).toBe(true);
+      expect(Buffer.from(encodeAppendSessionRequest(session)).equals(generatedSession(session)), `session ${i}: ${show(session)}`).toBe(
+        true,
+      );
     }
   });
 

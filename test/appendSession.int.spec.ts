@@ -38,14 +38,17 @@ async function session(
   return outcomes;
 }
 
-it('answers every pipelined append by its request id, with Append\'s results and errors', async () => {
+it("answers every pipelined append by its request id, with Append's results and errors", async () => {
   const t = await start();
   const retried = [jsonEvent('test.E', {retry: true})];
   const requests: SessionAppend[] = [
     ...range(1, 200).map(i => ({requestId: BigInt(i), append: {tenant: '', stream: `s-${i % 7}`, events: [jsonEvent('test.E', {i})]}})),
     {requestId: 201n, append: {tenant: '', stream: 'fresh', expectedRevision: {kind: {$case: 'noStream', value: {}}}, events: retried}},
     {requestId: 202n, append: {tenant: '', stream: 'fresh', expectedRevision: {kind: {$case: 'noStream', value: {}}}, events: retried}},
-    {requestId: 203n, append: {tenant: '', stream: 's-1', expectedRevision: {kind: {$case: 'exact', value: 999n}}, events: [jsonEvent('test.E', {})]}},
+    {
+      requestId: 203n,
+      append: {tenant: '', stream: 's-1', expectedRevision: {kind: {$case: 'exact', value: 999n}}, events: [jsonEvent('test.E', {})]},
+    },
     {requestId: 204n, append: {tenant: '', stream: 'bad stream', events: [jsonEvent('test.E', {})]}},
   ];
   // Some messages carry one append, others many.
@@ -82,7 +85,10 @@ it('answers every pipelined append by its request id, with Append\'s results and
 
 it('keeps going past its in-flight bound: thousands of appends in few messages all get answered', async () => {
   const t = await start({fsync: false});
-  const appends = range(1, 5000).map(i => ({requestId: BigInt(i), append: {tenant: '', stream: `s-${i % 10}`, events: [jsonEvent('test.E', {i})]}}));
+  const appends = range(1, 5000).map(i => ({
+    requestId: BigInt(i),
+    append: {tenant: '', stream: `s-${i % 10}`, events: [jsonEvent('test.E', {i})]},
+  }));
   const outcomes = await session(t.client, appends, undefined, 2500);
   expect(outcomes).toHaveLength(5000);
   expect(outcomes.every(o => o.outcome?.$case === 'result')).toBe(true);
@@ -100,11 +106,14 @@ it('confines a session to its key: another tenant or a read key is PERMISSION_DE
 
   const own = await session(t.client, [append('')], bearer(writer.key));
   expect(own[0]!.outcome?.$case).toBe('result');
-  for (const [request, key] of [[append('school-b'), writer.key], [append(''), reader.key]] as const) {
+  for (const [request, key] of [
+    [append('school-b'), writer.key],
+    [append(''), reader.key],
+  ] as const) {
     const error = await session(t.client, [request], bearer(key)).catch((e: unknown) => e);
     expect((error as ClientError).code).toBe(Status.PERMISSION_DENIED);
   }
-  expect((await session(t.client, [append('')]).catch((e: unknown) => e) as ClientError).code).toBe(Status.UNAUTHENTICATED);
+  expect(((await session(t.client, [append('')]).catch((e: unknown) => e)) as ClientError).code).toBe(Status.UNAUTHENTICATED);
 });
 
 it('the SDK sends concurrent appends over one session, not one call each', async () => {
@@ -112,7 +121,9 @@ it('the SDK sends concurrent appends over one session, not one call each', async
   // nice-grpc-prometheus counts for the whole process: compare before and after.
   const startedCalls = async (rpc: string): Promise<number> => {
     const metrics = await (await fetch(`http://127.0.0.1:${t.server.metricsPort}/metrics`)).text();
-    const pattern = new RegExp(`grpc_server_started_total\\{[^}]*grpc_path="/edupulse.eventstore.v1.EventStoreService/${rpc}"[^}]*\\} (\\d+)`);
+    const pattern = new RegExp(
+      `grpc_server_started_total\\{[^}]*grpc_path="/edupulse.eventstore.v1.EventStoreService/${rpc}"[^}]*\\} (\\d+)`,
+    );
     return Number(pattern.exec(metrics)?.[1] ?? 0);
   };
   const before = {session: await startedCalls('AppendSession'), unary: await startedCalls('Append')};

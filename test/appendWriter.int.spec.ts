@@ -235,9 +235,7 @@ it('acknowledges a group once its pages are durable, writes the next group besid
 
 it('answers every append of a burst that comes while a write lasts, in order and without gaps', async () => {
   const writer = writerOn();
-  const results = await Promise.all(
-    Array.from({length: 200}, (_, i) => writer.append(command(`s-${i % 7}`, {kind: 'any'}))),
-  );
+  const results = await Promise.all(Array.from({length: 200}, (_, i) => writer.append(command(`s-${i % 7}`, {kind: 'any'}))));
   // Then bursts arriving while earlier groups are being written.
   const bursts: Array<Promise<Awaited<ReturnType<AppendWriter['append']>>>> = [];
   for (let burst = 0; burst < 20; burst++) {

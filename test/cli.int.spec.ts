@@ -25,7 +25,12 @@ function cli(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promi
     child.stdin.end(input ?? '');
   });
 }
-const lines = (text: string): unknown[] => text.trim().split('\n').filter(Boolean).map(l => JSON.parse(l) as unknown);
+const lines = (text: string): unknown[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as unknown);
 
 let dir: string;
 const servers: ServerProcess[] = [];
@@ -56,10 +61,24 @@ it('round-trips: append → read → tail → export → import into a fresh dir
   const server = await serve(original);
   const at = ['--address', server.address, '--tenant', 'school-a'];
 
-  const first = await cli(['append', 'lesson-1', '{"title":"Fractions"}', '--type', 'edupulse.events.v1.LessonPublished', '--expected-revision', 'no-stream', ...at]);
+  const first = await cli([
+    'append',
+    'lesson-1',
+    '{"title":"Fractions"}',
+    '--type',
+    'edupulse.events.v1.LessonPublished',
+    '--expected-revision',
+    'no-stream',
+    ...at,
+  ]);
   expect(first.code).toBe(0);
-  expect(lines(first.stdout)).toEqual([{firstPosition: '1', lastPosition: '1', firstRevision: '0', lastRevision: '0', deduplicated: false}]);
-  const fromStdin = await cli(['append', 'learner-1', '--type', 'edupulse.events.v1.BadgeAwarded', '--correlation-id', 'c-1', ...at], '{"badgeId":"b-1"}');
+  expect(lines(first.stdout)).toEqual([
+    {firstPosition: '1', lastPosition: '1', firstRevision: '0', lastRevision: '0', deduplicated: false},
+  ]);
+  const fromStdin = await cli(
+    ['append', 'learner-1', '--type', 'edupulse.events.v1.BadgeAwarded', '--correlation-id', 'c-1', ...at],
+    '{"badgeId":"b-1"}',
+  );
   expect(lines(fromStdin.stdout)).toEqual([expect.objectContaining({lastPosition: '2'})]);
   for (let i = 0; i < 30; i++) {
     expect((await cli(['append', `lesson-${i % 3}`, JSON.stringify({i}), '--type', 'test.Tick', ...at])).code).toBe(0);
@@ -143,7 +162,9 @@ it('keys create makes keys the server accepts; the CLI sends them', async () => 
   const denied = await cli(['append', 's', '{}', '--type', 'test.E', '--address', server.address]);
   expect(denied.code).toBe(1);
   expect(denied.stderr).toContain('needs an API key');
-  const allowed = await cli(['append', 's', '{}', '--type', 'test.E', '--address', server.address], undefined, {EDUPULSE_API_KEY: created.key});
+  const allowed = await cli(['append', 's', '{}', '--type', 'test.E', '--address', server.address], undefined, {
+    EDUPULSE_API_KEY: created.key,
+  });
   expect(allowed.code).toBe(0);
   await stop(server);
 });

@@ -1,9 +1,6 @@
 import {Status, createChannel, createClient, type Channel} from 'nice-grpc';
 import {afterEach, expect, it} from 'vitest';
-import {
-  EventStoreServiceDefinition,
-  type EventStoreServiceClient,
-} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import {EventStoreServiceDefinition, type EventStoreServiceClient} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
 import {jsonEvent, range} from './support/events.js';
 import {startServerProcess, type ServerProcess} from './support/serverProcess.js';

@@ -37,7 +37,10 @@ async function reflect(build: (r: ServerReflectionRequest) => void): Promise<Ser
 
 it('lists the event store and health services through server reflection', async () => {
   const response = await reflect(r => r.setListServices(''));
-  const names = response.getListServicesResponse()!.getServiceList().map(s => s.getName());
+  const names = response
+    .getListServicesResponse()!
+    .getServiceList()
+    .map(s => s.getName());
   expect(names.sort()).toEqual(['edupulse.eventstore.v1.EventStoreService', 'grpc.health.v1.Health']);
 });
 

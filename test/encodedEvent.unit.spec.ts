@@ -17,7 +17,15 @@ describe('encodeRecordedEvent', () => {
     const pick = <T>(options: readonly T[]): T => options[Math.floor(next() * options.length)]!;
     const texts = ['', 'a', 'lesson-1', 'ü-ß-漢字-🙂', 'x'.repeat(130), 'y'.repeat(20_000)];
     const numbers = [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
-    const dates = [undefined, new Date(0), new Date(999), new Date(1000), new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 456)), new Date(-1500), new Date(8.64e15)];
+    const dates = [
+      undefined,
+      new Date(0),
+      new Date(999),
+      new Date(1000),
+      new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 456)),
+      new Date(-1500),
+      new Date(8.64e15),
+    ];
     const shared = SharedFields();
     for (let i = 0; i < 2000; i++) {
       const metadata: Record<string, string> = {};
@@ -40,7 +48,7 @@ describe('encodeRecordedEvent', () => {
         containsPersonalData: next() < 0.5,
       };
       const expected = Buffer.from(RecordedEvent.encode(event).finish());
-      const described = `event ${i}: ${JSON.stringify({...event, data: event.data.length}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`;
+      const described = `event ${i}: ${JSON.stringify({...event, data: event.data.length}, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`;
       expect(Buffer.from(encodeRecordedEvent(event)).equals(expected), described).toBe(true);
       // With fields shared across the run: from 6 texts and 7 dates, a field often repeats the event before's, often not.
       expect(Buffer.from(encodeRecordedEvent(event, shared)).equals(expected), `${described}, shared fields`).toBe(true);

@@ -64,10 +64,7 @@ it('names each logged call by a request id: the caller’s, or a new one returne
   const start = async (level: string) => {
     const lines: Array<{msg: string; requestId?: string; method?: string; status?: string}> = [];
     const logger = pino({level}, new Writable({write: (chunk, _, done) => (lines.push(JSON.parse(String(chunk))), done())}));
-    const server = createServer()
-      .use(requestLogMiddleware(logger))
-      .use(errorDetailsServerMiddleware)
-      .use(errorStatusMiddleware(logger));
+    const server = createServer().use(requestLogMiddleware(logger)).use(errorDetailsServerMiddleware).use(errorStatusMiddleware(logger));
     const unused = async (): Promise<never> => {
       throw new Error('not served here');
     };

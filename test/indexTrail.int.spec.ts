@@ -142,7 +142,12 @@ it('answers UNAVAILABLE and reports NOT_SERVING once an index batch fails; ackno
   const log = startSubscriber(t.newClient(), {});
   subscribers.push(log);
   await log.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');
-  expect(log.events().map(e => e.eventId).at(-1)).toBe(event.eventId);
+  expect(
+    log
+      .events()
+      .map(e => e.eventId)
+      .at(-1),
+  ).toBe(event.eventId);
 });
 
 it('answers UNAVAILABLE and reports NOT_SERVING once a write of the log fails, takes no appends until a restart, and serves reads meanwhile', async () => {

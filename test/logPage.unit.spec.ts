@@ -23,7 +23,20 @@ describe('pageOperations', () => {
     const pages: PutOperation[] = [];
     const operations: PutOperation[] = [];
     // a0 a1 | a2 (a second append to a, right after) | b0 | a3 | c5 c7 (not consecutive)
-    pageOperations('t', eventsOf([['a', 0], ['a', 1], ['a', 2], ['b', 0], ['a', 3], ['c', 5], ['c', 7]]), pages, operations);
+    pageOperations(
+      't',
+      eventsOf([
+        ['a', 0],
+        ['a', 1],
+        ['a', 2],
+        ['b', 0],
+        ['a', 3],
+        ['c', 5],
+        ['c', 7],
+      ]),
+      pages,
+      operations,
+    );
     expect(pages.map(op => op.key)).toEqual([logKey('t', 7)]);
     // The pages go to the log, the runs to the indexes.
     expect(operations.every(op => op.key[0] === 'S'.charCodeAt(0))).toBe(true);
@@ -41,7 +54,15 @@ describe('pageOperations', () => {
     const perPage = Math.floor(PAGE_BYTES / 1002);
     const puts: PutOperation[] = [];
     const operations: PutOperation[] = [];
-    pageOperations('t', eventsOf(Array.from({length: perPage * 2 + 3}, (_, r) => ['a', r] as [string, number]), 1000), puts, operations);
+    pageOperations(
+      't',
+      eventsOf(
+        Array.from({length: perPage * 2 + 3}, (_, r) => ['a', r] as [string, number]),
+        1000,
+      ),
+      puts,
+      operations,
+    );
     const pages = puts.map(op => readPage(positionOfLogKey(op.key), op.value));
     expect(pages.map(p => [p.first, p.last])).toEqual([
       [1, perPage],

@@ -81,11 +81,18 @@ async function moveLogIntoIndexes(dataDir: string, cutShort = false): Promise<nu
   const options = {keyEncoding: 'buffer', valueEncoding: 'view'} as const;
   const log = new Level<Buffer, Uint8Array>(join(dataDir, LOG_DIRECTORY), options);
   const pages = await log.iterator(LOG_KEYS).all();
-  if (cutShort) await log.batch(pages.slice(1).map(([key]) => ({type: 'del' as const, key})), {sync: true});
+  if (cutShort)
+    await log.batch(
+      pages.slice(1).map(([key]) => ({type: 'del' as const, key})),
+      {sync: true},
+    );
   await log.close();
   if (!cutShort) await rm(join(dataDir, LOG_DIRECTORY), {recursive: true});
   const indexes = new Level<Buffer, Uint8Array>(dataDir, options);
-  await indexes.batch(pages.map(([key, value]) => ({type: 'put' as const, key, value})), {sync: true});
+  await indexes.batch(
+    pages.map(([key, value]) => ({type: 'put' as const, key, value})),
+    {sync: true},
+  );
   await indexes.close();
   return pages.length;
 }
@@ -142,7 +149,11 @@ describe('the log in pages', () => {
     for (const from of new Set(boundaries)) {
       const forwards = await t.client.readLog({fromPosition: BigInt(from), maxCount: 70});
       expect(forwards.events.map(e => Number(e.position))).toEqual(range(from, Math.min(from + 69, TOTAL + 3)));
-      const backwards = await t.client.readLog({fromPosition: BigInt(from), maxCount: 70, direction: ReadDirection.READ_DIRECTION_BACKWARDS});
+      const backwards = await t.client.readLog({
+        fromPosition: BigInt(from),
+        maxCount: 70,
+        direction: ReadDirection.READ_DIRECTION_BACKWARDS,
+      });
       expect(backwards.events.map(e => Number(e.position))).toEqual(range(Math.max(1, from - 69), from).reverse());
     }
     const all = await t.client.readLog({maxCount: 1000});
@@ -247,7 +258,11 @@ describe('a data directory of storage format 1 (an event per log entry)', () => 
         expect(s.events().map(e => Number(e.position))).toEqual(round === 1 ? [4, 5, 6] : [4, 5, 6, 7]);
         await s.close();
         if (round === 1) {
-          const appended = await t.client.append({stream: 'even', expectedRevision: {kind: {$case: 'exact', value: 2n}}, events: [jsonEvent('test.New', {})]});
+          const appended = await t.client.append({
+            stream: 'even',
+            expectedRevision: {kind: {$case: 'exact', value: 2n}},
+            events: [jsonEvent('test.New', {})],
+          });
           expect(Number(appended.lastPosition)).toBe(7);
         }
       } finally {
@@ -286,7 +301,10 @@ describe('a data directory of storage format 2 (a stream-index entry per event)'
       batch.put(streamIndexKey('default', 'bulk', revision), Buffer.concat([encodeSequence(revision + 1), encodeSequence(50)]));
     }
     for (const run of runs.single) {
-      batch.put(streamIndexKey('default', 'single', run.lastRevision), Buffer.concat([encodeSequence(run.lastPosition), encodeSequence(run.page)]));
+      batch.put(
+        streamIndexKey('default', 'single', run.lastRevision),
+        Buffer.concat([encodeSequence(run.lastPosition), encodeSequence(run.page)]),
+      );
     }
     await batch.write({sync: true});
     await raw.close();
@@ -322,7 +340,11 @@ describe('a data directory of storage format 3 (the log among the indexes)', () 
     const t = await startTestServer({}, first.dataDir);
     try {
       expect(await t.client.readLog({maxCount: 100})).toEqual(before);
-      const appended = await t.client.append({stream: 'b', expectedRevision: {kind: {$case: 'exact', value: 20n}}, events: [jsonEvent('test.Move', {})]});
+      const appended = await t.client.append({
+        stream: 'b',
+        expectedRevision: {kind: {$case: 'exact', value: 20n}},
+        events: [jsonEvent('test.Move', {})],
+      });
       expect(Number(appended.lastPosition)).toBe(64);
     } finally {
       await t.stop();

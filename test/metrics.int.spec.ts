@@ -29,13 +29,25 @@ it('exposes counters that match the workload', async () => {
       t.client.append({
         tenant: 'school-a',
         stream: `s-${i % 4}`,
-        events: i <= 4 ? retried[i - 1]!.concat(range(1, 2).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload}))) : range(1, 3).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})),
+        events:
+          i <= 4
+            ? retried[i - 1]!.concat(
+                range(1, 2).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})),
+              )
+            : range(1, 3).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})),
       }),
     ),
   );
-  for (let i = 0; i < 5; i++) await t.client.append({tenant: 'school-b', stream: 's', events: [jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})]});
+  for (let i = 0; i < 5; i++)
+    await t.client.append({
+      tenant: 'school-b',
+      stream: 's',
+      events: [jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: payload})],
+    });
   for (const events of retried) {
-    const streamOf = (await t.client.readLog({tenant: 'school-a', maxCount: 1000})).events.find(e => e.eventId === events[0]!.eventId)!.stream;
+    const streamOf = (await t.client.readLog({tenant: 'school-a', maxCount: 1000})).events.find(
+      e => e.eventId === events[0]!.eventId,
+    )!.stream;
     await t.client.append({tenant: 'school-a', stream: streamOf, events}).catch(() => undefined);
   }
   for (const i of range(1, 3)) {

@@ -61,10 +61,20 @@ it('indexes again the end of the log that a crash left out of the indexes: reads
   const t = await startTestServer({}, dataDir);
   try {
     const x = await t.client.readStream({stream: 'x', maxCount: 10});
-    expect(x.events.map(e => [Number(e.revision), Number(e.position)])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+    expect(x.events.map(e => [Number(e.revision), Number(e.position)])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
     // The retried append is recognised by its ids, not stored again.
     expect(await t.client.append({stream: 'y', events: later.y})).toMatchObject({deduplicated: true, firstPosition: 6n});
-    const appended = await t.client.append({stream: 'x', expectedRevision: {kind: {$case: 'exact', value: 4n}}, events: [jsonEvent('test.X', {n: 5})]});
+    const appended = await t.client.append({
+      stream: 'x',
+      expectedRevision: {kind: {$case: 'exact', value: 4n}},
+      events: [jsonEvent('test.X', {n: 5})],
+    });
     expect(appended).toMatchObject({firstPosition: 7n, firstRevision: 5n});
   } finally {
     await t.dispose();
@@ -85,7 +95,11 @@ it('rebuilds indexes that reach past the log (its latest writes lost with fsync 
     const x = await t.client.readStream({stream: 'x', maxCount: 10});
     expect(x.events.map(e => Number(e.revision))).toEqual([0, 1, 2]);
     await expect(t.client.readStream({stream: 'y'})).rejects.toMatchObject({code: Status.NOT_FOUND});
-    const appended = await t.client.append({stream: 'x', expectedRevision: {kind: {$case: 'exact', value: 2n}}, events: [jsonEvent('test.X', {n: 3})]});
+    const appended = await t.client.append({
+      stream: 'x',
+      expectedRevision: {kind: {$case: 'exact', value: 2n}},
+      events: [jsonEvent('test.X', {n: 3})],
+    });
     expect(appended).toMatchObject({firstPosition: 4n, firstRevision: 3n});
   } finally {
     await t.dispose();

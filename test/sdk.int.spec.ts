@@ -66,7 +66,10 @@ const samples: DomainEventInput[] = [
 describe('typed domain events', () => {
   for (const encoding of ['protobuf', 'json'] as const) {
     it(`round-trip every domain event encoded as ${encoding}`, async () => {
-      await store.appendToStream('lesson-1', samples.map(s => ({...s, encoding})));
+      await store.appendToStream(
+        'lesson-1',
+        samples.map(s => ({...s, encoding})),
+      );
       const read = await all(store.readStream('lesson-1'));
       expect(read.map(e => e.contentType)).toEqual(
         Array(samples.length).fill(encoding === 'json' ? 'application/json' : 'application/x-protobuf'),
@@ -198,9 +201,11 @@ describe('cancellation', () => {
       controller.abort();
       for (const s of subscriptions) {
         // Whatever was already received may come first; then the subscription ends.
-        await expect((async () => {
-          for (;;) if ((await s.next()).done === true) return;
-        })()).rejects.toThrow();
+        await expect(
+          (async () => {
+            for (;;) if ((await s.next()).done === true) return;
+          })(),
+        ).rejects.toThrow();
       }
       await expect(store.appendToStream('shared-0', [samples[0]!], {signal})).rejects.toThrow();
       // Warnings are emitted on a later tick.

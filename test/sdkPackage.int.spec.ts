@@ -56,16 +56,21 @@ it('installs from the packed tarball into a fresh project, without the server, a
 
   await writeFile(
     join(project, 'package.json'),
-    JSON.stringify({name: 'consumer', private: true, type: 'module', dependencies: {'@edupulse/event-store-client': `file:./${info!.filename}`}}),
+    JSON.stringify({
+      name: 'consumer',
+      private: true,
+      type: 'module',
+      dependencies: {'@edupulse/event-store-client': `file:./${info!.filename}`},
+    }),
   );
   await run('npm', ['install', '--no-audit', '--no-fund'], {cwd: project});
   // Nothing of the server came along.
   for (const serverOnly of ['level', 'classic-level', 'pino']) {
     expect(existsSync(join(project, 'node_modules', serverOnly)), serverOnly).toBe(false);
   }
-  const manifest = JSON.parse(
-    await readFile(join(project, 'node_modules/@edupulse/event-store-client/package.json'), 'utf8'),
-  ) as {exports: unknown};
+  const manifest = JSON.parse(await readFile(join(project, 'node_modules/@edupulse/event-store-client/package.json'), 'utf8')) as {
+    exports: unknown;
+  };
   expect(manifest.exports).toMatchObject({'.': {types: './dist/index.d.ts', default: './dist/index.js'}});
 
   await writeFile(join(project, 'program.mjs'), program);
@@ -73,6 +78,8 @@ it('installs from the packed tarball into a fresh project, without the server, a
   expect(JSON.parse(stdout)).toEqual({
     lastPosition: '1',
     conflict: '0',
-    seen: [{position: '1', domain: {type: 'edupulse.events.v1.BadgeAwarded', data: {badgeId: 'b-1', learnerId: 'u-1', reason: 'First quiz'}}}],
+    seen: [
+      {position: '1', domain: {type: 'edupulse.events.v1.BadgeAwarded', data: {badgeId: 'b-1', learnerId: 'u-1', reason: 'First quiz'}}},
+    ],
   });
 }, 180_000);

@@ -54,10 +54,9 @@ describe('Subscribe', () => {
     // Noise in another tenant must never show up.
     const noise = burst('school-b', ['lesson-1'], 100, 2);
     // Waits for the burst to be a third done, not for a time: vi.waitFor's default 1 s was too short on a busy machine.
-    await vi.waitFor(
-      async () => expect(Number((await t.client.readLog({tenant: 'school-a'})).logPosition)).toBeGreaterThan(total / 3),
-      {timeout: 30_000},
-    );
+    await vi.waitFor(async () => expect(Number((await t.client.readLog({tenant: 'school-a'})).logPosition)).toBeGreaterThan(total / 3), {
+      timeout: 30_000,
+    });
     const during = subscribe(t.newClient(), {tenant: 'school-a', maxBatchSize: 7});
     await Promise.all([writing, noise]);
     const after = subscribe(t.newClient(), {tenant: 'school-a'});
@@ -106,10 +105,10 @@ describe('Subscribe', () => {
     const writing = burst('default', ['lesson-1', 'lesson-2', 'quiz-1'], 450);
     const started: Subscriber[] = [];
     for (const n of range(1, 20)) {
-      await vi.waitFor(
-        async () => expect(Number((await t.client.readLog({})).logPosition)).toBeGreaterThanOrEqual(n * 20),
-        {timeout: 30_000, interval: 2},
-      );
+      await vi.waitFor(async () => expect(Number((await t.client.readLog({})).logPosition)).toBeGreaterThanOrEqual(n * 20), {
+        timeout: 30_000,
+        interval: 2,
+      });
       started.push(subscribe(t.newClient(), {stream: 'lesson-1', maxBatchSize: 5}));
     }
     await writing;

@@ -7,8 +7,7 @@ import {batchBytesFor} from '../server/src/engine/eventStore.js';
 function live(position: number, size = 10): LiveEvent {
   return {stream: 's', revision: position - 1, position, type: 't', size, encoded: new Uint8Array(0)};
 }
-const positionsOf = (events: readonly LiveEvent[] | 'behind') =>
-  events === 'behind' ? 'behind' : events.map(e => e.position);
+const positionsOf = (events: readonly LiveEvent[] | 'behind') => (events === 'behind' ? 'behind' : events.map(e => e.position));
 
 describe('TenantLog live buffer', () => {
   it('buffers nothing while nobody subscribes, but tracks the head', () => {

@@ -9,8 +9,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-const loaded = async (server: TestServer): Promise<number> =>
-  value(await scrapeMetrics(server.server), 'edupulse_tenants_loaded');
+const loaded = async (server: TestServer): Promise<number> => value(await scrapeMetrics(server.server), 'edupulse_tenants_loaded');
 
 it('loads a tenant for writes and subscriptions, not for reads, and reads see every tenant as stored', async () => {
   t = await startTestServer();

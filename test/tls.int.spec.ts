@@ -59,7 +59,7 @@ describe('mutual TLS', () => {
     await t.dispose();
   });
 
-  it('accepts a client certificate from the client CA and refuses none or a stranger\'s', async () => {
+  it("accepts a client certificate from the client CA and refuses none or a stranger's", async () => {
     const withClientCert = ChannelCredentials.createSsl(
       readFileSync(certs.caCert),
       readFileSync(certs.clientKey),

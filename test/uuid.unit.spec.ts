@@ -25,7 +25,11 @@ it('draws fresh random bits for every id, across refills of its random pool', ()
 });
 
 it('parses UUID text into its bytes on the server, in either case, and refuses anything else', () => {
-  for (const id of [...Array.from({length: 100}, () => randomUUID()), '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff']) {
+  for (const id of [
+    ...Array.from({length: 100}, () => randomUUID()),
+    '00000000-0000-0000-0000-000000000000',
+    'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  ]) {
     const bytes = Buffer.from(id.replaceAll('-', ''), 'hex');
     expect(uuidBytes(id)).toEqual(bytes);
     expect(uuidBytes(id.toUpperCase())).toEqual(bytes);
@@ -40,7 +44,9 @@ it('parses UUID text into its bytes on the server, in either case, and refuses a
     '0190c3b27-f3a-7c4e-9a52-3d1f0e6b8a11',
     '0190c3b2-7f3a-7c4e-9a5223d1f0e6b8a11',
     // each digit in turn replaced by a character just outside the hex ranges
-    ...[...good].flatMap((c, i) => (c === '-' ? [] : ['g', 'G', '/', ':', '@', '`', ' '].map(x => good.slice(0, i) + x + good.slice(i + 1)))),
+    ...[...good].flatMap((c, i) =>
+      c === '-' ? [] : ['g', 'G', '/', ':', '@', '`', ' '].map(x => good.slice(0, i) + x + good.slice(i + 1)),
+    ),
   ];
   for (const text of bad) expect([text, uuidBytes(text)]).toEqual([text, undefined]);
 });

@@ -80,12 +80,7 @@ describe('Append validation', () => {
     ['stream with a space', () => ({...ok(), stream: 'lesson 1'}), 'stream', /letters, digits/],
     ['stream with a NUL byte', () => ({...ok(), stream: 'a\u0000b'}), 'stream', /letters, digits/],
     ['no events', () => ({stream: 's', events: []}), 'events', /at least one/],
-    [
-      'too many events',
-      () => ({stream: 's', events: range(1, 11).map(() => jsonEvent('test.E', {}))}),
-      'events',
-      /at most 10 events/,
-    ],
+    ['too many events', () => ({stream: 's', events: range(1, 11).map(() => jsonEvent('test.E', {}))}), 'events', /at most 10 events/],
     ['event id not a UUID', () => withEvent({eventId: 'abc'}), 'events[0].event_id', /UUID/],
     [
       'event id repeated in one append',
@@ -121,19 +116,9 @@ describe('Append validation', () => {
       'events[0].data',
       /not valid UTF-8 JSON/,
     ],
-    [
-      'too many metadata entries',
-      () => withEvent({metadata: {a: '1', b: '2', c: '3', d: '4'}}),
-      'events[0].metadata',
-      /at most 3 entries/,
-    ],
+    ['too many metadata entries', () => withEvent({metadata: {a: '1', b: '2', c: '3', d: '4'}}), 'events[0].metadata', /at most 3 entries/],
     ['empty metadata key', () => withEvent({metadata: {'': 'x'}}), 'events[0].metadata', /key "" must be 1 to 128/],
-    [
-      'metadata value too long',
-      () => withEvent({metadata: {k: 'v'.repeat(4097)}}),
-      'events[0].metadata["k"]',
-      /at most 4096/,
-    ],
+    ['metadata value too long', () => withEvent({metadata: {k: 'v'.repeat(4097)}}), 'events[0].metadata["k"]', /at most 4096/],
     [
       'event larger than the limit',
       () => withEvent({contentType: 'application/octet-stream', data: new Uint8Array(1025)}),
@@ -144,9 +129,7 @@ describe('Append validation', () => {
       'append larger than the limit',
       () => ({
         stream: 's',
-        events: range(1, 5).map(() =>
-          jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: new Uint8Array(1000)}),
-        ),
+        events: range(1, 5).map(() => jsonEvent('test.E', {}, {contentType: 'application/octet-stream', data: new Uint8Array(1000)})),
       }),
       'events',
       /at most 4096 bytes together, got 5000/,
@@ -218,23 +201,11 @@ describe('read and subscribe validation', () => {
   }
 
   it('Subscribe: start positions that do not fit the target, or lie beyond the log', async () => {
-    await expectInvalid(
-      firstMessage({stream: 'lesson-1', from: {$case: 'afterPosition', value: 1n}}),
-      'after_position',
-      /after_revision/,
-    );
+    await expectInvalid(firstMessage({stream: 'lesson-1', from: {$case: 'afterPosition', value: 1n}}), 'after_position', /after_revision/);
     await expectInvalid(firstMessage({from: {$case: 'afterRevision', value: 1n}}), 'after_revision', /after_position/);
     await expectInvalid(firstMessage({from: {$case: 'afterPosition', value: 3n}}), 'after_position', /last position, 2/);
-    await expectInvalid(
-      firstMessage({stream: 'lesson-1', from: {$case: 'afterRevision', value: 2n}}),
-      'after_revision',
-      /revision is 1/,
-    );
-    await expectInvalid(
-      firstMessage({stream: 'nope', from: {$case: 'afterRevision', value: 0n}}),
-      'after_revision',
-      /does not exist/,
-    );
+    await expectInvalid(firstMessage({stream: 'lesson-1', from: {$case: 'afterRevision', value: 2n}}), 'after_revision', /revision is 1/);
+    await expectInvalid(firstMessage({stream: 'nope', from: {$case: 'afterRevision', value: 0n}}), 'after_revision', /does not exist/);
   });
 
   it('Subscribe: batch size and heartbeat interval out of range', async () => {

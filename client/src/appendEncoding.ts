@@ -1,8 +1,4 @@
-import {
-  AppendRequest,
-  AppendSessionRequest,
-  type DeepPartial,
-} from './gen/edupulse/eventstore/v1/event_store_service.js';
+import {AppendRequest, AppendSessionRequest, type DeepPartial} from './gen/edupulse/eventstore/v1/event_store_service.js';
 import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from './wire.js';
 
 /**

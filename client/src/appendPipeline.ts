@@ -134,14 +134,18 @@ export function AppendPipeline(
           }
         };
         // The listener goes as soon as the append settles: long-lived signals must not collect them.
-        const settled = <T>(then: (value: T) => void) => (value: T): void => {
-          signal?.removeEventListener('abort', onAbort);
-          then(value);
-        };
+        const settled =
+          <T>(then: (value: T) => void) =>
+          (value: T): void => {
+            signal?.removeEventListener('abort', onAbort);
+            then(value);
+          };
         const timer = setTimeout(() => {
           current.pending.delete(requestId);
           signal?.removeEventListener('abort', onAbort);
-          reject(new EventStoreError(`append timed out after ${deadlineMs} ms; retry it with the same event ids`, Status.DEADLINE_EXCEEDED));
+          reject(
+            new EventStoreError(`append timed out after ${deadlineMs} ms; retry it with the same event ids`, Status.DEADLINE_EXCEEDED),
+          );
         }, deadlineMs);
         current.pending.set(requestId, {request, resolve: settled(resolve), reject: settled(reject), timer});
         signal?.addEventListener('abort', onAbort, {once: true});

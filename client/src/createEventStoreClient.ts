@@ -1,21 +1,9 @@
-import {
-  ChannelCredentials,
-  createChannel,
-  createClientFactory,
-  type Channel,
-  type ChannelOptions,
-} from 'nice-grpc';
+import {ChannelCredentials, createChannel, createClientFactory, type Channel, type ChannelOptions} from 'nice-grpc';
 import {deadlineMiddleware} from 'nice-grpc-client-middleware-deadline';
 import {retryMiddleware} from 'nice-grpc-client-middleware-retry';
 import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
 import {Metadata, Status} from 'nice-grpc-common';
-import {
-  encodeDomainEvent,
-  isDomainEventType,
-  JSON_CONTENT_TYPE,
-  type DomainEventEncoding,
-  type DomainEventInput,
-} from './domainEvents.js';
+import {encodeDomainEvent, isDomainEventType, JSON_CONTENT_TYPE, type DomainEventEncoding, type DomainEventInput} from './domainEvents.js';
 import {callSignal} from './abortWatch.js';
 import {AppendPipeline} from './appendPipeline.js';
 import {EventStoreClientDefinition} from './clientDefinition.js';
@@ -138,13 +126,7 @@ export type EventStoreClient = {
   close(): void;
 };
 
-const RETRYABLE_STATUSES = [
-  Status.UNAVAILABLE,
-  Status.INTERNAL,
-  Status.UNKNOWN,
-  Status.CANCELLED,
-  Status.RESOURCE_EXHAUSTED,
-];
+const RETRYABLE_STATUSES = [Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.CANCELLED, Status.RESOURCE_EXHAUSTED];
 
 function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExpectedRevision | undefined {
   switch (expected) {
@@ -247,7 +229,10 @@ export function createEventStoreClient(target: string | Channel, options: EventS
    * any, reaches the transport as a signal of the call's own (abortWatch.ts),
    * so that a signal shared by many calls holds one listener, not one per call.
    */
-  async function call<T>(o: CallOptions | undefined, run: (callOptions: {deadline: number; signal?: AbortSignal}) => Promise<T>): Promise<T> {
+  async function call<T>(
+    o: CallOptions | undefined,
+    run: (callOptions: {deadline: number; signal?: AbortSignal}) => Promise<T>,
+  ): Promise<T> {
     const linked = o?.signal === undefined ? undefined : callSignal(o.signal);
     try {
       return await run({deadline: o?.deadlineMs ?? deadlineMs, ...(linked ? {signal: linked.signal} : {})});
@@ -295,10 +280,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     readStream(stream, o) {
       return pages(async (from, count) => {
         const page = await call(o, callOptions =>
-          raw.readStream(
-            {tenant: tenantOf(o), stream, direction: direction(o), fromRevision: from, maxCount: count},
-            callOptions,
-          ),
+          raw.readStream({tenant: tenantOf(o), stream, direction: direction(o), fromRevision: from, maxCount: count}, callOptions),
         );
         return {events: page.events.map(toStoredEvent), next: page.nextRevision};
       }, o ?? {});
@@ -315,12 +297,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
       }, o ?? {});
     },
     async getStreamInfo(stream, o) {
-      const info = await call(o, callOptions =>
-        raw.getStreamInfo(
-          {tenant: tenantOf(o), stream},
-          callOptions,
-        ),
-      );
+      const info = await call(o, callOptions => raw.getStreamInfo({tenant: tenantOf(o), stream}, callOptions));
       return {
         exists: info.exists,
         revision: info.revision,

@@ -63,10 +63,7 @@ function codecOf<K extends DomainEventType>(type: K): MessageFns<DomainEventMap[
 export type DomainEventEncoding = 'protobuf' | 'json';
 
 /** Encodes a domain event as protobuf or as proto3 JSON; returns the bytes and their content type. */
-export function encodeDomainEvent(
-  event: DomainEventInput,
-  encoding: DomainEventEncoding,
-): {data: Uint8Array; contentType: string} {
+export function encodeDomainEvent(event: DomainEventInput, encoding: DomainEventEncoding): {data: Uint8Array; contentType: string} {
   const codec = codecOf(event.type) as MessageFns<unknown>;
   const message = codec.fromPartial(event.data);
   if (encoding === 'json') {

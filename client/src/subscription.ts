@@ -100,7 +100,7 @@ export function createSubscription(
     if (typeof start === 'object' && 'afterPosition' in start) position = start.afterPosition;
     if (typeof start === 'object' && 'afterRevision' in start) revision = start.afterRevision;
 
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       signal.throwIfAborted();
       const attempt = new AbortController();
       // One listener on the caller's signal however many subscriptions share it (abortWatch.ts).
@@ -115,22 +115,27 @@ export function createSubscription(
             : revision !== undefined
               ? {afterRevision: revision}
               : 'start';
-        const call = raw.subscribe(
-          {
-            tenant: options.tenant,
-            stream: options.stream ?? '',
-            from: requestFrom(resumeFrom),
-            filter: options.filter === undefined ? undefined : {
-              streams: options.filter.streams ?? [],
-              streamPrefixes: options.filter.streamPrefixes ?? [],
-              eventTypes: options.filter.eventTypes ?? [],
-              eventTypePrefixes: options.filter.eventTypePrefixes ?? [],
+        const call = raw
+          .subscribe(
+            {
+              tenant: options.tenant,
+              stream: options.stream ?? '',
+              from: requestFrom(resumeFrom),
+              filter:
+                options.filter === undefined
+                  ? undefined
+                  : {
+                      streams: options.filter.streams ?? [],
+                      streamPrefixes: options.filter.streamPrefixes ?? [],
+                      eventTypes: options.filter.eventTypes ?? [],
+                      eventTypePrefixes: options.filter.eventTypePrefixes ?? [],
+                    },
+              maxBatchSize: options.maxBatchSize ?? 0,
+              heartbeatIntervalMs,
             },
-            maxBatchSize: options.maxBatchSize ?? 0,
-            heartbeatIntervalMs,
-          },
-          {signal: attempt.signal},
-        )[Symbol.asyncIterator]();
+            {signal: attempt.signal},
+          )
+          [Symbol.asyncIterator]();
         for (;;) {
           // The timer runs only while waiting for the server, not while the consumer works.
           timer = setTimeout(() => attempt.abort(new HeartbeatTimeout()), heartbeatTimeoutMs);

@@ -19,9 +19,7 @@ export const MAX_IN_FLIGHT = 1024;
 function appendErrorOf(error: unknown, log: Logger): AppendError {
   const status = serverErrorOf(error, log, 'AppendSession');
   const details =
-    status instanceof RichServerError
-      ? status.extra.map(d => ({typeUrl: `type.googleapis.com/${d.$type}`, value: encodeDetail(d)}))
-      : [];
+    status instanceof RichServerError ? status.extra.map(d => ({typeUrl: `type.googleapis.com/${d.$type}`, value: encodeDetail(d)})) : [];
   return {code: status.code, message: status.details, details};
 }
 

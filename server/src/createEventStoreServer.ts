@@ -51,8 +51,7 @@ function readSetting(file: string, setting: string): Buffer {
 
 function credentialsOf(config: ServerConfig): ServerCredentials {
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return ServerCredentials.createInsecure();
-  const clientCa =
-    config.tlsClientCaFile === undefined ? null : readSetting(config.tlsClientCaFile, '--tls-client-ca');
+  const clientCa = config.tlsClientCaFile === undefined ? null : readSetting(config.tlsClientCaFile, '--tls-client-ca');
   return ServerCredentials.createSsl(
     clientCa,
     [{cert_chain: readSetting(config.tlsCertFile, '--tls-cert'), private_key: readSetting(config.tlsKeyFile, '--tls-key')}],
@@ -81,7 +80,17 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
   };
-  const metrics = StoreMetrics(() => store?.stats() ?? {activeSubscriptions: 0, subscriptions: [], liveBufferBytes: 0, tenantsLoaded: 0, fellBehind: new Map(), storageFiles: []});
+  const metrics = StoreMetrics(
+    () =>
+      store?.stats() ?? {
+        activeSubscriptions: 0,
+        subscriptions: [],
+        liveBufferBytes: 0,
+        tenantsLoaded: 0,
+        fellBehind: new Map(),
+        storageFiles: [],
+      },
+  );
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
     health.setStatus(status);

@@ -19,11 +19,7 @@ export class InvalidArgumentError extends Error {
 }
 
 /** The expected revision of an append, in the engine's terms. */
-export type ExpectedRevision =
-  | {kind: 'any'}
-  | {kind: 'noStream'}
-  | {kind: 'streamExists'}
-  | {kind: 'exact'; revision: number};
+export type ExpectedRevision = {kind: 'any'} | {kind: 'noStream'} | {kind: 'streamExists'} | {kind: 'exact'; revision: number};
 
 /** Describes an expected revision the way error messages and details show it. */
 export function describeExpectedRevision(expected: ExpectedRevision): string {
@@ -52,8 +48,7 @@ export class WrongExpectedRevisionError extends Error {
   ) {
     const actual = actualRevision === undefined ? 'the stream does not exist' : `its revision is ${actualRevision}`;
     super(
-      `stream "${stream}" was expected at revision ${describeExpectedRevision(expected)}, but ${actual}; ` +
-        're-read the stream and retry',
+      `stream "${stream}" was expected at revision ${describeExpectedRevision(expected)}, but ${actual}; ` + 're-read the stream and retry',
     );
   }
 }

@@ -6,13 +6,7 @@ import type {EventStoreServerDefinition} from './serverDefinition.js';
 import type {Limits} from './config.js';
 import {toAppendResponse} from './appendResponse.js';
 import type {EventStore} from './engine/eventStore.js';
-import {
-  validateAppend,
-  validateGetStreamInfo,
-  validateReadLog,
-  validateReadStream,
-  validateSubscribe,
-} from './validation.js';
+import {validateAppend, validateGetStreamInfo, validateReadLog, validateReadStream, validateSubscribe} from './validation.js';
 
 /** The gRPC face of the engine: validate, call the engine, shape the response. */
 export type EventStoreServiceImpl = ServiceImplementation<typeof EventStoreServerDefinition>;

@@ -213,10 +213,7 @@ export function attributeOf(setting: Setting): string {
  * wins over the default. Then checks the settings together (TLS pairs, safe
  * exposure). Throws {@link InvalidSettingError} naming the setting.
  */
-export function resolveServerConfig(
-  flags: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-): ServerConfig {
+export function resolveServerConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ServerConfig {
   const config: ServerConfig = {...defaultConfig, limits: {...defaultConfig.limits}};
   for (const setting of settings) {
     const attribute = attributeOf(setting);

@@ -115,11 +115,7 @@ function checkCount(v: Violations, field: string, count: number, limits: Limits)
 
 function checkFilter(v: Violations, filter: EventFilter | undefined, limits: Limits): EventSelection | undefined {
   if (filter === undefined) return undefined;
-  const entries =
-    filter.streams.length +
-    filter.streamPrefixes.length +
-    filter.eventTypes.length +
-    filter.eventTypePrefixes.length;
+  const entries = filter.streams.length + filter.streamPrefixes.length + filter.eventTypes.length + filter.eventTypePrefixes.length;
   if (entries > limits.maxFilterEntries) {
     v.add('filter', `must have at most ${limits.maxFilterEntries} entries in all, got ${entries}`);
   }
@@ -293,8 +289,7 @@ export function validateReadStream(request: ReadStreamRequest, limits: Limits) {
   const tenant = checkTenant(v, request.tenant, limits);
   checkStream(v, 'stream', request.stream, limits);
   const direction = checkDirection(v, request.direction);
-  const fromRevision =
-    request.fromRevision === undefined ? undefined : checkSequence(v, 'from_revision', request.fromRevision);
+  const fromRevision = request.fromRevision === undefined ? undefined : checkSequence(v, 'from_revision', request.fromRevision);
   const maxCount = checkCount(v, 'max_count', request.maxCount, limits);
   v.done();
   return {tenant, stream: request.stream, direction, fromRevision, maxCount};
@@ -305,8 +300,7 @@ export function validateReadLog(request: ReadLogRequest, limits: Limits) {
   const v = Violations();
   const tenant = checkTenant(v, request.tenant, limits);
   const direction = checkDirection(v, request.direction);
-  const fromPosition =
-    request.fromPosition === undefined ? undefined : checkSequence(v, 'from_position', request.fromPosition);
+  const fromPosition = request.fromPosition === undefined ? undefined : checkSequence(v, 'from_position', request.fromPosition);
   const maxCount = checkCount(v, 'max_count', request.maxCount, limits);
   const filter = checkFilter(v, request.filter, limits);
   v.done();

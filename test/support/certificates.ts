@@ -19,18 +19,20 @@ export type TestCertificates = {
   strangerKey: string;
 };
 
+/** A new P-256 key, unencrypted: the arguments `openssl req` takes for it. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 async function issue(dir: string, name: string, subject: string, ca: {cert: string; key: string}, extensions: string): Promise<void> {
-  await openssl(dir, 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  await openssl(dir, 'req', '-new', ...NEW_EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
   await writeFile(join(dir, `${name}.ext`), extensions);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-    '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
+  const signedBy = ['-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial'];
+  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, ...signedBy, '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
 }
 
 async function authority(dir: string, name: string): Promise<{cert: string; key: string}> {
-  await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  const selfSigned = ['-x509', '-days', '2', '-subj', `/CN=${name}`];
+  const caExtensions = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'];
+  await openssl(dir, 'req', ...selfSigned, ...NEW_EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.crt`, ...caExtensions);
   return {cert: `${name}.crt`, key: `${name}.key`};
 }
 

@@ -26,8 +26,7 @@ export function jsonOf(event: {data: Uint8Array}): unknown {
 
 /** What a subscription delivered, message by message, in a compact form for assertions. */
 export type Delivery =
-  | {kind: 'events'; positions: number[]}
-  | {kind: 'caughtUp' | 'checkpoint' | 'heartbeat' | 'fellBehind'; position: number};
+  {kind: 'events'; positions: number[]} | {kind: 'caughtUp' | 'checkpoint' | 'heartbeat' | 'fellBehind'; position: number};
 
 /** Condenses a subscription message into a {@link Delivery}. */
 export function deliveryOf(message: SubscribeResponse): Delivery {

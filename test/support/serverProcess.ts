@@ -17,7 +17,21 @@ export type ServerProcess = {
 export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    [
+      main,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
     {stdio: ['ignore', 'pipe', 'pipe']},
   );
   let stderr = '';
@@ -37,8 +51,6 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
       }
     };
     child.stdout!.on('data', onData);
-    void exited.then(({code, signal}) =>
-      reject(new Error(`server exited before listening (code ${code}, signal ${signal}): ${stderr}`)),
-    );
+    void exited.then(({code, signal}) => reject(new Error(`server exited before listening (code ${code}, signal ${signal}): ${stderr}`)));
   });
 }

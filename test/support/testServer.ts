@@ -49,10 +49,7 @@ export async function freshDataDir(): Promise<string> {
 }
 
 /** Starts a server with test-friendly settings (fsync on, as in production), overridable. */
-export async function startTestServer(
-  overrides: Partial<ServerConfig> = {},
-  dataDir?: string,
-): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? (await freshDataDir());
   const server = await startEventStoreServer(
     {...defaultConfig, host: '127.0.0.1', port: 0, metricsPort: 0, dataDir: dir, logLevel: 'silent', ...overrides},

@@ -31,10 +31,7 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
     const rpc = call.method.path.slice(SERVICE_PREFIX.length);
     const required = REQUIRED_ROLE[rpc] ?? 'read';
     if (RANK[principal.role] < RANK[required]) {
-      throw new ServerError(
-        Status.PERMISSION_DENIED,
-        `API key "${principal.keyId}" has role ${principal.role}; ${rpc} needs ${required}`,
-      );
+      throw new ServerError(Status.PERMISSION_DENIED, `API key "${principal.keyId}" has role ${principal.role}; ${rpc} needs ${required}`);
     }
     if (call.method.requestStream) {
       // An append session: every append on it is confined to the key's tenant.
@@ -62,8 +59,5 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
 function tenantFor(principal: Principal, asked: string): string {
   if (principal.tenant === '*') return asked === '' ? DEFAULT_TENANT : asked;
   if (asked === '' || asked === principal.tenant) return principal.tenant;
-  throw new ServerError(
-    Status.PERMISSION_DENIED,
-    `API key "${principal.keyId}" grants tenant "${principal.tenant}", not "${asked}"`,
-  );
+  throw new ServerError(Status.PERMISSION_DENIED, `API key "${principal.keyId}" grants tenant "${principal.tenant}", not "${asked}"`);
 }

@@ -121,23 +121,28 @@ export function clientCommands(): Command[] {
     .option('--backwards', 'newest first')
     .option('--max-count <n>', 'print at most this many events', parseCount)
     .option('--type <type...>', 'only these event types (log only)')
-    .action(async (stream: string | undefined, flags: ConnectionFlags & {from?: string; backwards?: boolean; maxCount?: number; type?: string[]}) => {
-      const store = connect(flags);
-      try {
-        const options = {
-          ...(flags.from === undefined ? {} : {from: BigInt(flags.from)}),
-          direction: flags.backwards ? ('backwards' as const) : ('forwards' as const),
-          ...(flags.maxCount === undefined ? {} : {maxCount: flags.maxCount}),
-        };
-        const events =
-          stream === undefined
-            ? store.readLog({...options, ...(flags.type ? {filter: {eventTypes: flags.type}} : {})})
-            : store.readStream(stream, options);
-        for await (const event of events) printJsonLine(eventLine(event));
-      } finally {
-        store.close();
-      }
-    });
+    .action(
+      async (
+        stream: string | undefined,
+        flags: ConnectionFlags & {from?: string; backwards?: boolean; maxCount?: number; type?: string[]},
+      ) => {
+        const store = connect(flags);
+        try {
+          const options = {
+            ...(flags.from === undefined ? {} : {from: BigInt(flags.from)}),
+            direction: flags.backwards ? ('backwards' as const) : ('forwards' as const),
+            ...(flags.maxCount === undefined ? {} : {maxCount: flags.maxCount}),
+          };
+          const events =
+            stream === undefined
+              ? store.readLog({...options, ...(flags.type ? {filter: {eventTypes: flags.type}} : {})})
+              : store.readStream(stream, options);
+          for await (const event of events) printJsonLine(eventLine(event));
+        } finally {
+          store.close();
+        }
+      },
+    );
 
   const tail = withConnection(new Command('tail'))
     .description('follow the log (or a stream) live, printing events as JSON lines; resumable from a position')

@@ -53,7 +53,9 @@ export function dataCommands(): Command[] {
       const storage = await openStorage(flags.dataDir, false);
       try {
         for (const {tenant, replayed, rebuilt} of storage.recovered) {
-          process.stdout.write(`tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}\n`);
+          process.stdout.write(
+            `tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}\n`,
+          );
         }
         const report = await verifyStore(storage);
         for (const t of report.tenants) {

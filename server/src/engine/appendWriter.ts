@@ -155,9 +155,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     // maximal request can never be refused forever.
     if (queue.length > 0 && queuedBytes + command.bytes > options.maxQueuedBytes) {
       return Promise.reject(
-        new OverloadedError(
-          `the append queue holds ${queuedBytes} bytes, its limit is ${options.maxQueuedBytes}; retry with backoff`,
-        ),
+        new OverloadedError(`the append queue holds ${queuedBytes} bytes, its limit is ${options.maxQueuedBytes}; retry with backoff`),
       );
     }
     return new Promise((resolve, reject) => {
@@ -496,21 +494,14 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
  * undefined when none of its ids is stored. Throws when only some are, or they
  * are stored elsewhere: that is a reuse of ids, not a retry.
  */
-function retriedAppendResult(
-  command: AppendCommand,
-  stored: ReadonlyArray<StoredEventId | undefined>,
-): AppendResult | undefined {
+function retriedAppendResult(command: AppendCommand, stored: ReadonlyArray<StoredEventId | undefined>): AppendResult | undefined {
   const clash = stored.findIndex(s => s !== undefined);
   if (clash === -1) return undefined;
   const first = stored[0];
   const isRetry =
     first !== undefined &&
     stored.every(
-      (s, i) =>
-        s !== undefined &&
-        s.stream === command.stream &&
-        s.revision === first.revision + i &&
-        s.position === first.position + i,
+      (s, i) => s !== undefined && s.stream === command.stream && s.revision === first.revision + i && s.position === first.position + i,
     );
   if (!isRetry) {
     const s = stored[clash]!;
@@ -527,12 +518,7 @@ function retriedAppendResult(
 }
 
 /** Throws {@link WrongExpectedRevisionError} unless `head` satisfies `expected`. */
-function checkExpectedRevision(
-  tenant: string,
-  stream: string,
-  expected: ExpectedRevision,
-  head: StreamHead | null,
-): void {
+function checkExpectedRevision(tenant: string, stream: string, expected: ExpectedRevision, head: StreamHead | null): void {
   const holds =
     expected.kind === 'any' ||
     (expected.kind === 'noStream' && head === null) ||

@@ -1,4 +1,3 @@
-
 /** A server-side selection of events by stream and type (see `EventFilter` in the proto). */
 export type EventSelection = {
   streams: readonly string[];

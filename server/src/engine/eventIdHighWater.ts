@@ -28,10 +28,13 @@ export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWate
   function highestOf(tenant: string): Promise<Buffer | null> {
     let loaded = highest.get(tenant);
     if (loaded === undefined) {
-      loaded = db.keys({...eventIdRange(tenant), reverse: true, limit: 1}).all().then(keys => {
-        const key = keys[0];
-        return key === undefined ? null : Buffer.from(key.subarray(key.length - 16));
-      });
+      loaded = db
+        .keys({...eventIdRange(tenant), reverse: true, limit: 1})
+        .all()
+        .then(keys => {
+          const key = keys[0];
+          return key === undefined ? null : Buffer.from(key.subarray(key.length - 16));
+        });
       highest.set(tenant, loaded);
     }
     return loaded;

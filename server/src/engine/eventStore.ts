@@ -62,10 +62,7 @@ export type StreamInfo = {
 
 /** Where a subscription starts. */
 export type SubscriptionStart =
-  | {kind: 'start'}
-  | {kind: 'end'}
-  | {kind: 'afterPosition'; position: number}
-  | {kind: 'afterRevision'; revision: number};
+  {kind: 'start'} | {kind: 'end'} | {kind: 'afterPosition'; position: number} | {kind: 'afterRevision'; revision: number};
 
 /** A validated subscription request. */
 export type SubscribeCommand = {
@@ -84,13 +81,7 @@ export type SubscribeCommand = {
  */
 export type EventStore = {
   append(command: AppendCommand): Promise<AppendResult>;
-  readStream(
-    tenant: string,
-    stream: string,
-    direction: Direction,
-    fromRevision: number | undefined,
-    maxCount: number,
-  ): Promise<StreamPage>;
+  readStream(tenant: string, stream: string, direction: Direction, fromRevision: number | undefined, maxCount: number): Promise<StreamPage>;
   readLog(
     tenant: string,
     direction: Direction,
@@ -100,10 +91,7 @@ export type EventStore = {
   ): Promise<LogPage>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
-  subscribe(
-    command: SubscribeCommand,
-    signal: AbortSignal,
-  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch>;
+  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch>;
   /** Live figures, for tests and metrics. */
   stats(): EventStoreStats;
   /**
@@ -260,13 +248,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
           const page = readPage(positionOfLogKey(key), value);
-          const continues = forwards
-            ? page.first <= last + 1 && page.last > last
-            : page.last >= last - 1 && page.first < last;
+          const continues = forwards ? page.first <= last + 1 && page.last > last : page.last >= last - 1 && page.first < last;
           if (!continues) throw new Error(`the log of tenant "${tenant}" has a gap next to position ${last}`);
-          const inPage = forwards
-            ? page.events.slice(last + 1 - page.first)
-            : page.events.slice(0, last - page.first).reverse();
+          const inPage = forwards ? page.events.slice(last + 1 - page.first) : page.events.slice(0, last - page.first).reverse();
           for (const encoded of inPage) {
             scanned += 1;
             last += forwards ? 1 : -1;
@@ -304,15 +288,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const {from} = command;
     const head = tenant.head();
     if (from.kind === 'afterPosition' && from.position > head) {
-      throw new InvalidArgumentError([
-        {field: 'after_position', description: `must not exceed the log's last position, ${head}`},
-      ]);
+      throw new InvalidArgumentError([{field: 'after_position', description: `must not exceed the log's last position, ${head}`}]);
     }
     if (from.kind === 'afterRevision' && from.revision > (streamHead?.revision ?? -1)) {
       const actual = streamHead === null ? 'the stream does not exist' : `its revision is ${streamHead.revision}`;
-      throw new InvalidArgumentError([
-        {field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`},
-      ]);
+      throw new InvalidArgumentError([{field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`}]);
     }
     const predicate = compileEventSelection(command.filter);
     // Checked again after the reads above. Nothing below throws: from here on
@@ -332,11 +312,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         tenant,
         stream: command.stream,
         afterPosition,
-        afterRevision: atEnd
-          ? (streamHead?.revision ?? -1)
-          : from.kind === 'afterRevision'
-            ? from.revision
-            : -1,
+        afterRevision: atEnd ? (streamHead?.revision ?? -1) : from.kind === 'afterRevision' ? from.revision : -1,
         predicate,
         maxBatchSize: command.maxBatchSize,
         heartbeatIntervalMs: command.heartbeatIntervalMs,

@@ -49,7 +49,10 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, onFai
       // A batch after a failed one would index a stream's later revisions without its earlier ones.
       if (failed === undefined) await writeBatch(db, operations, false);
     } catch (error) {
-      logger.error({err: error}, 'an index batch could not be written; refusing appends and stream reads until a restart indexes the log again');
+      logger.error(
+        {err: error},
+        'an index batch could not be written; refusing appends and stream reads until a restart indexes the log again',
+      );
       failed = new IndexesFailedError(error);
       onFailure?.();
     } finally {

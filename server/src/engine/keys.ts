@@ -198,7 +198,9 @@ export function decodeIndexRun(key: Uint8Array, value: Uint8Array): IndexRun {
     count: readSequence(value, 16),
   };
   if (run.count < 1 || run.count > run.lastRevision + 1 || run.count > run.lastPosition || run.lastPosition > run.page) {
-    throw new Error(`stream index run of ${run.count} events ending at revision ${run.lastRevision}, position ${run.lastPosition}, page ${run.page} is inconsistent`);
+    throw new Error(
+      `stream index run of ${run.count} events ending at revision ${run.lastRevision}, position ${run.lastPosition}, page ${run.page} is inconsistent`,
+    );
   }
   return run;
 }
@@ -268,11 +270,7 @@ export function eventIdRange(tenant: string): {gte: Buffer; lte: Buffer} {
  * Range options covering the runs of one stream's index that hold revisions
  * after `afterRevision` (-1: all); the first of them may start at or before it.
  */
-export function streamIndexRangeAfter(
-  tenant: string,
-  stream: string,
-  afterRevision: number,
-): {gte: Buffer; lte: Buffer} {
+export function streamIndexRangeAfter(tenant: string, stream: string, afterRevision: number): {gte: Buffer; lte: Buffer} {
   return {
     gte: streamIndexKey(tenant, stream, afterRevision + 1),
     lte: streamIndexKey(tenant, stream, MAX_SEQUENCE),

@@ -35,12 +35,7 @@ export type PutOperation = {type: 'put'; key: Buffer; value: Uint8Array};
  * positions, in order) as pages, and to `index` the stream-index runs of each
  * page: one per stretch of a stream's consecutive revisions (keys.ts).
  */
-export function pageOperations(
-  tenant: string,
-  events: readonly PagedEvent[],
-  pages: PutOperation[],
-  index: PutOperation[],
-): void {
+export function pageOperations(tenant: string, events: readonly PagedEvent[], pages: PutOperation[], index: PutOperation[]): void {
   let start = 0;
   while (start < events.length) {
     let end = start + 1;
@@ -127,11 +122,7 @@ export async function streamEntries(
  * The events that stream-index entries point at, in their order: one read of
  * the log's database per distinct page.
  */
-export async function eventsAt(
-  log: Level<Buffer, Uint8Array>,
-  tenant: string,
-  entries: readonly IndexEntry[],
-): Promise<EncodedEvent[]> {
+export async function eventsAt(log: Level<Buffer, Uint8Array>, tenant: string, entries: readonly IndexEntry[]): Promise<EncodedEvent[]> {
   const lasts = [...new Set(entries.map(e => e.page))];
   const values = await log.getMany(lasts.map(last => logKey(tenant, last)));
   const pages = new Map<number, LogPage>();
@@ -267,8 +258,14 @@ export async function migrateFormat3(db: Level<Buffer, Uint8Array>, log: Level<B
     const entries = await db.iterator({...(after === undefined ? LOG_KEYS : {gt: after, lt: LOG_KEYS.lt}), limit: 1000}).all();
     if (entries.length === 0) return moved;
     after = entries.at(-1)![0];
-    await log.batch(entries.map(([key, value]) => ({type: 'put' as const, key, value})), {sync: true});
-    await db.batch(entries.map(([key]) => ({type: 'del' as const, key})), {sync: true});
+    await log.batch(
+      entries.map(([key, value]) => ({type: 'put' as const, key, value})),
+      {sync: true},
+    );
+    await db.batch(
+      entries.map(([key]) => ({type: 'del' as const, key})),
+      {sync: true},
+    );
     moved += entries.length;
   }
 }

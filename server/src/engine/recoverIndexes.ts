@@ -117,11 +117,20 @@ async function replay(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Arr
       const position = page.first + i;
       const revision = Number(event.revision);
       if (Number(event.position) !== position || event.tenant !== tenant) {
-        throw new Error(`cannot index the log of tenant "${tenant}": position ${position} holds an event of "${event.tenant}" at ${event.position}`);
+        throw new Error(
+          `cannot index the log of tenant "${tenant}": position ${position} holds an event of "${event.tenant}" at ${event.position}`,
+        );
       }
       const idBytes = uuidBytes(event.eventId);
-      if (idBytes === undefined) throw new Error(`cannot index the log of tenant "${tenant}": position ${position} holds an event whose id "${event.eventId}" is not a UUID`);
-      operations.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream: event.stream})});
+      if (idBytes === undefined)
+        throw new Error(
+          `cannot index the log of tenant "${tenant}": position ${position} holds an event whose id "${event.eventId}" is not a UUID`,
+        );
+      operations.push({
+        type: 'put',
+        key: eventIdKey(tenant, idBytes),
+        value: encodeStoredEventId({position, revision, stream: event.stream}),
+      });
       heads.set(event.stream, {revision, position});
       return {position, stream: event.stream, revision};
     });

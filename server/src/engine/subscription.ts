@@ -1,11 +1,6 @@
 import type {Storage} from './openDatabase.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {
-  peekEventHeader,
-  type EncodedEvent,
-  type EncodedEventBatch,
-  type FramedEventBatch,
-} from './encodedEvent.js';
+import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {
@@ -107,7 +102,6 @@ export async function* runSubscription(
   let lastSentAt = Date.now();
   let live = false;
 
-
   function sent(position: number): void {
     reported = position;
     request.progress.position = position;
@@ -119,8 +113,7 @@ export async function* runSubscription(
       signal.throwIfAborted();
       if (!live) {
         // History: read from disk until the live buffer reaches back to the cursor.
-        const history =
-          stream === undefined ? readLogHistory(cursor) : readStreamHistory(stream, lastRevision);
+        const history = stream === undefined ? readLogHistory(cursor) : readStreamHistory(stream, lastRevision);
         for await (const batch of history) {
           cursor = batch.cursor;
           if (batch.events.length > 0) {
@@ -266,10 +259,7 @@ export async function* runSubscription(
    * so once the index is exhausted every event of the stream up to that head
    * has been seen: that head is where live delivery takes over.
    */
-  async function* readStreamHistory(
-    name: string,
-    after: number,
-  ): AsyncGenerator<HistoryBatch> {
+  async function* readStreamHistory(name: string, after: number): AsyncGenerator<HistoryBatch> {
     const coveredUpTo = tenant.head();
     const ready = readableIndexes(indexes);
     if (ready !== undefined) await ready;

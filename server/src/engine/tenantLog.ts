@@ -172,11 +172,7 @@ export function TenantLog(
 
   let lastFramed: {from: number; to: number; bytes: Uint8Array} | undefined;
 
-  function framedAfter(
-    position: number,
-    maxCount: number,
-    maxBytes?: number,
-  ): {bytes: Uint8Array; last: number} | 'behind' | undefined {
+  function framedAfter(position: number, maxCount: number, maxBytes?: number): {bytes: Uint8Array; last: number} | 'behind' | undefined {
     const events = eventsAfter(position, maxCount, maxBytes);
     if (events === 'behind' || events.length === 0) return events === 'behind' ? 'behind' : undefined;
     const to = events[events.length - 1]!.position;

@@ -23,11 +23,7 @@ export type TenantRegistry = {
 };
 
 /** Creates the registry over `db`; every tenant's live buffer counts against `budget` when given. */
-export function TenantRegistry(
-  db: Level<Buffer, Uint8Array>,
-  limits: LiveBufferLimits,
-  budget?: LiveBufferBudget,
-): TenantRegistry {
+export function TenantRegistry(db: Level<Buffer, Uint8Array>, limits: LiveBufferLimits, budget?: LiveBufferBudget): TenantRegistry {
   const tenants = new Map<string, Promise<TenantLog>>();
 
   async function storedHead(tenant: string): Promise<number> {

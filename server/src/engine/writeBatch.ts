@@ -7,11 +7,7 @@ import type {PutOperation} from './logPage.js';
  * array form of `batch()` costs several microseconds of generic preparation per
  * operation (change 2 of the benchmark README).
  */
-export async function writeBatch(
-  target: Level<Buffer, Uint8Array>,
-  operations: readonly PutOperation[],
-  sync: boolean,
-): Promise<void> {
+export async function writeBatch(target: Level<Buffer, Uint8Array>, operations: readonly PutOperation[], sync: boolean): Promise<void> {
   if (operations.length === 0) return;
   const batch = target.batch();
   for (const {key, value} of operations) batch.put(key, value);
