@@ -164,10 +164,10 @@ export function startChild(command: string, args: string[], readyLine: RegExp, e
       output += String(chunk);
       const match = readyLine.exec(output);
       if (match) {
-        child.stdout!.off('data', onData);
-        child.stderr!.off('data', onData);
-        child.stdout!.resume();
-        child.stderr!.resume();
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
+        child.stdout.resume();
+        child.stderr.resume();
         resolve({
           process: child,
           ready: match,
@@ -183,8 +183,8 @@ export function startChild(command: string, args: string[], readyLine: RegExp, e
         });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', code => reject(new Error(`${command} exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
   });
 }

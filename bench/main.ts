@@ -646,7 +646,8 @@ async function liveRun(
   // The stalled subscriber: takes the first message, then reads no more until the run is over. Its
   // heartbeats come after a minute of nothing to send, longer than the run: a heartbeat is never
   // waiting among its messages, and when it reads again one means the server has nothing more.
-  const stalled = withStalled
+  // Typed to return undefined when it ends (an iterator's return value is `any` otherwise).
+  const stalled: AsyncIterator<SubscribeResponse, undefined> | undefined = withStalled
     ? channels[channels.length - 1]!.client.subscribe(
         {from: {$case: 'start', value: {}}, heartbeatIntervalMs: STALLED_HEARTBEAT_MS},
         {signal: controller.signal},
@@ -709,7 +710,7 @@ const STALLED_HEARTBEAT_MS = 60_000;
  * repeat. The log must not grow meanwhile.
  */
 async function readToTheEnd(
-  subscription: AsyncIterator<SubscribeResponse>,
+  subscription: AsyncIterator<SubscribeResponse, undefined>,
   first: SubscribeResponse | undefined,
   head: number,
 ): Promise<{events: number; whole: boolean}> {

@@ -74,7 +74,7 @@ function wrapBatchWrites(target: Storage['db'], wrap: (batch: number, write: Bat
   let batches = 0;
   target.batch = (() => {
     const batch = realBatch();
-    batch.write = wrap(++batches, batch.write.bind(batch) as BatchWrite) as typeof batch.write;
+    batch.write = wrap(++batches, batch.write.bind(batch)) as typeof batch.write;
     return batch;
   }) as typeof target.batch;
 }

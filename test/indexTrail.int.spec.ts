@@ -31,9 +31,9 @@ beforeEach(async () => {
   Level.prototype.batch = function (this: Level<Buffer, Uint8Array>, ...args: unknown[]) {
     const batch = (realBatch as (...a: unknown[]) => ReturnType<typeof realBatch>).apply(this, args);
     if (args.length === 0 && this.location === failingAt) {
-      batch.write = (async () => {
+      batch.write = async () => {
         throw new Error('disk failed');
-      }) as typeof batch.write;
+      };
     } else if (holding && args.length === 0 && this.location === indexLocation) {
       heldBatches += 1;
       const write = batch.write.bind(batch);

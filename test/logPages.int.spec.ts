@@ -62,7 +62,7 @@ async function runsOf(dataDir: string, stream: string, tenant = 'default'): Prom
 async function expectCurrentAndSound(dataDir: string): Promise<void> {
   const storage = await openStorage(dataDir, false);
   try {
-    expect(readSequence((await storage.db.get(FORMAT_VERSION_KEY))!, 0)).toBe(FORMAT_VERSION);
+    expect(readSequence(await storage.db.get(FORMAT_VERSION_KEY), 0)).toBe(FORMAT_VERSION);
     // Every page is in the log's own database.
     expect(await storage.db.keys({...LOG_KEYS, limit: 1}).all()).toEqual([]);
     expect((await verifyStore(storage)).problems).toEqual([]);

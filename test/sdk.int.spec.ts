@@ -77,7 +77,7 @@ describe('typed domain events', () => {
       expect(read.map(e => e.type)).toEqual(samples.map(s => s.type));
       for (const [i, event] of read.entries()) {
         expect(event.domain?.type).toBe(samples[i]!.type);
-        expect(event.domain?.data).toMatchObject(samples[i]!.data as object);
+        expect(event.domain?.data).toMatchObject(samples[i]!.data);
       }
       // The union narrows on `type`: this reads a typed field without a cast.
       const payment = read.find(e => e.domain?.type === 'edupulse.events.v1.PaymentProcessed');

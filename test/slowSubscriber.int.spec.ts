@@ -119,6 +119,6 @@ it('many stalled subscribers hold about two batches each, not the backlog', asyn
     }
   }
   // Ending the loops cancels the calls.
-  await Promise.all(stalled.map(s => s.return?.()));
+  await Promise.all(stalled.map(async s => s.return?.()));
   controller.abort();
 });

@@ -17,12 +17,12 @@ it('keeps a head the writer set while a miss was being read, not the older head 
   const readStarted = new Promise<void>(resolve => (reading = resolve));
   const realGetMany = temp.db.getMany.bind(temp.db);
   // An own property over the prototype's method: the read takes its snapshot, then waits.
-  temp.db.getMany = (async (keys: Buffer[]) => {
+  temp.db.getMany = async (keys: Buffer[]) => {
     const values = await realGetMany(keys);
     reading();
     await readHeld;
     return values;
-  }) as typeof temp.db.getMany;
+  };
   const heads = StreamHeadCache(temp.db, 10, IndexWriter(temp.db, pino({level: 'silent'})));
 
   const missed = heads.get('t', 's');

@@ -58,7 +58,7 @@ async function expectInvalid(call: Promise<unknown>, field: string, description:
   const error = await rejection(call);
   expect(error).toBeInstanceOf(RichClientError);
   expect(error.code).toBe(Status.INVALID_ARGUMENT);
-  const badRequest = error.extra.find(d => d.$type === BadRequest.$type) as BadRequest | undefined;
+  const badRequest = error.extra.find((d): d is BadRequest => d.$type === BadRequest.$type);
   expect(badRequest?.fieldViolations).toContainEqual(expect.objectContaining({field, description: expect.stringMatching(description)}));
   expect(error.details).toContain(field);
   expect(await storedState()).toBe(snapshot);

@@ -40,7 +40,7 @@ function errorOf(error: AppendError): EventStoreError {
     const type = DETAIL_TYPES[any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1)];
     return type === undefined ? [] : [type.decode(any.value)];
   });
-  return EventStoreError.from(new RichClientError(METHOD_PATH, error.code as Status, error.message, extra));
+  return EventStoreError.from(new RichClientError(METHOD_PATH, error.code, error.message, extra));
 }
 
 /** Creates the pipeline; `fallback` performs one append as a unary call (with its own retries). */

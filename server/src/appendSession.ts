@@ -53,7 +53,8 @@ export async function* runAppendSession(
   let done: SessionAppendOutcome[] = [];
   let inFlight = 0;
   let readerDone = false;
-  let readerError: unknown;
+  // What reading the requests failed with (boxed: a thrown value may be anything, undefined included).
+  let readerFailure: {error: unknown} | undefined;
   // Both the reader (at the in-flight bound) and the sender may be waiting.
   const waiters = new Set<() => void>();
   const notify = (): void => {
@@ -92,7 +93,7 @@ export async function* runAppendSession(
         }
       }
     } catch (error) {
-      readerError = error;
+      readerFailure = {error};
     } finally {
       readerDone = true;
       notify();
@@ -107,7 +108,7 @@ export async function* runAppendSession(
         yield {outcomes};
         continue;
       }
-      if (readerError !== undefined) throw readerError;
+      if (readerFailure !== undefined) throw readerFailure.error;
       if (readerDone && inFlight === 0) break;
       signal.throwIfAborted();
       await waitForChange();

@@ -35,7 +35,7 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
     {stdio: ['ignore', 'pipe', 'pipe']},
   );
   let stderr = '';
-  child.stderr!.on('data', chunk => (stderr += String(chunk)));
+  child.stderr.on('data', chunk => (stderr += String(chunk)));
   const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve =>
     child.once('exit', (code, signal) => resolve({code, signal})),
   );
@@ -45,12 +45,12 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
       stdout += String(chunk);
       const match = /EDUPULSE_LISTENING (\S+)/.exec(stdout);
       if (match) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve({address: match[1]!, child, exited, stderr: () => stderr});
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then(({code, signal}) => reject(new Error(`server exited before listening (code ${code}, signal ${signal}): ${stderr}`)));
   });
 }

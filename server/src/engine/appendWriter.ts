@@ -445,7 +445,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       if (streams === undefined) streamsByTenant.set(command.tenant, (streams = new Set()));
       streams.add(command.stream);
       let ids = idsByTenant.get(command.tenant);
-      if (ids === undefined) idsByTenant.set(command.tenant, (ids = new Map()));
+      if (ids === undefined) idsByTenant.set(command.tenant, (ids = new Map<string, Buffer>()));
       for (const e of command.events) if (!e.eventIdGenerated) ids.set(e.eventId, e.eventIdBytes);
     }
 
