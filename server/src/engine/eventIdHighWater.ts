@@ -21,6 +21,7 @@ export type EventIdHighWater = {
   stored(tenant: string, eventIds: Iterable<Uint8Array>): void;
 };
 
+/** Creates the high-water marks over the indexes' database `db`: a tenant's is its largest stored id, read on first use. */
 export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWater {
   // Per tenant: the largest id stored, null when none; loaded on first use.
   const highest = new Map<string, Promise<Buffer | null>>();
