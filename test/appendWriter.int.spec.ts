@@ -233,6 +233,35 @@ it('acknowledges a group once its pages are durable, writes the next group besid
   expect(await StreamHeadCache(db, 10, indexes).get('', 's')).toEqual({revision: 1, position: 2});
 });
 
+it('writes no more of the log while the index batches queued behind it hold their bound, and goes on once they are written', async () => {
+  let releaseIndex!: () => void;
+  const indexHeld = new Promise<void>(resolve => (releaseIndex = resolve));
+  // Every index batch waits until released, as LevelDB holds writes while its compaction is behind.
+  wrapBatchWrites(db, (_, write) => async options => {
+    await indexHeld;
+    return write(options);
+  });
+  // One group's index batch (a stream index run, an id, two heads: some 150 bytes) fills this bound.
+  const indexes = IndexWriter(db, pino({level: 'silent'}), {maxBacklogBytes: 100});
+  const writer = writerOn(undefined, {indexes});
+  expect(await writer.append(command('s', {kind: 'noStream'}))).toMatchObject({firstPosition: 1});
+  expect(indexes.backlogBytes()).toBeGreaterThanOrEqual(100);
+
+  // The next append is planned, but its pages wait for room behind the held batch: not written, not acknowledged.
+  let answered = false;
+  const second = writer.append(command('s', {kind: 'exact', revision: 0})).finally(() => (answered = true));
+  await new Promise(resolve => setTimeout(resolve, 50));
+  expect(answered).toBe(false);
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+
+  releaseIndex();
+  expect(await second).toMatchObject({firstPosition: 2, firstRevision: 1});
+  await writer.close();
+  expect(indexes.backlogBytes()).toBe(0);
+  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+  expect((await verifyStore(storage)).problems).toEqual([]);
+});
+
 it('answers every append of a burst that comes while a write lasts, in order and without gaps', async () => {
   const writer = writerOn();
   const results = await Promise.all(Array.from({length: 200}, (_, i) => writer.append(command(`s-${i % 7}`, {kind: 'any'}))));

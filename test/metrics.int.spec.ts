@@ -70,6 +70,8 @@ it('exposes counters that match the workload', async () => {
   expect(value(samples, 'grpc_server_handled_total', {...appendPath, grpc_code: 'INVALID_ARGUMENT'})).toBe(3);
   expect(value(samples, 'grpc_server_handling_seconds_count', appendPath)).toBe(32);
   expect(value(samples, 'edupulse_subscriptions_active', {tenant: 'school-a'})).toBe(1);
+  // The retries looked their ids up in the index once every batch queued before them was written; none is queued since.
+  expect(value(samples, 'edupulse_index_backlog_bytes')).toBe(0);
   expect(value(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
 
   subscription.abort();

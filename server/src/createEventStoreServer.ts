@@ -86,6 +86,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         activeSubscriptions: 0,
         subscriptions: [],
         liveBufferBytes: 0,
+        indexBacklogBytes: 0,
         tenantsLoaded: 0,
         fellBehind: new Map(),
         storageFiles: [],

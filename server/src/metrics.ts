@@ -4,6 +4,7 @@ import {registry as grpcRegistry} from 'nice-grpc-prometheus';
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
 import type {CommitObservation} from './engine/appendWriter.js';
 import type {EventStoreStats} from './engine/eventStore.js';
+import {INDEX_BACKLOG_BYTES} from './engine/indexWriter.js';
 
 /** The store's Prometheus metrics. */
 export type StoreMetrics = {
@@ -88,6 +89,14 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
     registers: [own],
     collect() {
       this.set(stats().liveBufferBytes);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_index_backlog_bytes',
+    help: `Bytes of index entries queued behind the log and not yet written. At ${INDEX_BACKLOG_BYTES / 2 ** 20} MiB appends wait for the indexes to catch up.`,
+    registers: [own],
+    collect() {
+      this.set(stats().indexBacklogBytes);
     },
   });
   new Gauge({

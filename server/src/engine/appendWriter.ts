@@ -210,6 +210,9 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             continue;
           }
         }
+        // The indexes may lag the log by a bounded backlog: past it, the log waits for them (appends queue meanwhile).
+        const room = plan === undefined ? undefined : indexes.room();
+        if (room !== undefined) await room;
         const refusal = failed ?? indexes.failure();
         if (plan !== undefined && refusal !== undefined) settle(plan, refusal);
         else if (plan !== undefined) inFlight = {plan, written: write(plan)};

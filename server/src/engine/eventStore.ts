@@ -111,6 +111,8 @@ export type EventStoreStats = {
   subscriptions: Array<{tenant: string; lag: number}>;
   /** Bytes the live buffers of all tenants hold. */
   liveBufferBytes: number;
+  /** Bytes of index entries acknowledged appends have queued and not yet written (bounded: appends wait past it). */
+  indexBacklogBytes: number;
   /** Tenants loaded: written or subscribed to since the store opened. */
   tenantsLoaded: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
@@ -162,7 +164,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
-  const indexes = IndexWriter(db, options.logger, options.onStorageFailure);
+  const indexes = IndexWriter(db, options.logger, options.onStorageFailure === undefined ? {} : {onFailure: options.onStorageFailure});
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
     db,
@@ -352,6 +354,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         lag: Math.max(0, tenant.head() - progress.position),
       })),
       liveBufferBytes: liveBudget.used(),
+      indexBacklogBytes: indexes.backlogBytes(),
       tenantsLoaded: tenants.loaded(),
       fellBehind,
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).

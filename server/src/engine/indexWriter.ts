@@ -17,6 +17,13 @@ import {writeBatch} from './writeBatch.js';
  * whatever reads the indexes first waits for {@link IndexWriter.caughtUp}:
  * every batch queued before the read began is then written, and the read sees
  * every append acknowledged before it.
+ *
+ * The batches queued are bounded: past {@link IndexWriterOptions.maxBacklogBytes}
+ * the log's writer waits for them ({@link IndexWriter.room}) before it writes
+ * more pages, and appends queue meanwhile, up to the append queue's own bound
+ * (beyond it they are refused with RESOURCE_EXHAUSTED). So an index database
+ * that falls behind (LevelDB holding its writes while its compaction catches
+ * up) slows appends down instead of filling the server's memory.
  */
 export type IndexWriter = {
   /** Queues a batch, to be written after the ones queued before it. */
@@ -31,19 +38,37 @@ export type IndexWriter = {
    * takes no more appends, and reads of the indexes throw it (see {@link readableIndexes}).
    */
   failure(): IndexesFailedError | undefined;
+  /**
+   * Undefined while the batches queued and not yet written hold fewer bytes
+   * than the bound; else resolves once they do. Never rejects.
+   */
+  room(): Promise<void> | undefined;
+  /** Bytes of keys and values in the batches queued and not yet written. */
+  backlogBytes(): number;
 };
 
-/**
- * Creates the index writer over the indexes' database; `onFailure` is told
- * once, when a batch fails (the server then reports NOT_SERVING).
- */
-export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, onFailure?: () => void): IndexWriter {
+/** How far the indexes may fall behind the log, in bytes of queued keys and values: some 100,000 events' entries. */
+export const INDEX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+export type IndexWriterOptions = {
+  /** Told once, when a batch fails (the server then reports NOT_SERVING). */
+  onFailure?: () => void;
+  /** See {@link IndexWriter.room}; {@link INDEX_BACKLOG_BYTES} by default. */
+  maxBacklogBytes?: number;
+};
+
+/** Creates the index writer over the indexes' database. */
+export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, options: IndexWriterOptions = {}): IndexWriter {
+  const maxBacklogBytes = options.maxBacklogBytes ?? INDEX_BACKLOG_BYTES;
   // The last batch queued, settled once it and every batch before it are.
   let tail: Promise<void> | undefined;
   let queued = 0;
+  let backlog = 0;
+  // While the log's writer waits for room: what tells it there is.
+  let roomMade: {promise: Promise<void>; resolve: () => void} | undefined;
   let failed: IndexesFailedError | undefined;
 
-  async function writeInTurn(operations: readonly PutOperation[], before: Promise<void> | undefined): Promise<void> {
+  async function writeInTurn(operations: readonly PutOperation[], bytes: number, before: Promise<void> | undefined): Promise<void> {
     if (before !== undefined) await before;
     try {
       // A batch after a failed one would index a stream's later revisions without its earlier ones.
@@ -54,19 +79,37 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, onFai
         'an index batch could not be written; refusing appends and stream reads until a restart indexes the log again',
       );
       failed = new IndexesFailedError(error);
-      onFailure?.();
+      options.onFailure?.();
     } finally {
       if (--queued === 0) tail = undefined;
+      backlog -= bytes;
+      if (roomMade !== undefined && backlog < maxBacklogBytes) {
+        roomMade.resolve();
+        roomMade = undefined;
+      }
     }
   }
 
   return {
     write(operations) {
+      let bytes = 0;
+      for (const {key, value} of operations) bytes += key.byteLength + value.byteLength;
       queued += 1;
-      tail = writeInTurn(operations, tail);
+      backlog += bytes;
+      tail = writeInTurn(operations, bytes, tail);
     },
     caughtUp: () => tail,
     failure: () => failed,
+    room() {
+      if (backlog < maxBacklogBytes) return undefined;
+      if (roomMade === undefined) {
+        let resolve: () => void = () => undefined;
+        const promise = new Promise<void>(r => (resolve = r));
+        roomMade = {promise, resolve};
+      }
+      return roomMade.promise;
+    },
+    backlogBytes: () => backlog,
   };
 }
 
