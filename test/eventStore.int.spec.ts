@@ -34,7 +34,7 @@ describe('EventStore engine', () => {
       readLogScanLimit: defaultConfig.readLogScanLimit,
       liveBuffer: {maxEvents: defaultConfig.liveBufferEvents, maxBytes: defaultConfig.liveBufferBytes},
       liveBufferTotalBytes: defaultConfig.liveBufferTotalBytes,
-      subscriptions: {memoryBytes: 1 << 20, readChunk: 128, checkpointEveryEvents: 4096, checkpointIntervalMs: 1000},
+      subscriptions: {memoryBytes: 1 << 20, maxRunning: 100, readChunk: 128, checkpointEveryEvents: 4096, checkpointIntervalMs: 1000},
       logger: pino({level: 'silent'}),
     });
     return store;

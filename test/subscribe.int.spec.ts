@@ -191,6 +191,23 @@ describe('Subscribe', () => {
     await vi.waitFor(() => expect(t.server.stats().activeSubscriptions).toBe(0));
   });
 
+  it('refuses a subscription beyond --max-subscriptions with RESOURCE_EXHAUSTED, and takes one again once another ended', async () => {
+    await t.dispose();
+    t = await startTestServer({maxSubscriptions: 2});
+    const client = t.newClient();
+    const running = [subscribe(client, {}), subscribe(client, {tenant: 'school-b'})];
+    await Promise.all(running.map(s => s.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up')));
+    const refused = subscribe(client, {});
+    await vi.waitFor(() => expect(refused.error()).toBeDefined());
+    expect(refused.error()).toMatchObject({code: Status.RESOURCE_EXHAUSTED, details: expect.stringContaining('--max-subscriptions')});
+    expect(refused.messages).toEqual([]);
+    await running[0]!.close();
+    await vi.waitFor(() => expect(t.server.stats().activeSubscriptions).toBe(1));
+    const again = subscribe(client, {});
+    await again.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');
+    expect(t.server.stats().activeSubscriptions).toBe(2);
+  });
+
   it('ends subscriptions with UNAVAILABLE when the server shuts down', async () => {
     const s = subscribe(t.newClient(), {});
     await s.until(x => shapeOf(x.messages).includes('caughtUp'), 'caught up');

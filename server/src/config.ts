@@ -67,6 +67,8 @@ export type ServerConfig = {
    * subscriptions, within 16 KiB..1 MiB.
    */
   subscriptionMemoryBytes: number;
+  /** Subscriptions the server runs at once; one more is refused with RESOURCE_EXHAUSTED. */
+  maxSubscriptions: number;
   /** How long shutdown waits for calls to finish before cutting them off. */
   shutdownGraceMs: number;
   /** pino log level. */
@@ -111,6 +113,8 @@ export const defaultConfig: ServerConfig = {
   // Each subscription holds at most two messages (server/src/handoff.ts): 1 MiB batches
   // for up to 32 subscriptions, 256 KiB for 128, smaller beyond.
   subscriptionMemoryBytes: 64 * MiB,
+  // At the 16 KiB batches of that many, at most 640 MiB of messages held (two each), were they all stalled.
+  maxSubscriptions: 10_000,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
 };

@@ -136,6 +136,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       liveBufferTotalBytes: config.liveBufferTotalBytes,
       subscriptions: {
         memoryBytes: config.subscriptionMemoryBytes,
+        maxRunning: config.maxSubscriptions,
         // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).
         readChunk: 128,
         checkpointEveryEvents: 4096,

@@ -194,6 +194,13 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.subscriptionMemoryBytes = integer(t, MiB, 64 * 1024 * MiB, 'a whole number')),
   },
   {
+    flag: '--max-subscriptions <n>',
+    env: 'EDUPULSE_MAX_SUBSCRIPTIONS',
+    defaultText: String(defaultConfig.maxSubscriptions),
+    description: 'subscriptions run at once; one more is refused with RESOURCE_EXHAUSTED (the SDK retries it)',
+    apply: (c, t) => (c.maxSubscriptions = integer(t, 1, 1_000_000, 'a whole number')),
+  },
+  {
     flag: '--shutdown-grace-ms <ms>',
     env: 'EDUPULSE_SHUTDOWN_GRACE_MS',
     defaultText: String(defaultConfig.shutdownGraceMs),

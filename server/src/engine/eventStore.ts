@@ -1,7 +1,7 @@
 import type {Logger} from 'pino';
 import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {InvalidArgumentError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
+import {InvalidArgumentError, OverloadedError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
@@ -129,6 +129,8 @@ export type EventStoreStats = {
 export type SubscriptionOptions = Omit<SubscriptionTuning, 'batchBytes'> & {
   /** Bytes of messages all subscriptions together may hold; sets the batch size. */
   memoryBytes: number;
+  /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
+  maxRunning: number;
 };
 
 const MIN_BATCH_BYTES = 16 * 1024;
@@ -183,7 +185,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   // Node's leak warning past ten subscriptions).
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
-  const {memoryBytes, ...subscriptionTuning} = options.subscriptions;
+  const {memoryBytes, maxRunning, ...subscriptionTuning} = options.subscriptions;
   const fellBehind = new Map<string, number>();
   const tuning: SubscriptionTuning = {
     ...subscriptionTuning,
@@ -301,6 +303,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     // `stop` finds this one in `running`, and runSubscription calls `close`.
     if (closing.signal.aborted) throw new ShuttingDownError();
     signal.throwIfAborted();
+    // Each costs its messages and its state: their number is bounded, as their batches are.
+    if (running.size >= maxRunning) {
+      throw new OverloadedError(`the server runs ${running.size} subscriptions, its most (--max-subscriptions); retry later`);
+    }
     const atEnd = from.kind === 'end';
     const subscription = new AbortController();
     const cancel = (): void => subscription.abort(signal.reason);
