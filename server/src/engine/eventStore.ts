@@ -166,7 +166,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
-  const indexes = IndexWriter(db, options.logger, options.onStorageFailure === undefined ? {} : {onFailure: options.onStorageFailure});
+  const indexes = IndexWriter(db, options.logger, {onFailure: options.onStorageFailure});
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
     db,

@@ -40,7 +40,9 @@ export type IndexWriter = {
   failure(): IndexesFailedError | undefined;
   /**
    * Undefined while the batches queued and not yet written hold fewer bytes
-   * than the bound; else resolves once they do. Never rejects.
+   * than the bound; else {@link IndexWriter.caughtUp}: the log's writer, the
+   * only one to queue batches, waits until the indexes have caught up with it.
+   * Never rejects.
    */
   room(): Promise<void> | undefined;
   /** Bytes of keys and values in the batches queued and not yet written. */
@@ -52,7 +54,7 @@ export const INDEX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 export type IndexWriterOptions = {
   /** Told once, when a batch fails (the server then reports NOT_SERVING). */
-  onFailure?: () => void;
+  onFailure?: (() => void) | undefined;
   /** See {@link IndexWriter.room}; {@link INDEX_BACKLOG_BYTES} by default. */
   maxBacklogBytes?: number;
 };
@@ -64,8 +66,6 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
   let tail: Promise<void> | undefined;
   let queued = 0;
   let backlog = 0;
-  // While the log's writer waits for room: what tells it there is.
-  let roomMade: {promise: Promise<void>; resolve: () => void} | undefined;
   let failed: IndexesFailedError | undefined;
 
   async function writeInTurn(operations: readonly PutOperation[], bytes: number, before: Promise<void> | undefined): Promise<void> {
@@ -83,10 +83,6 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
     } finally {
       if (--queued === 0) tail = undefined;
       backlog -= bytes;
-      if (roomMade !== undefined && backlog < maxBacklogBytes) {
-        roomMade.resolve();
-        roomMade = undefined;
-      }
     }
   }
 
@@ -100,15 +96,7 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
     },
     caughtUp: () => tail,
     failure: () => failed,
-    room() {
-      if (backlog < maxBacklogBytes) return undefined;
-      if (roomMade === undefined) {
-        let resolve: () => void = () => undefined;
-        const promise = new Promise<void>(r => (resolve = r));
-        roomMade = {promise, resolve};
-      }
-      return roomMade.promise;
-    },
+    room: () => (backlog < maxBacklogBytes ? undefined : tail),
     backlogBytes: () => backlog,
   };
 }
