@@ -244,12 +244,13 @@ it('writes no more of the log while the index batches queued behind it hold thei
   // One group's index batch (a stream index run, an id, two heads: some 150 bytes) fills this bound.
   const indexes = IndexWriter(db, pino({level: 'silent'}), {maxBacklogBytes: 100});
   const writer = writerOn(undefined, {indexes});
-  expect(await writer.append(command('s', {kind: 'noStream'}))).toMatchObject({firstPosition: 1});
+  // Time-ordered ids: known not to be stored without a look-up, which would wait for the held batch on its own.
+  expect(await writer.append(command('s', {kind: 'noStream'}, uuidv7()))).toMatchObject({firstPosition: 1});
   expect(indexes.backlogBytes()).toBeGreaterThanOrEqual(100);
 
   // The next append is planned, but its pages wait for room behind the held batch: not written, not acknowledged.
   let answered = false;
-  const second = writer.append(command('s', {kind: 'exact', revision: 0})).finally(() => (answered = true));
+  const second = writer.append(command('s', {kind: 'exact', revision: 0}, uuidv7())).finally(() => (answered = true));
   await new Promise(resolve => setTimeout(resolve, 50));
   expect(answered).toBe(false);
   expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
