@@ -116,6 +116,25 @@ describe('Append validation', () => {
       'events[0].data',
       /not valid UTF-8 JSON/,
     ],
+    // Each request's valid type and content type are remembered after its first event: later events are still checked.
+    [
+      'a later event with data that is not JSON',
+      () => ({stream: 's', events: [jsonEvent('test.E', {}), jsonEvent('test.E', {}, {data: new TextEncoder().encode('{not json')})]}),
+      'events[1].data',
+      /not valid UTF-8 JSON/,
+    ],
+    [
+      'a later event without a type',
+      () => ({stream: 's', events: [jsonEvent('test.E', {}), jsonEvent('', {})]}),
+      'events[1].type',
+      /required/,
+    ],
+    [
+      'a later event whose content type is not a media type',
+      () => ({stream: 's', events: [jsonEvent('test.E', {}), jsonEvent('test.E', {}, {contentType: 'json'})]}),
+      'events[1].content_type',
+      /media type/,
+    ],
     ['too many metadata entries', () => withEvent({metadata: {a: '1', b: '2', c: '3', d: '4'}}), 'events[0].metadata', /at most 3 entries/],
     ['empty metadata key', () => withEvent({metadata: {'': 'x'}}), 'events[0].metadata', /key "" must be 1 to 128/],
     ['metadata value too long', () => withEvent({metadata: {k: 'v'.repeat(4097)}}), 'events[0].metadata["k"]', /at most 4096/],

@@ -28,6 +28,7 @@ const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;
 // C0 and C1 control characters: never legitimate in names, ids or metadata keys.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
 const DEFAULT_READ_COUNT = 100;
 const DEFAULT_BATCH_SIZE = 256;
@@ -72,13 +73,17 @@ function checkStream(v: Violations, field: string, stream: string, limits: Limit
   }
 }
 
+/** What is wrong with event type `type`, or undefined when it is valid. */
+function eventTypeProblem(type: string, limits: Limits): string | undefined {
+  if (type === '') return 'is required, e.g. "edupulse.events.v1.LessonPublished"';
+  if (type.length > limits.maxEventTypeLength) return `must be at most ${limits.maxEventTypeLength} characters, got ${type.length}`;
+  if (!EVENT_TYPE.test(type)) return 'must be letters, digits and "._:/-", e.g. "edupulse.events.v1.LessonPublished"';
+  return undefined;
+}
+
 function checkEventType(v: Violations, field: string, type: string, limits: Limits): void {
-  if (type === '') v.add(field, 'is required, e.g. "edupulse.events.v1.LessonPublished"');
-  else if (type.length > limits.maxEventTypeLength) {
-    v.add(field, `must be at most ${limits.maxEventTypeLength} characters, got ${type.length}`);
-  } else if (!EVENT_TYPE.test(type)) {
-    v.add(field, 'must be letters, digits and "._:/-", e.g. "edupulse.events.v1.LessonPublished"');
-  }
+  const problem = eventTypeProblem(type, limits);
+  if (problem !== undefined) v.add(field, problem);
 }
 
 function checkSequence(v: Violations, field: string, value: bigint): number {
@@ -86,11 +91,17 @@ function checkSequence(v: Violations, field: string, value: bigint): number {
   return Number(value);
 }
 
-function checkReference(v: Violations, field: string, value: string, limits: Limits): void {
+/** The path of field `field` of `events[i]` (built only for a violation: these checks run for every event appended). */
+function fieldOf(i: number, field: string): string {
+  return `events[${i}]${field}`;
+}
+
+/** Checks a correlation, causation or actor id, `field` of `events[i]`. */
+function checkReference(v: Violations, i: number, field: string, value: string, limits: Limits): void {
   if (value.length > limits.maxReferenceLength) {
-    v.add(field, `must be at most ${limits.maxReferenceLength} characters, got ${value.length}`);
-  } else if (CONTROL.test(value)) {
-    v.add(field, 'must not contain control characters');
+    v.add(fieldOf(i, field), `must be at most ${limits.maxReferenceLength} characters, got ${value.length}`);
+  } else if (value !== '' && CONTROL.test(value)) {
+    v.add(fieldOf(i, field), 'must not contain control characters');
   }
 }
 
@@ -178,48 +189,72 @@ export function uuidBytes(text: string): Buffer | undefined {
   return bytes;
 }
 
-function checkEvent(v: Violations, field: string, event: ProposedEvent, limits: Limits): {event: NewEvent; bytes: number} {
+/**
+ * The type and content type last found valid in a request: the events of one
+ * append mostly share them, so each is checked once per request, not per event.
+ */
+type CheckedNames = {type?: string; contentType?: string; json: boolean};
+
+/** Checks `events[i]` of an append. */
+function checkEvent(
+  v: Violations,
+  i: number,
+  event: ProposedEvent,
+  limits: Limits,
+  checked: CheckedNames,
+): {event: NewEvent; bytes: number} {
   let eventId = event.eventId.toLowerCase();
   const eventIdGenerated = eventId === '';
   if (eventIdGenerated) eventId = uuidv7();
   const eventIdBytes = uuidBytes(eventId);
   if (eventIdBytes === undefined) {
-    v.add(`${field}.event_id`, 'must be a UUID such as "0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11", or empty');
+    v.add(fieldOf(i, '.event_id'), 'must be a UUID such as "0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11", or empty');
   }
-  checkEventType(v, `${field}.type`, event.type, limits);
+  if (event.type !== checked.type) {
+    const problem = eventTypeProblem(event.type, limits);
+    if (problem === undefined) checked.type = event.type;
+    else v.add(fieldOf(i, '.type'), problem);
+  }
 
   const contentType = event.contentType === '' ? 'application/octet-stream' : event.contentType;
-  if (contentType.length > 100 || !MEDIA_TYPE.test(contentType)) {
-    v.add(`${field}.content_type`, 'must be a media type such as "application/json" or "application/x-protobuf"');
-  } else if (/^application\/json\s*(;|$)/i.test(contentType) && !isJson(event.data)) {
-    v.add(`${field}.data`, 'is not valid UTF-8 JSON, but content_type says application/json');
+  if (contentType !== checked.contentType) {
+    if (contentType.length > 100 || !MEDIA_TYPE.test(contentType)) {
+      v.add(fieldOf(i, '.content_type'), 'must be a media type such as "application/json" or "application/x-protobuf"');
+    } else {
+      checked.contentType = contentType;
+      checked.json = JSON_MEDIA_TYPE.test(contentType);
+    }
+  }
+  if (contentType === checked.contentType && checked.json && !isJson(event.data)) {
+    v.add(fieldOf(i, '.data'), 'is not valid UTF-8 JSON, but content_type says application/json');
   }
 
   let bytes = event.data.byteLength;
-  const metadata = Object.entries(event.metadata);
-  if (metadata.length > limits.maxMetadataEntries) {
-    v.add(`${field}.metadata`, `must have at most ${limits.maxMetadataEntries} entries, got ${metadata.length}`);
+  const keys = Object.keys(event.metadata);
+  if (keys.length > limits.maxMetadataEntries) {
+    v.add(fieldOf(i, '.metadata'), `must have at most ${limits.maxMetadataEntries} entries, got ${keys.length}`);
   }
-  for (const [key, value] of metadata) {
+  for (const key of keys) {
+    const value = event.metadata[key]!;
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
     if (key === '' || key.length > limits.maxMetadataKeyLength || CONTROL.test(key)) {
       v.add(
-        `${field}.metadata`,
+        fieldOf(i, '.metadata'),
         `key "${key.slice(0, 40)}" must be 1 to ${limits.maxMetadataKeyLength} characters without control characters`,
       );
     }
     if (value.length > limits.maxMetadataValueLength) {
-      v.add(`${field}.metadata["${key.slice(0, 40)}"]`, `must be at most ${limits.maxMetadataValueLength} characters`);
+      v.add(fieldOf(i, `.metadata["${key.slice(0, 40)}"]`), `must be at most ${limits.maxMetadataValueLength} characters`);
     }
   }
   if (bytes > limits.maxEventBytes) {
-    v.add(field, `data and metadata must be at most ${limits.maxEventBytes} bytes, got ${bytes}`);
+    v.add(fieldOf(i, ''), `data and metadata must be at most ${limits.maxEventBytes} bytes, got ${bytes}`);
   }
-  checkReference(v, `${field}.correlation_id`, event.correlationId, limits);
-  checkReference(v, `${field}.causation_id`, event.causationId, limits);
-  checkReference(v, `${field}.actor_id`, event.actorId, limits);
+  checkReference(v, i, '.correlation_id', event.correlationId, limits);
+  checkReference(v, i, '.causation_id', event.causationId, limits);
+  checkReference(v, i, '.actor_id', event.actorId, limits);
   if (event.occurredAt !== undefined && Number.isNaN(event.occurredAt.getTime())) {
-    v.add(`${field}.occurred_at`, 'must be a valid timestamp');
+    v.add(fieldOf(i, '.occurred_at'), 'must be a valid timestamp');
   }
 
   return {
@@ -265,9 +300,11 @@ export function validateAppend(request: AppendRequest, limits: Limits): AppendCo
   const events: NewEvent[] = [];
   let bytes = 0;
   const seen = new Map<string, number>();
+  const names: CheckedNames = {json: false};
   // Past the count limit the request is refused anyway; don't spend time on every event.
-  for (const [i, proposed] of request.events.slice(0, limits.maxEventsPerAppend + 1).entries()) {
-    const checked = checkEvent(v, `events[${i}]`, proposed, limits);
+  const count = Math.min(request.events.length, limits.maxEventsPerAppend + 1);
+  for (let i = 0; i < count; i++) {
+    const checked = checkEvent(v, i, request.events[i]!, limits, names);
     bytes += checked.bytes;
     events.push(checked.event);
     if (!checked.event.eventIdGenerated) {
