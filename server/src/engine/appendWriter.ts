@@ -102,11 +102,14 @@ type Pending = {
 
 type Decision = {pending: Pending; outcome: {result: AppendResult} | {error: unknown}};
 
-/** The state a group leaves: tenant positions, stream heads, stored ids, by key. */
+/** Where stored events went, by tenant, then event id (a map per tenant: no key is built per event). */
+type StoredIds = Map<string, Map<string, StoredEventId>>;
+
+/** The state a group leaves: tenant positions, stream heads (by `tenant \0 stream`), stored ids. */
 type GroupState = {
   positions: Map<string, number>;
   heads: Map<string, StreamHead | null>;
-  ids: Map<string, StoredEventId>;
+  ids: StoredIds;
 };
 
 /** A group decided and encoded, ready to write. */
@@ -333,8 +336,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const touchedStreams = new Set<string>();
     const touchedTenants = new Set<string>();
     // The ids stored by this group's appends decided so far; then by the group in flight; then by LevelDB.
-    const ownIds = new Map<string, StoredEventId>();
-    const beforeIds = before?.ids;
+    const ownIds: StoredIds = new Map();
     const writtenIds = new Map<string, Uint8Array[]>();
     const pages: PutOperation[] = [];
     const operations: PutOperation[] = [];
@@ -350,11 +352,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       const streamKey = `${tenant}\0${stream}`;
       try {
         const head = heads.has(streamKey) ? heads.get(streamKey)! : headOf(tenant, stream);
-        const idKeys = events.map(e => `${tenant}\0${e.eventId}`);
-        const stored = events.map((e, i) => {
+        let own = ownIds.get(tenant);
+        if (own === undefined) ownIds.set(tenant, (own = new Map<string, StoredEventId>()));
+        const beforeOwn = before?.ids.get(tenant);
+        const stored = events.map(e => {
           if (e.eventIdGenerated) return undefined;
-          const idKey = idKeys[i]!;
-          return ownIds.get(idKey) ?? beforeIds?.get(idKey) ?? storedIdOf(idKey);
+          return own.get(e.eventId) ?? beforeOwn?.get(e.eventId) ?? storedIdOf(tenant, e.eventId);
         });
         const retried = retriedAppendResult(pending.command, stored);
         if (retried !== undefined) {
@@ -394,7 +397,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           paged.push({position, encoded, stream, revision});
           const storedId = {position, revision, stream};
           operations.push({type: 'put', key: eventIdKey(tenant, e.eventIdBytes), value: encodeStoredEventId(storedId)});
-          ownIds.set(idKeys[i]!, storedId);
+          own.set(e.eventId, storedId);
           let tenantIds = writtenIds.get(tenant);
           if (tenantIds === undefined) writtenIds.set(tenant, (tenantIds = []));
           tenantIds.push(e.eventIdBytes);
@@ -442,43 +445,48 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */
   async function loadGroupState(group: readonly Pending[]) {
     const streamsByTenant = new Map<string, Set<string>>();
-    const idsByTenant = new Map<string, Map<string, Buffer>>();
+    const commandsByTenant = new Map<string, AppendCommand[]>();
     for (const {command} of group) {
       let streams = streamsByTenant.get(command.tenant);
       if (streams === undefined) streamsByTenant.set(command.tenant, (streams = new Set()));
       streams.add(command.stream);
-      let ids = idsByTenant.get(command.tenant);
-      if (ids === undefined) idsByTenant.set(command.tenant, (ids = new Map<string, Buffer>()));
-      for (const e of command.events) if (!e.eventIdGenerated) ids.set(e.eventId, e.eventIdBytes);
+      let commands = commandsByTenant.get(command.tenant);
+      if (commands === undefined) commandsByTenant.set(command.tenant, (commands = []));
+      commands.push(command);
     }
 
     const heads = new Map<string, StreamHead | null>();
-    const storedIds = new Map<string, StoredEventId>();
+    const storedIds: StoredIds = new Map();
     await Promise.all([
       ...[...streamsByTenant].map(async ([tenant, streams]) => {
         const list = [...streams];
         const found = await streamHeads.getMany(tenant, list);
         for (const [i, stream] of list.entries()) heads.set(`${tenant}\0${stream}`, found[i] ?? null);
       }),
-      ...[...idsByTenant].map(async ([tenant, ids]) => {
-        if (ids.size === 0) return;
+      ...[...commandsByTenant].map(async ([tenant, commands]) => {
         const mayBeStored = await eventIds.mayBeStored(tenant);
-        const entries = [...ids].filter(([, bytes]) => mayBeStored(bytes));
-        if (entries.length === 0) return;
+        // Most ids are above every id stored (time-ordered ids): only the others are looked up, each once.
+        const candidates = new Map<string, Buffer>();
+        for (const command of commands) {
+          for (const e of command.events) if (!e.eventIdGenerated && mayBeStored(e.eventIdBytes)) candidates.set(e.eventId, e.eventIdBytes);
+        }
+        if (candidates.size === 0) return;
+        const entries = [...candidates];
         // The ids of groups acknowledged lately may still be on their way to the index.
         const ready = readableIndexes(indexes);
         if (ready !== undefined) await ready;
         const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
+        const found = new Map<string, StoredEventId>();
         for (const [i, [eventId]] of entries.entries()) {
           const value = values[i];
-          if (value !== undefined) storedIds.set(`${tenant}\0${eventId}`, decodeStoredEventId(value));
+          if (value !== undefined) found.set(eventId, decodeStoredEventId(value));
         }
+        if (found.size > 0) storedIds.set(tenant, found);
       }),
     ]);
     return {
       headOf: (tenant: string, stream: string) => heads.get(`${tenant}\0${stream}`) ?? null,
-      /** By `tenant \0 event id`. */
-      storedIdOf: (idKey: string) => storedIds.get(idKey),
+      storedIdOf: (tenant: string, eventId: string) => storedIds.get(tenant)?.get(eventId),
     };
   }
 
