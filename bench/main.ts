@@ -466,13 +466,20 @@ async function catchUpSuite(): Promise<void> {
         const consumer = await peer.js.consumers.get('CATCHUP');
         const started = now();
         let consumed = 0;
+        let inSequence = 0;
         const messages = await consumer.consume({max_messages: 10_000});
+        // As the store's reader does: every message's place in the stream read and checked, its data taken.
         for await (const m of messages) {
-          void m;
-          if (++consumed >= total) break;
+          if (m.seq === ++consumed && m.data.length === size) inSequence += 1;
+          if (consumed >= total) break;
         }
         peerRounds.push(consumed / ((now() - started) / 1000));
         await messages.close();
+        if (inSequence !== consumed) {
+          throw new Error(
+            `JetStream catch-up received ${consumed} messages, ${consumed - inSequence} of them out of sequence or of the wrong size`,
+          );
+        }
       },
     ];
     // One unrecorded round first, for every target alike. This machine's kernel pages out what
