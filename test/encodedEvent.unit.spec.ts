@@ -52,6 +52,9 @@ describe('encodeRecordedEvent', () => {
       expect(Buffer.from(encodeRecordedEvent(event)).equals(expected), described).toBe(true);
       // With fields shared across the run: from 6 texts and 7 dates, a field often repeats the event before's, often not.
       expect(Buffer.from(encodeRecordedEvent(event, shared)).equals(expected), `${described}, shared fields`).toBe(true);
+      // As the writer passes it: revision and position as numbers.
+      const numbered = {...event, revision: Number(event.revision), position: Number(event.position)};
+      expect(Buffer.from(encodeRecordedEvent(numbered, shared)).equals(expected), `${described}, as numbers`).toBe(true);
     }
   });
 });

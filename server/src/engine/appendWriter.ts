@@ -1,6 +1,5 @@
 import type {Level} from 'level';
 import type {Logger} from 'pino';
-import type {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import {
   DuplicateEventIdError,
   LogWriteFailedError,
@@ -20,7 +19,7 @@ import {
   type StoredEventId,
   type StreamHead,
 } from './keys.js';
-import {encodeRecordedEvent, SharedFields} from './encodedEvent.js';
+import {encodeRecordedEvent, SharedFields, type EventToEncode} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
@@ -374,12 +373,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
           const e = events[i]!;
           const position = firstPosition + i;
           const revision = firstRevision + i;
-          const event: RecordedEvent = {
+          const event: EventToEncode = {
             eventId: e.eventId,
             tenant,
             stream,
-            revision: BigInt(revision),
-            position: BigInt(position),
+            revision,
+            position,
             type: e.type,
             contentType: e.contentType,
             data: e.data,

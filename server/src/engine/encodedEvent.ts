@@ -164,6 +164,9 @@ function writeText(out: Buffer, offset: number, tag: number, value: string, byte
   return offset + out.write(value, offset);
 }
 
+/** A RecordedEvent as the writer has it: revision and position as numbers (below 2^53), not made bigints to be encoded. */
+export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {revision: number; position: number};
+
 /**
  * `RecordedEvent.encode(event).finish()`, byte for byte, in one allocation
  * (test/encodedEvent.unit.spec.ts compares the two). The generated encoder
@@ -172,11 +175,11 @@ function writeText(out: Buffer, offset: number, tag: number, value: string, byte
  * same `shared` (change 39 of the benchmark README).
  * Negative timestamps, which need 10-byte varints, go to the generated encoder.
  */
-export function encodeRecordedEvent(event: RecordedEvent, shared: SharedFields = SharedFields()): Uint8Array {
+export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared: SharedFields = SharedFields()): Uint8Array {
   const occurred = event.occurredAt?.getTime();
   const recorded = event.recordedAt?.getTime();
   if (!(occurred === undefined || occurred >= 0) || !(recorded === undefined || recorded >= 0)) {
-    return RecordedEvent.encode(event).finish();
+    return RecordedEvent.encode({...event, revision: BigInt(event.revision), position: BigInt(event.position)}).finish();
   }
   const tenant = shared.text(TENANT_SLOT, 18, event.tenant);
   const stream = shared.text(STREAM_SLOT, 26, event.stream);
