@@ -142,26 +142,36 @@ function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExp
   }
 }
 
+/** The metadata of an event appended without any: one object for all (never written to). */
+const NO_METADATA: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+const utf8 = new TextEncoder();
+
 function toProposedEvent(input: EventInput, encoding: DomainEventEncoding): ProposedEvent {
-  let payload: {data: Uint8Array; contentType: string};
+  let data: Uint8Array;
+  let contentType: string;
   if ('json' in input) {
-    payload = {data: new TextEncoder().encode(JSON.stringify(input.json)), contentType: JSON_CONTENT_TYPE};
+    data = utf8.encode(JSON.stringify(input.json));
+    contentType = JSON_CONTENT_TYPE;
   } else if (input.data instanceof Uint8Array) {
-    payload = {data: input.data, contentType: 'contentType' in input ? (input.contentType ?? '') : ''};
+    data = input.data;
+    contentType = 'contentType' in input ? (input.contentType ?? '') : '';
   } else if (isDomainEventType(input.type)) {
     const domain = input as DomainEventInput & {encoding?: DomainEventEncoding};
-    payload = encodeDomainEvent(domain, domain.encoding ?? encoding);
+    ({data, contentType} = encodeDomainEvent(domain, domain.encoding ?? encoding));
   } else {
     throw new EventStoreError(
       `event type "${input.type}" is not an EduPulse domain event: send {type, json} or {type, data: Uint8Array}`,
       Status.INVALID_ARGUMENT,
     );
   }
+  // One object per event, built whole: it goes straight to the request's encoder.
   return {
     eventId: input.eventId ?? uuidv7(),
     type: input.type,
-    ...payload,
-    metadata: input.metadata ?? {},
+    contentType,
+    data,
+    metadata: input.metadata ?? NO_METADATA,
     correlationId: input.correlationId ?? '',
     causationId: input.causationId ?? '',
     actorId: input.actorId ?? '',
