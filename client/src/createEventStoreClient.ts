@@ -143,7 +143,7 @@ function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExp
 }
 
 /** The metadata of an event appended without any: one object for all (never written to). */
-const NO_METADATA: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_METADATA: Record<string, string> = Object.freeze({});
 
 const utf8 = new TextEncoder();
 
