@@ -3,7 +3,14 @@ import {deadlineMiddleware} from 'nice-grpc-client-middleware-deadline';
 import {retryMiddleware} from 'nice-grpc-client-middleware-retry';
 import {errorDetailsClientMiddleware} from 'nice-grpc-error-details';
 import {Metadata, Status} from 'nice-grpc-common';
-import {encodeDomainEvent, isDomainEventType, JSON_CONTENT_TYPE, type DomainEventEncoding, type DomainEventInput} from './domainEvents.js';
+import {
+  encodeDomainEvent,
+  isDomainEventType,
+  jsonBytes,
+  JSON_CONTENT_TYPE,
+  type DomainEventEncoding,
+  type DomainEventInput,
+} from './domainEvents.js';
 import {callSignal} from './abortWatch.js';
 import {AppendPipeline} from './appendPipeline.js';
 import {EventStoreClientDefinition} from './clientDefinition.js';
@@ -145,13 +152,11 @@ function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExp
 /** The metadata of an event appended without any: one object for all (never written to). */
 const NO_METADATA: Record<string, string> = Object.freeze({});
 
-const utf8 = new TextEncoder();
-
 function toProposedEvent(input: EventInput, encoding: DomainEventEncoding): ProposedEvent {
   let data: Uint8Array;
   let contentType: string;
   if ('json' in input) {
-    data = utf8.encode(JSON.stringify(input.json));
+    data = jsonBytes(input.json);
     contentType = JSON_CONTENT_TYPE;
   } else if (input.data instanceof Uint8Array) {
     data = input.data;

@@ -62,12 +62,19 @@ function codecOf<K extends DomainEventType>(type: K): MessageFns<DomainEventMap[
 /** How to encode domain events on append. */
 export type DomainEventEncoding = 'protobuf' | 'json';
 
+const utf8 = new TextEncoder();
+
+/** `value` as JSON text in UTF-8: the payload of an event appended as JSON. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return utf8.encode(JSON.stringify(value));
+}
+
 /** Encodes a domain event as protobuf or as proto3 JSON; returns the bytes and their content type. */
 export function encodeDomainEvent(event: DomainEventInput, encoding: DomainEventEncoding): {data: Uint8Array; contentType: string} {
   const codec = codecOf(event.type) as MessageFns<unknown>;
   const message = codec.fromPartial(event.data);
   if (encoding === 'json') {
-    return {data: new TextEncoder().encode(JSON.stringify(codec.toJSON(message))), contentType: JSON_CONTENT_TYPE};
+    return {data: jsonBytes(codec.toJSON(message)), contentType: JSON_CONTENT_TYPE};
   }
   return {data: codec.encode(message).finish(), contentType: PROTOBUF};
 }
