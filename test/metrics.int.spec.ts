@@ -78,6 +78,44 @@ it('exposes counters that match the workload', async () => {
   await subscriber.return?.().catch(() => undefined);
 });
 
+it("counts every call's messages both ways, and the counts only grow from scrape to scrape", async () => {
+  const sessionPath = {grpc_path: '/edupulse.eventstore.v1.EventStoreService/AppendSession'};
+  const count = (samples: Sample[], name: string): number =>
+    samples.some(s => s.name === name && s.labels.grpc_path === sessionPath.grpc_path) ? value(samples, name, sessionPath) : 0;
+  // One request a message, each sent once the one before it is answered: as many answers as requests.
+  const session = async (appends: number): Promise<number> => {
+    let answered = 0;
+    let next: () => void = () => undefined;
+    async function* requests() {
+      for (let i = 1; i <= appends; i++) {
+        const answer = new Promise<void>(resolve => (next = resolve));
+        yield {appends: [{requestId: BigInt(i), append: {tenant: 'school-c', stream: 'session', events: [jsonEvent('test.E', {i})]}}]};
+        await answer;
+      }
+    }
+    for await (const response of t.client.appendSession(requests())) {
+      answered += response.outcomes.length;
+      next();
+    }
+    return answered;
+  };
+
+  const before = await scrape();
+  expect(await session(3)).toBe(3);
+  const between = await scrape();
+  expect(await session(2)).toBe(2);
+  const after = await scrape();
+  for (const [samples, sessions, messages] of [
+    [between, 1, 3],
+    [after, 2, 5],
+  ] as const) {
+    expect(count(samples, 'grpc_server_started_total') - count(before, 'grpc_server_started_total')).toBe(sessions);
+    expect(count(samples, 'grpc_server_msg_received_total') - count(before, 'grpc_server_msg_received_total')).toBe(messages);
+    expect(count(samples, 'grpc_server_msg_sent_total') - count(before, 'grpc_server_msg_sent_total')).toBe(messages);
+  }
+  expect(value(after, 'grpc_server_handled_total', {...sessionPath, grpc_code: 'OK'})).toBe(2);
+});
+
 it("exports LevelDB's table files per level, which a fresh store has none of and a reopened one has", async () => {
   const fresh = await startTestServer();
   try {

@@ -12,6 +12,7 @@ import {authMiddleware} from './auth/authMiddleware.js';
 import type {ServerConfig} from './config.js';
 import {openEventStore, type EventStore, type EventStoreStats} from './engine/eventStore.js';
 import {errorStatusMiddleware} from './errorStatusMiddleware.js';
+import {grpcServerCounters} from './grpcMetrics.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
 import {EventStoreServerDefinition} from './serverDefinition.js';
 import {StoreMetrics} from './metrics.js';
@@ -108,7 +109,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     // grpc-js interceptors run before nice-grpc's middleware, once per call.
     interceptors: [receiveWindowInterceptor()],
   })
-    .use(prometheusServerMiddleware())
+    .use(prometheusServerMiddleware(grpcServerCounters))
     .use(requestLogMiddleware(log))
     .use(terminator.middleware)
     .use(errorDetailsServerMiddleware)

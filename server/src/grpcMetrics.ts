@@ -1,0 +1,95 @@
+import {labelNames, labelNamesWithCode, registry as grpcRegistry} from 'nice-grpc-prometheus';
+import {Counter, type LabelValues} from 'prom-client';
+
+type GrpcLabel = (typeof labelNames)[number];
+type GrpcLabelWithCode = (typeof labelNamesWithCode)[number];
+
+/**
+ * A prom-client Counter that counts in plain numbers between scrapes and hands
+ * the sums to prom-client when it is scraped (its `collect`). prom-client
+ * hashes and checks the label set on every `inc`, a child from `labels()`
+ * included: some 0.4 µs, and nice-grpc-prometheus increments once a call and
+ * once for every message streamed (bench/README.md, change 49). Here the label
+ * set is looked up by `keyOf`, which must tell every label set apart.
+ */
+function countedAtScrape<T extends string>(
+  name: string,
+  help: string,
+  names: readonly T[],
+  keyOf: (labels: LabelValues<T>) => string,
+): Counter<T> {
+  const pending = new Map<string, {labels: LabelValues<T>; count: number}>();
+  const counter = new Counter<T>({
+    name,
+    help,
+    labelNames: names,
+    registers: [],
+    collect() {
+      for (const entry of pending.values()) {
+        if (entry.count === 0) continue;
+        add(entry.labels, entry.count);
+        entry.count = 0;
+      }
+    },
+  });
+  const add: (labels: LabelValues<T>, value: number) => void = counter.inc.bind(counter);
+  const entryOf = (labels: LabelValues<T>): {count: number} => {
+    const key = keyOf(labels);
+    let entry = pending.get(key);
+    if (entry === undefined) {
+      entry = {labels: {...labels}, count: 0};
+      pending.set(key, entry);
+    }
+    return entry;
+  };
+  // nice-grpc-prometheus calls inc(labels) and labels(labels).inc(): both forms count here.
+  counter.inc = ((labels: LabelValues<T>, value: number = 1) => {
+    entryOf(labels).count += value;
+  }) as Counter<T>['inc'];
+  counter.labels = ((labels: LabelValues<T>) => {
+    const entry = entryOf(labels);
+    return {inc: (value: number = 1) => void (entry.count += value)};
+  }) as Counter<T>['labels'];
+  return counter;
+}
+
+// A method's path names its service, its method and its kind: it tells the label sets apart.
+const byPath = (labels: LabelValues<GrpcLabel>): string => String(labels.grpc_path);
+const byPathAndCode = (labels: LabelValues<GrpcLabelWithCode>): string => `${labels.grpc_path} ${labels.grpc_code}`;
+
+const counters = {
+  serverStartedMetric: countedAtScrape('grpc_server_started_total', 'Total number of RPCs started on the server.', labelNames, byPath),
+  serverHandledMetric: countedAtScrape(
+    'grpc_server_handled_total',
+    'Total number of RPCs completed on the server, regardless of success or failure.',
+    labelNamesWithCode,
+    byPathAndCode,
+  ),
+  serverStreamMsgReceivedMetric: countedAtScrape(
+    'grpc_server_msg_received_total',
+    'Total number of RPC stream messages received by the server.',
+    labelNames,
+    byPath,
+  ),
+  serverStreamMsgSentMetric: countedAtScrape(
+    'grpc_server_msg_sent_total',
+    'Total number of gRPC stream messages sent by the server.',
+    labelNames,
+    byPath,
+  ),
+};
+
+// In the place of nice-grpc-prometheus's own counters of the same names, which the middleware then leaves unused.
+for (const counter of Object.values(counters)) {
+  const {name} = counter as unknown as {name: string};
+  grpcRegistry.removeSingleMetric(name);
+  grpcRegistry.registerMetric(counter);
+}
+
+/**
+ * The counters to give `prometheusServerMiddleware`: the same metrics, names
+ * and labels as its defaults, in the same registry, counted at less cost.
+ * One set per process, as the defaults are: every server of a process counts
+ * into them.
+ */
+export const grpcServerCounters = counters;
