@@ -32,7 +32,8 @@ function countedAtScrape<T extends string>(
       }
     },
   });
-  const add: (labels: LabelValues<T>, value: number) => void = counter.inc.bind(counter);
+  // prom-client's own increment, for the sums at each scrape.
+  const add: Counter<T>['inc'] = counter.inc.bind(counter);
   const entryOf = (labels: LabelValues<T>): {count: number} => {
     const key = keyOf(labels);
     let entry = pending.get(key);
@@ -43,7 +44,9 @@ function countedAtScrape<T extends string>(
     return entry;
   };
   // nice-grpc-prometheus calls inc(labels) and labels(labels).inc(): both forms count here.
-  counter.inc = ((labels: LabelValues<T>, value: number = 1) => {
+  counter.inc = ((labels?: LabelValues<T> | number, value: number = 1) => {
+    // Without labels (nothing here counts so), prom-client's own increment.
+    if (typeof labels !== 'object') return add(labels);
     entryOf(labels).count += value;
   }) as Counter<T>['inc'];
   counter.labels = ((labels: LabelValues<T>) => {
