@@ -170,6 +170,8 @@ it('acknowledges a group whose pages were written but not its indexes, takes no 
   const indexes = IndexWriter(db, pino({level: 'silent'}));
   const writer = writerOn(undefined, {indexes});
   await writer.append(command('s', {kind: 'noStream'}));
+  // Its index batch starts a turn after the answer: let it land before the indexes' disk fails.
+  await indexes.caughtUp();
   failing = true;
   // Its pages are in the log: it holds, and is acknowledged (its index batch follows).
   expect(await writer.append(command('s', {kind: 'exact', revision: 0}))).toMatchObject({firstPosition: 2, firstRevision: 1});

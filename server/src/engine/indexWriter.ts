@@ -59,6 +59,8 @@ export type IndexWriterOptions = {
   maxBacklogBytes?: number;
 };
 
+const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
+
 /** Creates the index writer over the indexes' database. */
 export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, options: IndexWriterOptions = {}): IndexWriter {
   const maxBacklogBytes = options.maxBacklogBytes ?? INDEX_BACKLOG_BYTES;
@@ -69,7 +71,11 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
   let failed: IndexesFailedError | undefined;
 
   async function writeInTurn(operations: readonly PutOperation[], bytes: number, before: Promise<void> | undefined): Promise<void> {
-    if (before !== undefined) await before;
+    // A batch queued with none before it starts one turn of the event loop
+    // later: it is queued as a group's answers are, and handing it to libuv's
+    // pool wakes a thread that, on two shared cores, can take the CPU from
+    // this one before those answers and the group's live events are sent.
+    await (before ?? nextTurn());
     try {
       // A batch after a failed one would index a stream's later revisions without its earlier ones.
       if (failed === undefined) await writeBatch(db, operations, false);
