@@ -4,8 +4,8 @@ import {errorDetailsServerMiddleware} from 'nice-grpc-error-details';
 import {pino} from 'pino';
 import {afterEach, expect, it} from 'vitest';
 import {EventStoreServiceDefinition} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {errorStatusMiddleware} from '../server/src/errorStatusMiddleware.js';
-import {requestLogMiddleware} from '../server/src/requestLogMiddleware.js';
+import {callMiddleware} from '../server/src/callMiddleware.js';
+import {StreamTerminator} from '../server/src/streamTerminator.js';
 
 // The real store cannot be made to fail unexpectedly on demand, so these tests serve
 // an implementation that throws a plain Error, behind the real middleware.
@@ -17,7 +17,7 @@ afterEach(async () => {
 it('turns an unexpected error into INTERNAL without internals for the caller, and logs it with its stack', async () => {
   const lines: string[] = [];
   const logger = pino({level: 'error'}, new Writable({write: (chunk, _, done) => (lines.push(String(chunk)), done())}));
-  const server = createServer().use(errorDetailsServerMiddleware).use(errorStatusMiddleware(logger));
+  const server = createServer().use(errorDetailsServerMiddleware).use(callMiddleware(logger, StreamTerminator()));
   const secret = 'disk /var/lib/secret-path exploded';
   const fail = (): never => {
     throw new Error(secret);
@@ -64,7 +64,7 @@ it('names each logged call by a request id: the caller’s, or a new one returne
   const start = async (level: string) => {
     const lines: Array<{msg: string; requestId?: string; method?: string; status?: string}> = [];
     const logger = pino({level}, new Writable({write: (chunk, _, done) => (lines.push(JSON.parse(String(chunk))), done())}));
-    const server = createServer().use(requestLogMiddleware(logger)).use(errorDetailsServerMiddleware).use(errorStatusMiddleware(logger));
+    const server = createServer().use(errorDetailsServerMiddleware).use(callMiddleware(logger, StreamTerminator()));
     const unused = async (): Promise<never> => {
       throw new Error('not served here');
     };
@@ -128,8 +128,12 @@ it('names each logged call by a request id: the caller’s, or a new one returne
   const ok = await verbose.call('ok');
   expect(ok.trailerId).toMatch(/^[0-9a-f-]{36}$/);
   await verbose.call('ok', 'caller-8');
+  // A failed call is logged as it fails and as it finishes, under one id, with the status the caller got.
+  expect((await verbose.call('fail', 'caller-9')).failed).toBe(true);
   expect(verbose.lines.map(l => [l.msg, l.requestId, l.status])).toEqual([
     ['call finished', ok.trailerId, 'OK'],
     ['call finished', 'caller-8', 'OK'],
+    ['unexpected error', 'caller-9', undefined],
+    ['call finished', 'caller-9', 'INTERNAL'],
   ]);
 });

@@ -9,7 +9,7 @@ import type {
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {Limits} from './config.js';
 import type {EventStore} from './engine/eventStore.js';
-import {serverErrorOf} from './errorStatusMiddleware.js';
+import {serverErrorOf} from './errorStatus.js';
 import {toAppendResponse} from './appendResponse.js';
 import {validateAppend} from './validation.js';
 
@@ -23,7 +23,7 @@ function appendErrorOf(error: unknown, log: Logger): AppendError {
   return {code: status.code, message: status.details, details};
 }
 
-/** The codecs of the detail types the store sends (see errorStatusMiddleware.ts). */
+/** The codecs of the detail types the store sends (see errorStatus.ts). */
 const detailCodecs: Record<string, {encode(message: never): {finish(): Uint8Array}}> = {
   [BadRequest.$type]: BadRequest,
   [ErrorInfo.$type]: ErrorInfo,

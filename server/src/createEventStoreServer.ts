@@ -9,15 +9,14 @@ import {pino, type Logger} from 'pino';
 import {EventStoreServiceDefinition} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {loadKeyRing} from './auth/apiKeys.js';
 import {authMiddleware} from './auth/authMiddleware.js';
+import {callMiddleware} from './callMiddleware.js';
 import type {ServerConfig} from './config.js';
 import {openEventStore, type EventStore, type EventStoreStats} from './engine/eventStore.js';
-import {errorStatusMiddleware} from './errorStatusMiddleware.js';
 import {EventStoreServiceImpl} from './eventStoreService.js';
 import {grpcServerCounters} from './grpcMetrics.js';
 import {EventStoreServerDefinition} from './serverDefinition.js';
 import {StoreMetrics} from './metrics.js';
 import {receiveWindowInterceptor} from './receiveWindow.js';
-import {requestLogMiddleware} from './requestLogMiddleware.js';
 import {InvalidSettingError, isLoopback} from './settings.js';
 import {StreamTerminator} from './streamTerminator.js';
 
@@ -110,10 +109,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     interceptors: [receiveWindowInterceptor()],
   })
     .use(prometheusServerMiddleware(grpcServerCounters))
-    .use(requestLogMiddleware(log))
-    .use(terminator.middleware)
     .use(errorDetailsServerMiddleware)
-    .use(errorStatusMiddleware(log));
+    .use(callMiddleware(log, terminator));
   // Every middleware costs each call a generator hop: authentication only when keys are configured.
   const server = keys === undefined ? base : base.use(authMiddleware(keys));
   server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));

@@ -1,7 +1,8 @@
 /**
  * Domain errors of the event store. The engine and the validators throw these;
- * one middleware (`errorStatusMiddleware.ts`) maps them to gRPC status codes with
- * rich details. Anything else that escapes a handler becomes INTERNAL.
+ * the store's call middleware (`callMiddleware.ts`, through `errorStatus.ts`)
+ * maps them to gRPC status codes with rich details. Anything else that
+ * escapes a handler becomes INTERNAL.
  */
 
 /** One problem with one request field, e.g. `events[2].type`. */

@@ -1,8 +1,19 @@
-import {ServerError, Status, type ServerMiddleware} from 'nice-grpc';
+import {ServerError, Status} from 'nice-grpc';
+
+/** A streaming call the {@link StreamTerminator} can end. */
+export type TerminableCall = {
+  /** The handler's signal: aborts with the call's, and at shutdown. */
+  readonly signal: AbortSignal;
+  /** What the call's error becomes: UNAVAILABLE when the shutdown ended it. */
+  errorOf(error: unknown): unknown;
+  /** Called once, when the call has ended. */
+  leave(): void;
+};
 
 /** Ends long-lived streaming calls (subscriptions, health watches) when the server shuts down. */
 export type StreamTerminator = {
-  readonly middleware: ServerMiddleware;
+  /** Registers a streaming call whose own signal is `signal`; throws UNAVAILABLE once terminated. */
+  enter(signal: AbortSignal): TerminableCall;
   /** Ends every running and future streaming call with UNAVAILABLE. */
   terminate(): void;
 };
@@ -18,22 +29,20 @@ export function StreamTerminator(): StreamTerminator {
   const unavailable = (): ServerError => new ServerError(Status.UNAVAILABLE, 'the server is shutting down; reconnect');
 
   return {
-    middleware: async function* terminable(call, context) {
-      if (!call.method.responseStream) return yield* call.next(call.request, context);
+    enter(callSignal) {
       if (terminated) throw unavailable();
       const controller = new AbortController();
-      const forward = (): void => controller.abort(context.signal.reason);
-      context.signal.addEventListener('abort', forward, {once: true});
+      const forward = (): void => controller.abort(callSignal.reason);
+      callSignal.addEventListener('abort', forward, {once: true});
       running.add(controller);
-      try {
-        return yield* call.next(call.request, {...context, signal: controller.signal});
-      } catch (error) {
-        if (terminated && !context.signal.aborted) throw unavailable();
-        throw error;
-      } finally {
-        running.delete(controller);
-        context.signal.removeEventListener('abort', forward);
-      }
+      return {
+        signal: controller.signal,
+        errorOf: error => (terminated && !callSignal.aborted ? unavailable() : error),
+        leave() {
+          running.delete(controller);
+          callSignal.removeEventListener('abort', forward);
+        },
+      };
     },
     terminate() {
       terminated = true;

@@ -1,5 +1,5 @@
 import {isAbortError} from 'abort-controller-x';
-import {ServerError, Status, type CallContext, type ServerMiddleware} from 'nice-grpc';
+import {ServerError, Status} from 'nice-grpc';
 import {BadRequest, ErrorInfo, RichServerError} from 'nice-grpc-error-details';
 import type {Logger} from 'pino';
 import {
@@ -86,25 +86,14 @@ export function serverErrorOf(error: unknown, log: Logger, method: string): Serv
   return new ServerError(Status.INTERNAL, 'internal error; the server log has the details');
 }
 
-function toServerError(error: unknown, context: CallContext & {callLog?: () => Logger}, method: string, logger: Logger): unknown {
-  if (error instanceof ServerError) return error;
-  // The client went away: nobody to tell, nothing to log.
-  if (isAbortError(error) && context.signal.aborted) return error;
-  // No stack or internals for the caller: the log has them.
-  return serverErrorOf(error, context.callLog?.() ?? logger, method);
-}
-
 /**
- * The one place where errors become statuses: domain errors map to their codes,
- * anything unexpected becomes INTERNAL and is logged. Must run inside
- * `errorDetailsServerMiddleware`, which encodes the rich details.
+ * What a call's error becomes: domain errors their status, a ServerError as
+ * it is, an abort of the call the caller left as it is (nobody to tell,
+ * nothing to log), anything else INTERNAL (logged with the call's logger).
  */
-export function errorStatusMiddleware(logger: Logger): ServerMiddleware<object, {callLog?: () => Logger}> {
-  return async function* errorStatus(call, context) {
-    try {
-      return yield* call.next(call.request, context);
-    } catch (error) {
-      throw toServerError(error, context, call.method.path, logger);
-    }
-  };
+export function toServerError(error: unknown, signal: AbortSignal, log: () => Logger, method: string): unknown {
+  if (error instanceof ServerError) return error;
+  if (isAbortError(error) && signal.aborted) return error;
+  // No stack or internals for the caller: the log has them.
+  return serverErrorOf(error, log(), method);
 }
