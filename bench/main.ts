@@ -101,10 +101,16 @@ function ratioOf(row: Row): number | undefined {
   return row.unit.startsWith('ms') ? row.against.value / row.value : row.value / row.against.value;
 }
 
+/** A ratio to two decimals, or three where two would round it onto its target's side (0.796 against ≥ 0.8 is not 0.80). */
+function ratioText(ratio: number, target: number | undefined): string {
+  const two = ratio.toFixed(2);
+  return target !== undefined && ratio < target && Number(two) >= target ? ratio.toFixed(3) : two;
+}
+
 function record(row: Row): Row {
   rows.push(row);
   const shown = ratioOf(row);
-  const ratio = shown === undefined ? '' : ` (${shown.toFixed(2)}x ${row.against!.what})`;
+  const ratio = shown === undefined ? '' : ` (${ratioText(shown, row.against!.target)}x ${row.against!.what})`;
   progress(`${row.scenario} ${row.size}B ${row.variant}: ${figure(row.value, row.unit)} ${row.unit}${ratio}`);
   return row;
 }
@@ -1056,7 +1062,7 @@ function tableOf(all: Row[]): string {
         ? ''
         : `${lowerIsBetter ? `p99 ≤ ${r.against!.value} ms` : `≥ ${target}`}: ${shown >= target ? 'met' : 'MISSED'}`;
     lines.push(
-      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${[r.against && `${r.against.what} (${figure(r.against.value, r.unit)})`, r.note].filter(Boolean).join('; ')} | ${fmt(shown)} | ${verdict} |`,
+      `| ${r.scenario} | ${r.size} B | ${r.variant} | ${figure(r.value, r.unit)} ${r.unit}${spread(r.rounds, r.unit)} | ${fmt(r.latency?.p50)} | ${fmt(r.latency?.p99)} | ${[r.against && `${r.against.what} (${figure(r.against.value, r.unit)})`, r.note].filter(Boolean).join('; ')} | ${shown === undefined ? '' : ratioText(shown, target)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
