@@ -39,7 +39,7 @@ afterEach(async () => {
  * (it looks up the group's tenants); `options` override the writer's settings.
  */
 function writerOn(planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
-  const tenants = TenantRegistry(db, {maxEvents: 1000, maxBytes: 1 << 20});
+  const tenants = TenantRegistry(db, {limits: {maxEvents: 1000, maxBytes: 1 << 20}});
   const indexes = options.indexes ?? IndexWriter(db, pino({level: 'silent'}));
   return AppendWriter({
     db,
@@ -47,9 +47,9 @@ function writerOn(planned: () => void = () => undefined, options: Partial<Append
     indexes,
     tenants: {
       ...tenants,
-      get: tenant => {
+      acquire: tenant => {
         planned();
-        return tenants.get(tenant);
+        return tenants.acquire(tenant);
       },
     },
     streamHeads: StreamHeadCache(db, 1000, indexes),

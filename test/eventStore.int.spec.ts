@@ -31,6 +31,7 @@ describe('EventStore engine', () => {
       fsync: true,
       maxQueuedAppendBytes: defaultConfig.maxQueuedAppendBytes,
       streamHeadCacheSize: defaultConfig.streamHeadCacheSize,
+      maxLoadedTenants: defaultConfig.maxLoadedTenants,
       readLogScanLimit: defaultConfig.readLogScanLimit,
       liveBuffer: {maxEvents: defaultConfig.liveBufferEvents, maxBytes: defaultConfig.liveBufferBytes},
       liveBufferTotalBytes: defaultConfig.liveBufferTotalBytes,

@@ -40,7 +40,8 @@ it('keeps a head the writer set while a miss was being read, not the older head 
 it('reads a miss once the index batches queued before it are written', async () => {
   const indexes = IndexWriter(temp.db, pino({level: 'silent'}));
   const heads = StreamHeadCache(temp.db, 10, indexes);
-  indexes.write([{type: 'put', key: streamHeadKey('t', 's'), value: encodeStreamHead({revision: 4, position: 9})}]);
+  // Not awaited: the read below must wait for the batch by itself.
+  void indexes.write([{type: 'put', key: streamHeadKey('t', 's'), value: encodeStreamHead({revision: 4, position: 9})}]);
   // Not cached (the writer would have set it first): read from LevelDB, after the batch.
   expect(await heads.get('t', 's')).toEqual({revision: 4, position: 9});
   expect(indexes.caughtUp()).toBeUndefined();

@@ -58,6 +58,12 @@ export type ServerConfig = {
   liveBufferTotalBytes: number;
   /** Stream heads kept in memory. */
   streamHeadCacheSize: number;
+  /**
+   * Tenants kept in memory (about 1.5 KiB each) while idle: no append on its
+   * way, no subscription. Past it the least recently used idle ones are
+   * unloaded, and load again (one read) on next use.
+   */
+  maxLoadedTenants: number;
   /** Most events a filtered ReadLog call scans before returning a page. */
   readLogScanLimit: number;
   /**
@@ -109,6 +115,7 @@ export const defaultConfig: ServerConfig = {
   liveBufferBytes: 32 * MiB,
   liveBufferTotalBytes: 256 * MiB,
   streamHeadCacheSize: 100_000,
+  maxLoadedTenants: 10_000,
   readLogScanLimit: 10_000,
   // Each subscription holds at most two messages (server/src/handoff.ts): 1 MiB batches
   // for up to 32 subscriptions, 256 KiB for 128, smaller beyond.

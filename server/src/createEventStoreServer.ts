@@ -129,6 +129,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       fsync: config.fsync,
       maxQueuedAppendBytes: config.maxQueuedAppendBytes,
       streamHeadCacheSize: config.streamHeadCacheSize,
+      maxLoadedTenants: config.maxLoadedTenants,
       readLogScanLimit: config.readLogScanLimit,
       liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
       liveBufferTotalBytes: config.liveBufferTotalBytes,

@@ -101,7 +101,7 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
   });
   new Gauge({
     name: 'edupulse_tenants_loaded',
-    help: 'Tenants whose state the server holds (about 5 KiB each): written or subscribed to since it started; reads alone load none.',
+    help: 'Tenants whose state the server holds (about 1.5 KiB each): those in use (an append on its way, a subscription) and up to --max-loaded-tenants idle ones; reads alone load none.',
     registers: [own],
     collect() {
       this.set(stats().tenantsLoaded);

@@ -201,6 +201,13 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.maxSubscriptions = integer(t, 1, 1_000_000, 'a whole number')),
   },
   {
+    flag: '--max-loaded-tenants <n>',
+    env: 'EDUPULSE_MAX_LOADED_TENANTS',
+    defaultText: String(defaultConfig.maxLoadedTenants),
+    description: 'tenants kept in memory while idle (no append on its way, no subscription); past it the least recently used are unloaded',
+    apply: (c, t) => (c.maxLoadedTenants = integer(t, 1, 100_000_000, 'a whole number')),
+  },
+  {
     flag: '--shutdown-grace-ms <ms>',
     env: 'EDUPULSE_SHUTDOWN_GRACE_MS',
     defaultText: String(defaultConfig.shutdownGraceMs),

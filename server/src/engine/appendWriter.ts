@@ -25,7 +25,7 @@ import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 import type {StreamHeadCache} from './streamHeadCache.js';
 import type {LiveEvent, TenantLog} from './tenantLog.js';
-import type {TenantRegistry} from './tenantRegistry.js';
+import type {TenantHold, TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
 import {writeBatch} from './writeBatch.js';
 
@@ -51,7 +51,10 @@ export type AppendWriterOptions = {
   log: Level<Buffer, Uint8Array>;
   /** Writes each group's index entries and counters once its pages are durable. */
   indexes: IndexWriter;
+  /** Each group holds its tenants from its planning until its index batch is written. */
   tenants: TenantRegistry;
+  /** The largest event id stored per tenant; by default one of its own over `db`. */
+  eventIds?: EventIdHighWater;
   streamHeads: StreamHeadCache;
   /** fsync each commit before acknowledging it. */
   sync: boolean;
@@ -129,12 +132,14 @@ type GroupPlan = {
   state: GroupState;
   /** When the write began, for the commit-latency metric. */
   started: bigint;
+  /** Ends the group's holds on its tenants. */
+  release(): void;
 };
 
 /** Creates the writer. */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   const {db, log, indexes, tenants, streamHeads, logger} = options;
-  const eventIds = EventIdHighWater(db);
+  const eventIds = options.eventIds ?? EventIdHighWater(db);
   let queue: Pending[] = [];
   let queuedBytes = 0;
   let running: Promise<void> | undefined;
@@ -269,6 +274,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     const {group, decisions, published, newHeads} = plan;
     for (const pending of group) queuedBytes -= pending.command.bytes;
     if (failure !== undefined) {
+      plan.release();
       for (const pending of group) pending.reject(failure);
       return;
     }
@@ -277,7 +283,12 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       for (const [tenant, stream, head] of newHeads) streamHeads.set(tenant, stream, head);
       for (const [log, events] of published) log.publish(events);
       for (const [tenant, ids] of plan.writtenIds) eventIds.stored(tenant, ids);
-      indexes.write(plan.operations);
+      // Once the batch is written, the tenants' stored heads and ids include
+      // the group, and an idle tenant may be unloaded and loaded again from
+      // them. A failed batch leaves them short: its tenants stay held.
+      void indexes.write(plan.operations).then(() => {
+        if (indexes.failure() === undefined) plan.release();
+      });
       const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
       if (seconds >= slowCommitSeconds) noteSlowCommit(seconds);
       if (options.onCommit !== undefined) {
@@ -289,6 +300,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         }
         options.onCommit({appends: group.length, events, seconds, byTenant});
       }
+    } else {
+      plan.release();
     }
     for (const {pending, outcome} of decisions) {
       if ('result' in outcome) pending.resolve(outcome.result);
@@ -320,12 +333,33 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
    * or, without it, the committed state.
    */
   async function planGroup(group: readonly Pending[], before: GroupState | undefined): Promise<GroupPlan> {
+    const holds = new Map<string, Promise<TenantHold>>();
+    for (const {command} of group) if (!holds.has(command.tenant)) holds.set(command.tenant, tenants.acquire(command.tenant));
+    const acquired = await Promise.allSettled(holds.values());
+    const release = (): void => {
+      for (const outcome of acquired) if (outcome.status === 'fulfilled') outcome.value.release();
+    };
+    try {
+      const logs = new Map<string, TenantLog>();
+      for (const outcome of acquired) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        logs.set(outcome.value.log.tenant, outcome.value.log);
+      }
+      return {...(await planOnTenants(group, before, logs)), release};
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** {@link planGroup} once its tenants are held. */
+  async function planOnTenants(
+    group: readonly Pending[],
+    before: GroupState | undefined,
+    logs: ReadonlyMap<string, TenantLog>,
+  ): Promise<Omit<GroupPlan, 'release'>> {
     const recordedAt = new Date();
     const shared = SharedFields();
-    const logs = new Map<string, TenantLog>();
-    for (const {command} of group) {
-      if (!logs.has(command.tenant)) logs.set(command.tenant, await tenants.get(command.tenant));
-    }
     const {headOf, storedIdOf} = await loadGroupState(group);
 
     // State as left by the group in flight and the appends decided so far in this one.

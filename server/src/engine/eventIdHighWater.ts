@@ -19,6 +19,11 @@ export type EventIdHighWater = {
    * index has them yet.
    */
   stored(tenant: string, eventIds: Iterable<Uint8Array>): void;
+  /**
+   * Drops the tenant's mark, to be read again on next use: only once every id
+   * of the tenant recorded by {@link EventIdHighWater.stored} is in the index.
+   */
+  forget(tenant: string): void;
 };
 
 /** Creates the high-water marks over the indexes' database `db`: a tenant's is its largest stored id, read on first use. */
@@ -56,6 +61,9 @@ export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWate
           return max;
         }),
       );
+    },
+    forget(tenant) {
+      highest.delete(tenant);
     },
   };
 }

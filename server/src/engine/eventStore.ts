@@ -4,6 +4,7 @@ import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstor
 import {InvalidArgumentError, OverloadedError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
+import {EventIdHighWater} from './eventIdHighWater.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {IndexWriter, readableIndexes} from './indexWriter.js';
 import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
@@ -13,7 +14,7 @@ import {filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
 import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
-import {TenantRegistry} from './tenantRegistry.js';
+import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
 /** Settings of the storage engine. */
@@ -26,6 +27,8 @@ export type EventStoreOptions = {
   maxQueuedAppendBytes: number;
   /** Stream heads kept in memory. */
   streamHeadCacheSize: number;
+  /** Most tenants kept loaded while idle (no append on its way, no subscription); the least recently used go first. */
+  maxLoadedTenants: number;
   /** Most events a filtered ReadLog call scans. */
   readLogScanLimit: number;
   /** Bounds of each tenant's live buffer. */
@@ -113,7 +116,7 @@ export type EventStoreStats = {
   liveBufferBytes: number;
   /** Bytes of index entries acknowledged appends have queued and not yet written (bounded: appends wait past it). */
   indexBacklogBytes: number;
-  /** Tenants loaded: written or subscribed to since the store opened. */
+  /** Tenants loaded: those in use (an append on its way, a subscription) and up to `maxLoadedTenants` idle ones. */
   tenantsLoaded: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
@@ -165,7 +168,13 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     );
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
-  const tenants = TenantRegistry(db, options.liveBuffer, liveBudget);
+  const eventIds = EventIdHighWater(db);
+  const tenants = TenantRegistry(db, {
+    limits: options.liveBuffer,
+    budget: liveBudget,
+    maxLoaded: options.maxLoadedTenants,
+    onUnload: tenant => eventIds.forget(tenant),
+  });
   const indexes = IndexWriter(db, options.logger, {onFailure: options.onStorageFailure});
   const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
@@ -173,6 +182,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     log,
     indexes,
     tenants,
+    eventIds,
     streamHeads,
     sync: options.fsync,
     maxQueuedBytes: options.maxQueuedAppendBytes,
@@ -284,10 +294,23 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     return runSubscription({db, log, indexes}, () => openSubscription(command, signal), tuning);
   }
 
-  /** Checks where `command` starts and registers the subscription (see {@link runSubscription}). */
+  /**
+   * Checks where `command` starts and registers the subscription (see
+   * {@link runSubscription}), which holds its tenant until it closes.
+   */
   async function openSubscription(command: SubscribeCommand, signal: AbortSignal): Promise<OpenedSubscription> {
     if (closing.signal.aborted) throw new ShuttingDownError();
-    const tenant = await tenants.get(command.tenant);
+    const hold = await tenants.acquire(command.tenant);
+    try {
+      return await openOnTenant(command, signal, hold);
+    } catch (error) {
+      hold.release();
+      throw error;
+    }
+  }
+
+  async function openOnTenant(command: SubscribeCommand, signal: AbortSignal, hold: TenantHold): Promise<OpenedSubscription> {
+    const tenant = hold.log;
     const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);
     const {from} = command;
     const head = tenant.head();
@@ -332,6 +355,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       close() {
         running.delete(entry);
         signal.removeEventListener('abort', cancel);
+        hold.release();
       },
     };
   }

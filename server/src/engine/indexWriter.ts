@@ -26,8 +26,11 @@ import {writeBatch} from './writeBatch.js';
  * up) slows appends down instead of filling the server's memory.
  */
 export type IndexWriter = {
-  /** Queues a batch, to be written after the ones queued before it. */
-  write(operations: readonly PutOperation[]): void;
+  /**
+   * Queues a batch, to be written after the ones queued before it; resolves
+   * once it is written, or has failed ({@link IndexWriter.failure}). Never rejects.
+   */
+  write(operations: readonly PutOperation[]): Promise<void>;
   /**
    * Resolves once every batch queued so far is written (or has failed); undefined
    * when none is on its way, so that reads pay nothing then. Never rejects.
@@ -99,6 +102,7 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
       queued += 1;
       backlog += bytes;
       tail = writeInTurn(operations, bytes, tail);
+      return tail;
     },
     caughtUp: () => tail,
     failure: () => failed,
