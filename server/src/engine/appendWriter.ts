@@ -345,7 +345,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         if (outcome.status === 'rejected') throw outcome.reason;
         logs.set(outcome.value.log.tenant, outcome.value.log);
       }
-      return {...(await planOnTenants(group, before, logs)), release};
+      return await planOnTenants(group, before, logs, release);
     } catch (error) {
       release();
       throw error;
@@ -357,7 +357,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     group: readonly Pending[],
     before: GroupState | undefined,
     logs: ReadonlyMap<string, TenantLog>,
-  ): Promise<Omit<GroupPlan, 'release'>> {
+    release: () => void,
+  ): Promise<GroupPlan> {
     const recordedAt = new Date();
     const shared = SharedFields();
     const {headOf, storedIdOf} = await loadGroupState(group);
@@ -472,7 +473,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
       ids: ownIds,
     };
-    return {group, decisions, pages, operations, published, publishedBytes, newHeads, writtenIds, state, started: 0n};
+    return {group, decisions, pages, operations, published, publishedBytes, newHeads, writtenIds, state, started: 0n, release};
   }
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */

@@ -94,11 +94,12 @@ export function TenantRegistry(db: Level<Buffer, Uint8Array>, options: TenantReg
           if (tenants.get(tenant) === loading) tenants.delete(tenant);
         });
         tenants.set(tenant, (entry = loading));
+        // Only a new tenant adds to the loaded ones.
+        unloadIdleBeyondBound();
       }
       const held = entry;
       held.holds += 1;
       idle.delete(tenant);
-      unloadIdleBeyondBound();
       let released = false;
       const release = (): void => {
         if (released) return;
