@@ -137,3 +137,49 @@ it('the SDK sends concurrent appends over one session, not one call each', async
   expect((await startedCalls('AppendSession')) - before.session).toBe(1);
   expect((await startedCalls('Append')) - before.unary).toBe(0);
 });
+
+it('answers the appends in flight at shutdown before ending with UNAVAILABLE: every stored append has its outcome', async () => {
+  const dataDir = await freshDataDir();
+  const t = await start({}, dataDir);
+  const answered = new Set<bigint>();
+  let firstAnswer: () => void = () => undefined;
+  const answeredOnce = new Promise<void>(resolve => (firstAnswer = resolve));
+  // The client keeps sending while the server shuts down; the requests stop when the call ends.
+  const ended = new AbortController();
+  async function* send() {
+    for (let i = 1; i <= 2000 && !ended.signal.aborted; i++) {
+      yield {appends: [{requestId: BigInt(i), append: {tenant: '', stream: `s-${i % 5}`, events: [jsonEvent('test.E', {i})]}}]};
+      if (i % 16 === 0) await new Promise(resolve => setImmediate(resolve));
+    }
+  }
+  const received = (async () => {
+    try {
+      for await (const response of t.client.appendSession(send())) {
+        for (const outcome of response.outcomes) {
+          expect(outcome.outcome?.$case).toBe('result');
+          answered.add(outcome.requestId);
+        }
+        firstAnswer();
+      }
+      return 'ended';
+    } catch (error) {
+      return error instanceof ClientError ? Status[error.code] : String(error);
+    } finally {
+      ended.abort();
+    }
+  })();
+  await answeredOnce;
+  await t.stop();
+  expect(await received).toBe('UNAVAILABLE');
+
+  const again = await start({}, dataDir);
+  const stored: bigint[] = [];
+  for (let from: bigint | undefined = 1n; from !== undefined;) {
+    const page: Awaited<ReturnType<EventStoreServiceClient['readLog']>> = await again.client.readLog({fromPosition: from, maxCount: 1000});
+    stored.push(...page.events.map(e => BigInt((JSON.parse(new TextDecoder().decode(e.data)) as {i: number}).i)));
+    from = page.nextPosition;
+  }
+  expect(stored.length).toBeGreaterThan(0);
+  expect(stored.filter(i => !answered.has(i))).toEqual([]);
+  expect(stored.length).toBe(answered.size);
+});

@@ -98,6 +98,7 @@ function command(stream: string, expected: ExpectedRevision, eventId?: string): 
         ...event,
         eventIdBytes: Buffer.from(event.eventId.replaceAll('-', ''), 'hex'),
         eventIdGenerated: false,
+        occurredAtExtraNanos: 0,
         occurredAt: event.occurredAt,
       },
     ],

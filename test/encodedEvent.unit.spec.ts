@@ -1,5 +1,7 @@
 import {describe, expect, it} from 'vitest';
+import {BinaryReader} from '@bufbuild/protobuf/wire';
 import {RecordedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {Timestamp} from '../client/src/gen/google/protobuf/timestamp.js';
 import {encodeRecordedEvent, SharedFields} from '../server/src/engine/encodedEvent.js';
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -23,7 +25,7 @@ describe('encodeRecordedEvent', () => {
       new Date(999),
       new Date(1000),
       new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 456)),
-      new Date(-1500),
+      new Date(-3000),
       new Date(8.64e15),
     ];
     const shared = SharedFields();
@@ -56,5 +58,27 @@ describe('encodeRecordedEvent', () => {
       const numbered = {...event, revision: Number(event.revision), position: Number(event.position)};
       expect(Buffer.from(encodeRecordedEvent(numbered, shared)).equals(expected), `${described}, as numbers`).toBe(true);
     }
+  });
+
+  it('writes times before 1970 with nanos in 0..999,999,999, and the nanoseconds a Date cannot hold', () => {
+    // The generated encoder writes -1.5 s as seconds -1, nanos -500,000,000, which protobuf does not allow.
+    const event = {
+      ...RecordedEvent.fromPartial({eventId: '0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11', type: 't'}),
+      revision: 0,
+      position: 1,
+      occurredAt: new Date(-1500),
+      occurredAtExtraNanos: 123_456,
+      recordedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 1)),
+    };
+    const bytes = encodeRecordedEvent(event);
+    const reader = new BinaryReader(bytes);
+    const timestamps: Record<number, Timestamp> = {};
+    while (reader.pos < reader.len) {
+      const [field, wireType] = reader.tag();
+      if (field === 13 || field === 14) timestamps[field] = Timestamp.decode(reader.bytes());
+      else reader.skip(wireType);
+    }
+    expect(timestamps[13]).toEqual({seconds: -2n, nanos: 500_123_456});
+    expect(timestamps[14]).toEqual({seconds: 1_767_225_600n, nanos: 1_000_000});
   });
 });

@@ -33,6 +33,7 @@ describe('EventStore engine', () => {
       streamHeadCacheSize: defaultConfig.streamHeadCacheSize,
       maxLoadedTenants: defaultConfig.maxLoadedTenants,
       readLogScanLimit: defaultConfig.readLogScanLimit,
+      readPageBytes: defaultConfig.readPageBytes,
       liveBuffer: {maxEvents: defaultConfig.liveBufferEvents, maxBytes: defaultConfig.liveBufferBytes},
       liveBufferTotalBytes: defaultConfig.liveBufferTotalBytes,
       subscriptions: {memoryBytes: 1 << 20, maxRunning: 100, readChunk: 128, checkpointEveryEvents: 4096, checkpointIntervalMs: 1000},

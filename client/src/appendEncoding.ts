@@ -204,9 +204,8 @@ function sizeEvent(event: PartialEvent | undefined): number {
   content += sizeText(event.correlationId) + sizeText(event.causationId) + sizeText(event.actorId);
   if (event.occurredAt != null) {
     if (!(event.occurredAt instanceof Date)) throw UNUSUAL;
-    // Before 1970 the generated encoder writes 10-byte negative varints.
     const ms = event.occurredAt.getTime();
-    if (!(ms >= 0)) throw UNUSUAL;
+    if (Number.isNaN(ms)) throw UNUSUAL;
     content += fieldLength(timestampLength(ms));
   }
   if (event.containsPersonalData === true) content += 2;

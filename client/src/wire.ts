@@ -36,22 +36,53 @@ export function fieldLength(length: number): number {
   return 1 + varintLength(length) + length;
 }
 
-/** Content length of a google.protobuf.Timestamp of `ms` (≥ 0) milliseconds since 1970. */
-export function timestampLength(ms: number): number {
-  const seconds = Math.trunc(ms / 1000);
-  const nanos = (ms % 1000) * 1_000_000;
-  return (seconds === 0 ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
+/** Bytes of `value` (a safe integer) as an int64 varint: negative values take 10 (two's complement). */
+export function int64Length(value: number): number {
+  return value < 0 ? 10 : varintLength(value);
+}
+
+/** Writes `value` (a safe integer) as an int64 varint at `offset`; returns the offset after it. */
+export function writeInt64(target: Uint8Array, offset: number, value: number): number {
+  if (value >= 0) return writeVarint(target, offset, value);
+  let bits = BigInt.asUintN(64, BigInt(value));
+  for (let i = 0; i < 9; i++) {
+    target[offset++] = Number(bits & 0x7fn) | 0x80;
+    bits >>= 7n;
+  }
+  target[offset++] = Number(bits);
+  return offset;
 }
 
 /**
- * Writes a Timestamp field (`tag`, then its length and content) of `ms` (≥ 0)
- * milliseconds since 1970, as the generated encoders write a `Date`; returns the offset after it.
+ * The fields of a google.protobuf.Timestamp `ms` milliseconds (and
+ * `extraNanos`, 0..999,999, nanoseconds) after 1970, as protobuf defines
+ * them: seconds rounded down, nanos in 0..999,999,999 (so a time before 1970
+ * has negative seconds and positive nanos).
  */
-export function writeTimestamp(target: Uint8Array, offset: number, tag: number, ms: number): number {
-  offset = writeTagged(target, offset, tag, timestampLength(ms));
-  const seconds = Math.trunc(ms / 1000);
-  const nanos = (ms % 1000) * 1_000_000;
-  if (seconds !== 0) offset = writeTagged(target, offset, 8, seconds);
+function timestampFields(ms: number, extraNanos: number): {seconds: number; nanos: number} {
+  const seconds = Math.floor(ms / 1000);
+  return {seconds, nanos: (ms - seconds * 1000) * 1_000_000 + extraNanos};
+}
+
+/** Content length of a google.protobuf.Timestamp of `ms` milliseconds since 1970 and `extraNanos` nanoseconds. */
+export function timestampLength(ms: number, extraNanos = 0): number {
+  const {seconds, nanos} = timestampFields(ms, extraNanos);
+  return (seconds === 0 ? 0 : 1 + int64Length(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
+}
+
+/**
+ * Writes a Timestamp field (`tag`, then its length and content) of `ms`
+ * milliseconds since 1970 and `extraNanos` nanoseconds; returns the offset
+ * after it. From 1970 on it writes what the generated encoders write for a
+ * `Date`; before 1970 it writes valid nanos, which they do not.
+ */
+export function writeTimestamp(target: Uint8Array, offset: number, tag: number, ms: number, extraNanos = 0): number {
+  offset = writeTagged(target, offset, tag, timestampLength(ms, extraNanos));
+  const {seconds, nanos} = timestampFields(ms, extraNanos);
+  if (seconds !== 0) {
+    target[offset++] = 8;
+    offset = writeInt64(target, offset, seconds);
+  }
   if (nanos !== 0) offset = writeTagged(target, offset, 16, nanos);
   return offset;
 }

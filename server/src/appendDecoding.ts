@@ -89,15 +89,23 @@ function readAppendRequest(source: Source, length: number): AppendRequest {
   return message;
 }
 
-function readProposedEvent(source: Source, length: number): ProposedEvent {
+/**
+ * A proposed event as the server decodes it: its `occurredAt` Date holds
+ * milliseconds, and `occurredAtExtraNanos` (0..999,999) the nanoseconds the
+ * client sent beyond them, so that the store keeps the Timestamp as sent.
+ */
+export type DecodedProposedEvent = ProposedEvent & {occurredAtExtraNanos?: number};
+
+function readProposedEvent(source: Source, length: number): DecodedProposedEvent {
   const {reader} = source;
   const end = reader.pos + length;
-  const message: ProposedEvent = {
+  const message: DecodedProposedEvent = {
     eventId: '',
     type: '',
     contentType: '',
     data: EMPTY_BYTES,
-    metadata: {},
+    // Without a prototype, a key such as "__proto__" is an entry like any other (validation refuses it).
+    metadata: Object.create(null) as Record<string, string>,
     correlationId: '',
     causationId: '',
     actorId: '',
@@ -133,9 +141,13 @@ function readProposedEvent(source: Source, length: number): ProposedEvent {
       case 66:
         message.actorId = readString(source);
         continue;
-      case 74:
-        message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+      case 74: {
+        // In range: the request's bytes were checked (wireFormat.ts) before they reached this decoder.
+        const {seconds, nanos} = Timestamp.decode(reader, reader.uint32());
+        message.occurredAt = new Date(Number(seconds) * 1000 + Math.floor(nanos / 1_000_000));
+        message.occurredAtExtraNanos = nanos % 1_000_000;
         continue;
+      }
       case 80:
         message.containsPersonalData = reader.bool();
         continue;
@@ -214,11 +226,4 @@ function readRepeated(source: Source, slot: number): string {
   starts[slot] = start;
   ends[slot] = end;
   return (values[slot] = text(bytes, start, end));
-}
-
-/** The generated code's conversion of a Timestamp to a Date. */
-function fromTimestamp(t: Timestamp): Date {
-  let millis = (Number(t.seconds.toString()) || 0) * 1_000;
-  millis += (t.nanos || 0) / 1_000_000;
-  return new Date(millis);
 }

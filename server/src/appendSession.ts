@@ -41,7 +41,9 @@ function encodeDetail(detail: RichServerError['extra'][number]): Uint8Array {
  * as they complete, all that are ready in one message (a group commit settles
  * its appends together). At most MAX_IN_FLIGHT appends are pending; beyond that
  * it stops reading, and gRPC flow control holds the client back. Ends when the
- * client half-closes and every append is answered.
+ * client half-closes and every append is answered; at shutdown, or at a
+ * malformed message, it stops reading, answers the appends in flight, and then
+ * ends with the error.
  */
 export async function* runAppendSession(
   requests: AsyncIterable<AppendSessionRequest>,
@@ -75,9 +77,11 @@ export async function* runAppendSession(
 
   const reader = (async () => {
     try {
-      for await (const message of requests) {
+      read: for await (const message of requests) {
         for (const {requestId, append} of message.appends) {
-          while (inFlight >= MAX_IN_FLIGHT) await waitForChange();
+          while (inFlight >= MAX_IN_FLIGHT && !signal.aborted) await waitForChange();
+          // Ending: what was not handed to the store gets no outcome, and the client resends it.
+          if (signal.aborted) break read;
           inFlight += 1;
           try {
             if (append === undefined) throw new ServerError(Status.INVALID_ARGUMENT, 'append: is required');
@@ -100,6 +104,7 @@ export async function* runAppendSession(
     }
   })();
 
+  signal.addEventListener('abort', notify);
   try {
     for (;;) {
       if (done.length > 0) {
@@ -108,14 +113,18 @@ export async function* runAppendSession(
         yield {outcomes};
         continue;
       }
-      if (readerFailure !== undefined) throw readerFailure.error;
-      if (readerDone && inFlight === 0) break;
-      signal.throwIfAborted();
+      // However the session ends (shutdown, a malformed message, the client
+      // half-closing), every append handed to the store is answered first: it
+      // may be committed, and an unanswered committed append looks lost.
+      if (inFlight === 0) {
+        if (readerFailure !== undefined) throw readerFailure.error;
+        if (signal.aborted) signal.throwIfAborted();
+        if (readerDone) break;
+      }
       await waitForChange();
-      // A session outlives no shutdown or cancellation.
-      if (signal.aborted) signal.throwIfAborted();
     }
   } finally {
+    signal.removeEventListener('abort', notify);
     notify();
   }
   await reader;

@@ -2,6 +2,7 @@ import type {ServerMiddleware} from 'nice-grpc';
 import type {Logger} from 'pino';
 import {toServerError} from './errorStatus.js';
 import {RequestLog, type RequestLogContext} from './requestLog.js';
+import {requireWellFormed} from './strictDecoding.js';
 import type {StreamTerminator, TerminableCall} from './streamTerminator.js';
 
 /**
@@ -26,7 +27,8 @@ export function callMiddleware(logger: Logger, terminator: StreamTerminator): Se
       stream = call.method.responseStream ? terminator.enter(context.signal) : undefined;
       const signal = stream?.signal ?? context.signal;
       try {
-        return yield* call.next(call.request, {...context, signal, callLog: log.callLog});
+        const request = requireWellFormed(call.request, call.method.requestStream);
+        return yield* call.next(request, {...context, signal, callLog: log.callLog});
       } catch (error) {
         const status = toServerError(error, signal, log.callLog, method);
         throw stream === undefined ? status : stream.errorOf(status);

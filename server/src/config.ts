@@ -67,6 +67,12 @@ export type ServerConfig = {
   /** Most events a filtered ReadLog call scans before returning a page. */
   readLogScanLimit: number;
   /**
+   * Most bytes of events in one ReadStream or ReadLog page (a page always
+   * holds at least one event, so it can reach this plus one event): a read
+   * of large events comes back in more pages, not in one huge message.
+   */
+  readPageBytes: number;
+  /**
    * Bytes of subscription messages the server may hold, across all
    * subscriptions: each holds at most two messages (the one the transport is
    * writing and the next), so batches are this divided by twice the number of
@@ -117,6 +123,8 @@ export const defaultConfig: ServerConfig = {
   streamHeadCacheSize: 100_000,
   maxLoadedTenants: 10_000,
   readLogScanLimit: 10_000,
+  // Below the 4 MiB that gRPC clients receive by default, even with one maximal event on top.
+  readPageBytes: 1 * MiB,
   // Each subscription holds at most two messages (server/src/handoff.ts): 1 MiB batches
   // for up to 32 subscriptions, 256 KiB for 128, smaller beyond.
   subscriptionMemoryBytes: 64 * MiB,

@@ -19,6 +19,7 @@ import {StoreMetrics} from './metrics.js';
 import {receiveWindowInterceptor} from './receiveWindow.js';
 import {InvalidSettingError, isLoopback} from './settings.js';
 import {StreamTerminator} from './streamTerminator.js';
+import {descriptorSetUrl, strictDefinition} from './strictDecoding.js';
 
 /** A running event store server. */
 export type EventStoreServer = {
@@ -37,9 +38,6 @@ export type EventStoreServer = {
    */
   shutdown(): Promise<void>;
 };
-
-// The descriptor set that server reflection serves, generated from proto/ by `npm run generate`.
-const descriptorSetUrl = new URL('../gen/descriptor.binpb', import.meta.url);
 
 function readSetting(file: string, setting: string): Buffer {
   try {
@@ -114,7 +112,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   // Every middleware costs each call a generator hop: authentication only when keys are configured.
   const server = keys === undefined ? base : base.use(authMiddleware(keys));
   server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));
-  server.add(HealthDefinition, HealthServiceImpl(health));
+  server.add(strictDefinition(HealthDefinition), HealthServiceImpl(health));
   server.add(
     ServerReflectionService,
     ServerReflection(readFileSync(descriptorSetUrl), [EventStoreServiceDefinition.fullName, 'grpc.health.v1.Health']),
@@ -131,6 +129,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       streamHeadCacheSize: config.streamHeadCacheSize,
       maxLoadedTenants: config.maxLoadedTenants,
       readLogScanLimit: config.readLogScanLimit,
+      readPageBytes: config.readPageBytes,
       liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
       liveBufferTotalBytes: config.liveBufferTotalBytes,
       subscriptions: {

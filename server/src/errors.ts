@@ -14,7 +14,7 @@ export class InvalidArgumentError extends Error {
   readonly violations: readonly FieldViolation[];
 
   constructor(violations: readonly FieldViolation[]) {
-    super(violations.map(v => `${v.field}: ${v.description}`).join('; '));
+    super(violations.map(v => (v.field === '' ? v.description : `${v.field}: ${v.description}`)).join('; '));
     this.violations = violations;
   }
 }

@@ -24,21 +24,13 @@ export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits,
     async readStream(request) {
       const {tenant, stream, direction, fromRevision, maxCount} = validateReadStream(request, limits);
       const page = await storeOf().readStream(tenant, stream, direction, fromRevision, maxCount);
-      return {
-        events: page.events,
-        nextRevision: page.nextRevision === undefined ? undefined : BigInt(page.nextRevision),
-        streamRevision: BigInt(page.streamRevision),
-      };
+      return {events: page.events, next: page.nextRevision, head: page.streamRevision};
     },
 
     async readLog(request) {
       const {tenant, direction, fromPosition, maxCount, filter} = validateReadLog(request, limits);
       const page = await storeOf().readLog(tenant, direction, fromPosition, maxCount, filter);
-      return {
-        events: page.events,
-        nextPosition: page.nextPosition === undefined ? undefined : BigInt(page.nextPosition),
-        logPosition: BigInt(page.logPosition),
-      };
+      return {events: page.events, next: page.nextPosition, head: page.logPosition};
     },
 
     async getStreamInfo(request) {

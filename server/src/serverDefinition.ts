@@ -9,17 +9,17 @@ import {
 import {withoutCopy} from '../../client/src/wire.js';
 import {decodeAppendRequest, decodeAppendSessionRequest} from './appendDecoding.js';
 import {markTaken} from './handoff.js';
+import {encodeReadResponse, type EncodedReadResponse} from './readResponses.js';
+import {strictDefinition} from './strictDecoding.js';
 import {encodeEventBatchResponse, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
 
 /** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
 export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch | FramedEventBatch;
 
-/** A generated encoder whose output reaches grpc-js {@link withoutCopy}. */
-function uncopied<T>(encode: (message: T) => {finish(): Uint8Array}): (message: T) => {finish(): Uint8Array} {
-  return message => {
-    const bytes = withoutCopy(encode(message).finish());
-    return {finish: () => bytes};
-  };
+/** Read responses, encoded around the stored events (readResponses.ts). */
+function encodedReadResponse(message: EncodedReadResponse): {finish(): Uint8Array} {
+  const bytes = encodeReadResponse(message);
+  return {finish: () => bytes};
 }
 
 const SubscribeResponseWire = {
@@ -37,15 +37,16 @@ const SubscribeResponseWire = {
 
 /**
  * The service definition the server uses: the generated one, except that
+ * every request is checked strictly before it is decoded (strictDecoding.ts),
  * append requests are decoded with less work per event (appendDecoding.ts),
  * responses are encoded as built, without ts-proto's `fromPartial` copy (the
- * server always builds complete messages), Subscribe can send events as the
- * encoded bytes LevelDB returned, and responses carrying events reach grpc-js
- * without nice-grpc's copy. The wire is unchanged: clients use the generated
+ * server always builds complete messages), reads and Subscribe send events as
+ * the encoded bytes LevelDB returned, and responses carrying events reach
+ * grpc-js without nice-grpc's copy. The wire is unchanged: clients use the generated
  * definition, or the SDK's `EventStoreClientDefinition` (its own encoders of
  * append requests).
  */
-export const EventStoreServerDefinition = {
+export const EventStoreServerDefinition = strictDefinition({
   ...EventStoreServiceDefinition,
   methods: {
     ...EventStoreServiceDefinition.methods,
@@ -59,12 +60,12 @@ export const EventStoreServerDefinition = {
     },
     readStream: {
       ...EventStoreServiceDefinition.methods.readStream,
-      responseType: {encode: uncopied(ReadStreamResponse.encode), decode: ReadStreamResponse.decode},
+      responseType: {encode: encodedReadResponse, decode: ReadStreamResponse.decode},
     },
     readLog: {
       ...EventStoreServiceDefinition.methods.readLog,
-      responseType: {encode: uncopied(ReadLogResponse.encode), decode: ReadLogResponse.decode},
+      responseType: {encode: encodedReadResponse, decode: ReadLogResponse.decode},
     },
     subscribe: {...EventStoreServiceDefinition.methods.subscribe, responseType: SubscribeResponseWire},
   },
-} as const;
+} as const);

@@ -187,6 +187,13 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.liveBufferTotalBytes = integer(t, 1, 64 * 1024 * MiB, 'a whole number')),
   },
   {
+    flag: '--read-page-bytes <n>',
+    env: 'EDUPULSE_READ_PAGE_BYTES',
+    defaultText: String(defaultConfig.readPageBytes),
+    description: 'bytes of events in one ReadStream or ReadLog page (at least one event); more come in further pages',
+    apply: (c, t) => (c.readPageBytes = integer(t, 1024, 64 * MiB, 'a whole number')),
+  },
+  {
     flag: '--subscription-memory-bytes <n>',
     env: 'EDUPULSE_SUBSCRIPTION_MEMORY_BYTES',
     defaultText: String(defaultConfig.subscriptionMemoryBytes),

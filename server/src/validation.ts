@@ -11,6 +11,7 @@ import type {
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {ReadDirection} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {uuidv7} from '../../client/src/uuid.js';
+import type {DecodedProposedEvent} from './appendDecoding.js';
 import type {Limits} from './config.js';
 import type {Direction, SubscribeCommand} from './engine/eventStore.js';
 import type {EventSelection} from './engine/eventFilter.js';
@@ -237,7 +238,10 @@ function checkEvent(
   for (const key of keys) {
     const value = event.metadata[key]!;
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
-    if (key === '' || key.length > limits.maxMetadataKeyLength || CONTROL.test(key)) {
+    if (key === '__proto__') {
+      // Stored, it would vanish in JavaScript readers (the SDK's decoder among them): refused, never dropped.
+      v.add(fieldOf(i, '.metadata'), 'key "__proto__" is reserved: JavaScript clients cannot hold it as a metadata key');
+    } else if (key === '' || key.length > limits.maxMetadataKeyLength || CONTROL.test(key)) {
       v.add(
         fieldOf(i, '.metadata'),
         `key "${key.slice(0, 40)}" must be 1 to ${limits.maxMetadataKeyLength} characters without control characters`,
@@ -271,6 +275,7 @@ function checkEvent(
       causationId: event.causationId,
       actorId: event.actorId,
       occurredAt: event.occurredAt,
+      occurredAtExtraNanos: (event as DecodedProposedEvent).occurredAtExtraNanos ?? 0,
       containsPersonalData: event.containsPersonalData,
     },
   };

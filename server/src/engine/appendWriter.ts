@@ -422,6 +422,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
             causationId: e.causationId,
             actorId: e.actorId,
             occurredAt: e.occurredAt,
+            occurredAtExtraNanos: e.occurredAtExtraNanos,
             recordedAt,
             containsPersonalData: e.containsPersonalData,
           };

@@ -164,8 +164,16 @@ function writeText(out: Buffer, offset: number, tag: number, value: string, byte
   return offset + out.write(value, offset);
 }
 
-/** A RecordedEvent as the writer has it: revision and position as numbers (below 2^53), not made bigints to be encoded. */
-export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {revision: number; position: number};
+/**
+ * A RecordedEvent as the writer has it: revision and position as numbers
+ * (below 2^53), not made bigints to be encoded, and the nanoseconds of
+ * `occurredAt` that a Date cannot hold (0..999,999).
+ */
+export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {
+  revision: number;
+  position: number;
+  occurredAtExtraNanos?: number;
+};
 
 /**
  * `RecordedEvent.encode(event).finish()`, byte for byte, in one allocation
@@ -173,14 +181,13 @@ export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {revi
  * builds each event from chunks and joins them; this one sizes the event first,
  * and copies the fields it shares with the events encoded before it with the
  * same `shared` (change 39 of the benchmark README).
- * Negative timestamps, which need 10-byte varints, go to the generated encoder.
+ * Timestamps before 1970 get valid nanos (0..999,999,999), where the generated
+ * encoder writes negative ones.
  */
 export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared: SharedFields = SharedFields()): Uint8Array {
   const occurred = event.occurredAt?.getTime();
+  const occurredExtraNanos = 'occurredAtExtraNanos' in event ? (event.occurredAtExtraNanos ?? 0) : 0;
   const recorded = event.recordedAt?.getTime();
-  if (!(occurred === undefined || occurred >= 0) || !(recorded === undefined || recorded >= 0)) {
-    return RecordedEvent.encode({...event, revision: BigInt(event.revision), position: BigInt(event.position)}).finish();
-  }
   const tenant = shared.text(TENANT_SLOT, 18, event.tenant);
   const stream = shared.text(STREAM_SLOT, 26, event.stream);
   const type = shared.text(TYPE_SLOT, 50, event.type);
@@ -208,7 +215,7 @@ export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared
     (metadata ??= []).push([key, value, keyBytes, valueBytes, entryBytes]);
     size += fieldLength(entryBytes);
   }
-  if (occurred !== undefined) size += fieldLength(timestampLength(occurred));
+  if (occurred !== undefined) size += fieldLength(timestampLength(occurred, occurredExtraNanos));
   if (event.containsPersonalData) size += 2;
 
   const out = Buffer.allocUnsafe(size);
@@ -243,7 +250,7 @@ export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared
   offset = writeText(out, offset, 82, event.correlationId, correlationId);
   offset = writeText(out, offset, 90, event.causationId, causationId);
   offset = writeText(out, offset, 98, event.actorId, actorId);
-  if (occurred !== undefined) offset = writeTimestamp(out, offset, 106, occurred);
+  if (occurred !== undefined) offset = writeTimestamp(out, offset, 106, occurred, occurredExtraNanos);
   if (recordedAt !== undefined) {
     out.set(recordedAt, offset);
     offset += recordedAt.byteLength;

@@ -1,9 +1,8 @@
 import type {Logger} from 'pino';
-import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
 import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {InvalidArgumentError, OverloadedError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
-import type {EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
+import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from './encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {compileEventSelection, type EventSelection} from './eventFilter.js';
 import {IndexWriter, readableIndexes} from './indexWriter.js';
@@ -31,6 +30,11 @@ export type EventStoreOptions = {
   maxLoadedTenants: number;
   /** Most events a filtered ReadLog call scans. */
   readLogScanLimit: number;
+  /**
+   * Most bytes of events in one read page: a page ends after the event that
+   * reaches it (so it holds at least one event), whatever its `maxCount`.
+   */
+  readPageBytes: number;
   /** Bounds of each tenant's live buffer. */
   liveBuffer: LiveBufferLimits;
   /** Bytes all tenants' live buffers may hold together. */
@@ -50,11 +54,14 @@ export type EventStoreOptions = {
 /** Reading direction. */
 export type Direction = 'forwards' | 'backwards';
 
-/** A page of a stream. */
-export type StreamPage = {events: RecordedEvent[]; nextRevision: number | undefined; streamRevision: number};
+/** Stream-index entries whose events one step of a stream read fetches. */
+const READ_STEP = 32;
 
-/** A page of a tenant's log. */
-export type LogPage = {events: RecordedEvent[]; nextPosition: number | undefined; logPosition: number};
+/** A page of a stream: its events as the store holds them (encoded RecordedEvents). */
+export type StreamPage = {events: EncodedEvent[]; nextRevision: number | undefined; streamRevision: number};
+
+/** A page of a tenant's log: its events as the store holds them (encoded RecordedEvents). */
+export type LogPage = {events: EncodedEvent[]; nextPosition: number | undefined; logPosition: number};
 
 /** What is known of a stream. */
 export type StreamInfo = {
@@ -223,9 +230,22 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     }
     const entries = await streamEntries(db, tenant, stream, Math.min(start, end), Math.max(start, end));
     if (!forwards) entries.reverse();
-    const events = (await eventsAt(log, tenant, entries)).map(encoded => RecordedEvent.decode(encoded));
-    const more = forwards ? end < head.revision : end > 0;
-    return {events, nextRevision: more ? (forwards ? end + 1 : end - 1) : undefined, streamRevision: head.revision};
+    // Fetched a few at a time, so that a page of large events stops at its byte bound without reading the rest.
+    const events: EncodedEvent[] = [];
+    let bytes = 0;
+    let taken = 0;
+    while (taken < entries.length && bytes < options.readPageBytes) {
+      const fetched = await eventsAt(log, tenant, entries.slice(taken, taken + READ_STEP));
+      for (const encoded of fetched) {
+        events.push(encoded);
+        taken += 1;
+        bytes += encoded.byteLength;
+        if (bytes >= options.readPageBytes) break;
+      }
+    }
+    const last = start + (forwards ? taken - 1 : 1 - taken);
+    const more = forwards ? last < head.revision : last > 0;
+    return {events, nextRevision: more ? (forwards ? last + 1 : last - 1) : undefined, streamRevision: head.revision};
   }
 
   async function readLog(
@@ -239,7 +259,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const predicate = compileEventSelection(filter);
     const forwards = direction === 'forwards';
     const from = forwards ? Math.max(fromPosition ?? 1, 1) : Math.min(fromPosition ?? logPosition, logPosition);
-    const events: RecordedEvent[] = [];
+    const events: EncodedEvent[] = [];
+    let bytes = 0;
     if (forwards ? from > logPosition : from < 1) return {events, nextPosition: undefined, logPosition};
     // Pages are keyed by their last position: the page holding `from` is the first at or after it.
     let pagesFrom = logKey(tenant, from);
@@ -257,7 +278,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     let last = forwards ? from - 1 : from + 1;
     try {
       let scanned = 0;
-      read: while (events.length < maxCount && scanned < options.readLogScanLimit) {
+      read: while (events.length < maxCount && scanned < options.readLogScanLimit && bytes < options.readPageBytes) {
         const entries = await iterator.nextv(predicate ? 16 : Math.max(1, Math.ceil(maxCount / 8)));
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
@@ -268,9 +289,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
           for (const encoded of inPage) {
             scanned += 1;
             last += forwards ? 1 : -1;
-            const event = RecordedEvent.decode(encoded);
-            if (predicate === undefined || predicate(event)) events.push(event);
-            if (events.length === maxCount || scanned === options.readLogScanLimit) break read;
+            if (predicate === undefined || predicate(peekEventHeader(encoded))) {
+              events.push(encoded);
+              bytes += encoded.byteLength;
+            }
+            if (events.length === maxCount || scanned === options.readLogScanLimit || bytes >= options.readPageBytes) break read;
           }
         }
       }

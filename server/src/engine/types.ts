@@ -16,6 +16,8 @@ export type NewEvent = {
   causationId: string;
   actorId: string;
   occurredAt: Date | undefined;
+  /** Nanoseconds of `occurredAt` beyond its milliseconds (0..999,999): the store keeps the client's Timestamp as sent. */
+  occurredAtExtraNanos: number;
   containsPersonalData: boolean;
 };
 
