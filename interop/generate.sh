@@ -8,7 +8,8 @@ protos=$(cd proto && find edupulse -name '*.proto' | sort)
 
 for out in interop/python/gen examples/python/gen; do
   rm -rf "$out" && mkdir -p "$out"
-  (cd proto && "$tools/venv/bin/python" -m grpc_tools.protoc -I . \
+  # google/rpc/status.proto (an import) from the npm package; its Python code comes with googleapis-common-protos.
+  (cd proto && "$tools/venv/bin/python" -m grpc_tools.protoc -I . -I ../node_modules/google-proto-files \
     --python_out="../$out" --grpc_python_out="../$out" --pyi_out="../$out" $protos)
 done
 

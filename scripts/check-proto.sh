@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 buf() { node_modules/.bin/buf "$@"; }
 
-buf lint
+buf lint proto
 # The wire API is a contract: nothing may break clients built from the last release.
 buf breaking proto --against api-baseline/v0.1.0.binpb
 if ! buf format --diff --exit-code >/dev/null; then

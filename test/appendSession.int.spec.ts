@@ -77,6 +77,11 @@ it("answers every pipelined append by its request id, with Append's results and 
   expect(conflict.value.code).toBe(Status.ABORTED);
   expect(conflict.value.details[0]!.typeUrl).toBe('type.googleapis.com/google.rpc.ErrorInfo');
   expect(ErrorInfo.decode(conflict.value.details[0]!.value).metadata).toMatchObject({stream: 's-1', expected: '999'});
+  // The same status as a google.rpc.Status, which the standard helpers of every language read.
+  const statuses = new Map(responses.map(r => [r.requestId, r.status]));
+  expect(statuses.get(203n)).toEqual(conflict.value);
+  expect(statuses.get(204n)?.code).toBe(Status.INVALID_ARGUMENT);
+  expect(statuses.get(201n)).toBeUndefined();
   const invalid = byId.get(204n);
   expect(invalid?.$case === 'error' && invalid.value.code).toBe(Status.INVALID_ARGUMENT);
 

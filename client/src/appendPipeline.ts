@@ -9,6 +9,7 @@ import type {
   EventStoreServiceClient,
   SessionAppend,
 } from './gen/edupulse/eventstore/v1/event_store_service.js';
+import type {Status as RpcStatus} from './gen/google/rpc/status.js';
 
 /**
  * Sends appends over one append session (a bidirectional call), so that many
@@ -34,8 +35,8 @@ const DETAIL_TYPES: Record<string, {decode(bytes: Uint8Array): ErrorInfo | BadRe
 };
 const METHOD_PATH = '/edupulse.eventstore.v1.EventStoreService/AppendSession';
 
-/** The error the unary Append would have thrown for this outcome. */
-function errorOf(error: AppendError): EventStoreError {
+/** The error the unary Append would have thrown for this outcome's status. */
+function errorOf(error: AppendError | RpcStatus): EventStoreError {
   const extra = error.details.flatMap(any => {
     const type = DETAIL_TYPES[any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1)];
     return type === undefined ? [] : [type.decode(any.value)];
@@ -93,12 +94,14 @@ export function AppendPipeline(
     void (async () => {
       try {
         for await (const response of raw.appendSession(requests(), {signal: controller.signal})) {
-          for (const {requestId, outcome} of response.outcomes) {
+          for (const {requestId, outcome, status} of response.outcomes) {
             const waiting = pending.get(requestId);
             if (waiting === undefined) continue; // Timed out meanwhile.
             pending.delete(requestId);
             clearTimeout(waiting.timer);
             if (outcome?.$case === 'result') waiting.resolve(outcome.value);
+            // Servers before `status` sent the same fields as `error` alone.
+            else if (status !== undefined) waiting.reject(errorOf(status));
             else waiting.reject(outcome === undefined ? new EventStoreError('empty outcome', Status.INTERNAL) : errorOf(outcome.value));
           }
         }

@@ -114,6 +114,36 @@ func run(address string) error {
 		err != nil && st.Code() == codes.Aborted && info != nil && info.Metadata["actual_revision"] == "0",
 		fmt.Sprintf("code=%s reason=%s actual_revision=%s", st.Code(), info.GetReason(), info.GetMetadata()["actual_revision"]))
 
+	// A failed append of a session carries a google.rpc.Status, read with the standard helpers.
+	session, err := store.AppendSession(ctx)
+	if err != nil {
+		return fmt.Errorf("append session: %w", err)
+	}
+	exact := &eventstorev1.ExpectedRevision{Kind: &eventstorev1.ExpectedRevision_Exact{Exact: 7}}
+	if err := session.Send(&eventstorev1.AppendSessionRequest{Appends: []*eventstorev1.SessionAppend{{RequestId: 1, Append: &eventstorev1.AppendRequest{
+		Tenant: tenant, Stream: stream, ExpectedRevision: exact,
+		Events: []*eventstorev1.ProposedEvent{{Type: "test.Conflict", ContentType: "application/json", Data: []byte("{}")}},
+	}}}}); err != nil {
+		return fmt.Errorf("append session: %w", err)
+	}
+	if err := session.CloseSend(); err != nil {
+		return fmt.Errorf("append session: %w", err)
+	}
+	answer, err := session.Recv()
+	if err != nil || len(answer.Outcomes) != 1 {
+		return fmt.Errorf("append session: %v", err)
+	}
+	failed := status.FromProto(answer.Outcomes[0].GetStatus())
+	var sessionInfo *errdetails.ErrorInfo
+	for _, detail := range failed.Details() {
+		if i, ok := detail.(*errdetails.ErrorInfo); ok {
+			sessionInfo = i
+		}
+	}
+	step("session-error-status",
+		answer.Outcomes[0].GetStatus() != nil && failed.Code() == codes.Aborted && sessionInfo != nil && sessionInfo.Metadata["actual_revision"] == "0",
+		fmt.Sprintf("code=%s actual_revision=%s", failed.Code(), sessionInfo.GetMetadata()["actual_revision"]))
+
 	subCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	subscription, err := store.Subscribe(subCtx, &eventstorev1.SubscribeRequest{Tenant: tenant, HeartbeatIntervalMs: 1000})

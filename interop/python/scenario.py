@@ -2,7 +2,8 @@
 
 Appends a typed LessonPublished encoded as protobuf, reads it back and decodes
 it, provokes a wrong-expected-revision error and reads the actual revision from
-the error details, then subscribes from the start and receives the history and a
+the error details (of a unary call, and of an append session's outcome, a
+google.rpc.Status), then subscribes from the start and receives the history and a
 live event appended by another client (its own channel). Prints one
 "STEP python <name> PASS|FAIL <detail>" line per step; exits 1 on any mismatch.
 
@@ -85,6 +86,37 @@ def main(address):
             error.code() == grpc.StatusCode.ABORTED and found and info.metadata["actual_revision"] == "0",
             f"code={error.code().name} reason={info.reason} actual_revision={info.metadata.get('actual_revision')}",
         )
+
+    # A failed append of a session carries a google.rpc.Status, read with the standard helpers.
+    session = store.AppendSession(
+        iter(
+            [
+                api.AppendSessionRequest(
+                    appends=[
+                        api.SessionAppend(
+                            request_id=1,
+                            append=api.AppendRequest(
+                                tenant=TENANT,
+                                stream=stream,
+                                expected_revision=api.ExpectedRevision(exact=7),
+                                events=[event_pb2.ProposedEvent(type="test.Conflict", content_type="application/json", data=b"{}")],
+                            ),
+                        )
+                    ]
+                )
+            ]
+        ),
+        timeout=10,
+    )
+    outcome = next(o for response in session for o in response.outcomes)
+    failed = rpc_status.to_status(outcome.status) if outcome.HasField("status") else None
+    info = error_details_pb2.ErrorInfo()
+    found = any(d.Unpack(info) for d in outcome.status.details if d.Is(info.DESCRIPTOR))
+    step(
+        "session-error-status",
+        failed is not None and failed.code == grpc.StatusCode.ABORTED and found and info.metadata["actual_revision"] == "0",
+        f"code={failed.code.name if failed else None} actual_revision={info.metadata.get('actual_revision')}",
+    )
 
     messages = queue.Queue()
     subscription = store.Subscribe(api.SubscribeRequest(tenant=TENANT, heartbeat_interval_ms=1000))

@@ -70,10 +70,11 @@ export async function* runAppendSession(
     done.push(outcome);
     notify();
   };
-  const failed = (requestId: bigint, error: unknown): SessionAppendOutcome => ({
-    requestId,
-    outcome: {$case: 'error', value: appendErrorOf(error, log)},
-  });
+  const failed = (requestId: bigint, error: unknown): SessionAppendOutcome => {
+    const status = appendErrorOf(error, log);
+    // `status` is the google.rpc.Status clients read; `error`, the same fields, is there for clients built before it.
+    return {requestId, outcome: {$case: 'error', value: status}, status};
+  };
 
   const reader = (async () => {
     try {

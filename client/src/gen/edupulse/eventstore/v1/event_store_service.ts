@@ -10,6 +10,7 @@ import type { CallContext, CallOptions } from "nice-grpc-common";
 import { Any } from "../../../google/protobuf/any.js";
 import { Empty } from "../../../google/protobuf/empty.js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { Status } from "../../../google/rpc/status.js";
 import { ProposedEvent, RecordedEvent } from "./event.js";
 
 export const protobufPackage = "edupulse.eventstore.v1";
@@ -161,12 +162,27 @@ export interface SessionAppendOutcome {
     /** The append succeeded (or was a deduplicated retry). */
     { $case: "result"; value: AppendResponse }
     | //
-    /** The append failed; nothing of it was written. */
+    /**
+     * The append failed; nothing of it was written. Kept for clients built
+     * before `status`: the same fields, as a message of this package.
+     */
     { $case: "error"; value: AppendError }
     | undefined;
+  /**
+   * Set exactly when the append failed (nothing of it was written): the
+   * status Append would have failed with, as a google.rpc.Status, so that the
+   * standard helpers of every language (grpc_status in Python,
+   * status.FromProto in Go, nice-grpc-error-details in TypeScript) read it as
+   * they read a call's error, details included (google.rpc.ErrorInfo,
+   * google.rpc.BadRequest).
+   */
+  status?: Status | undefined;
 }
 
-/** Why one append of a session failed: the shape of google.rpc.Status. */
+/**
+ * Why one append of a session failed: the shape of google.rpc.Status
+ * (superseded by SessionAppendOutcome.status, which is one).
+ */
 export interface AppendError {
   /** The gRPC status code Append would have failed with (e.g. 10 ABORTED). */
   code: number;
@@ -1073,7 +1089,7 @@ export const AppendSessionResponse: MessageFns<AppendSessionResponse> = {
 };
 
 function createBaseSessionAppendOutcome(): SessionAppendOutcome {
-  return { requestId: 0n, outcome: undefined };
+  return { requestId: 0n, outcome: undefined, status: undefined };
 }
 
 export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
@@ -1091,6 +1107,9 @@ export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
       case "error":
         AppendError.encode(message.outcome.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.status !== undefined) {
+      Status.encode(message.status, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1132,6 +1151,14 @@ export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
             message.outcome = { $case: "error", value: AppendError.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.status = Status.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1156,6 +1183,7 @@ export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
         : isSet(object.error)
         ? { $case: "error", value: AppendError.fromJSON(object.error) }
         : undefined,
+      status: isSet(object.status) ? Status.fromJSON(object.status) : undefined,
     };
   },
 
@@ -1168,6 +1196,9 @@ export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
       obj.result = AppendResponse.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "error") {
       obj.error = AppendError.toJSON(message.outcome.value);
+    }
+    if (message.status !== undefined) {
+      obj.status = Status.toJSON(message.status);
     }
     return obj;
   },
@@ -1192,6 +1223,9 @@ export const SessionAppendOutcome: MessageFns<SessionAppendOutcome> = {
         break;
       }
     }
+    message.status = (object.status !== undefined && object.status !== null)
+      ? Status.fromPartial(object.status)
+      : undefined;
     return message;
   },
 };
