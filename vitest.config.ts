@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 30_000,
+    // Room for a busy 2-core machine: tests wait for conditions, and these only end a test that hangs.
+    testTimeout: 180_000,
+    hookTimeout: 60_000,
     // Tests start real servers and measure memory; forks keep them apart, and
     // --expose-gc lets the memory test measure live heap rather than garbage.
     pool: 'forks',

@@ -132,7 +132,8 @@ it('round-trips: append → read → tail → export → import into a fresh dir
   expect(again.code).toBe(1);
   expect(again.stderr).toContain('line 1: event');
   expect(again.stderr).toContain('does not continue tenant "school-a" at 33');
-});
+  // Some 45 CLI processes, each a Node start: minutes on a loaded machine.
+}, 600_000);
 
 it('verify reports a damaged index and exits non-zero', async () => {
   const dataDir = join(dir, 'damaged');
@@ -147,6 +148,20 @@ it('verify reports a damaged index and exits non-zero', async () => {
   expect(verified.code).toBe(1);
   expect(verified.stdout).toContain('PROBLEM stream index of "lesson-1" revision 1 does not point at position 2');
   expect(verified.stdout).toContain('verify: 2 problems');
+});
+
+it('keys create refuses an entry the server would refuse: every tenant for a non-admin key, a tenant name out of shape', async () => {
+  const wildcard = await cli(['keys', 'create', '--id', 'reporting', '--tenant', '*', '--role', 'write']);
+  expect(wildcard.code).toBe(1);
+  expect(wildcard.stdout).toBe('');
+  expect(wildcard.stderr).toContain('--role admin');
+  const badTenant = await cli(['keys', 'create', '--id', 'reporting', '--tenant', 'School A']);
+  expect(badTenant.code).toBe(1);
+  expect(badTenant.stdout).toBe('');
+  expect(badTenant.stderr).toContain('tenant must be a tenant name');
+  const admin = await cli(['keys', 'create', '--id', 'ops', '--tenant', '*', '--role', 'admin']);
+  expect(admin.code).toBe(0);
+  expect(lines(admin.stdout)[0]).toMatchObject({entry: {tenant: '*', role: 'admin'}});
 });
 
 it('keys create makes keys the server accepts; the CLI sends them', async () => {

@@ -176,6 +176,20 @@ describe('Subscribe', () => {
     expect(live.events()).toHaveLength(0);
   });
 
+  it('applies a filter on a stream subscription too: history and live events of the stream that pass it', async () => {
+    await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.Rare', {n: 1}), jsonEvent('test.Common', {n: 2})]});
+    await t.client.append({stream: 'lesson-2', events: [jsonEvent('test.Rare', {n: 3})]});
+    const filter = {streams: [], streamPrefixes: [], eventTypes: ['test.Rare'], eventTypePrefixes: []};
+    const stream = subscribe(t.newClient(), {stream: 'lesson-1', filter});
+    await stream.until(s => shapeOf(s.messages).includes('caughtUp'), 'caught up');
+    await t.client.append({stream: 'lesson-1', events: [jsonEvent('test.Common', {n: 4}), jsonEvent('test.Rare', {n: 5})]});
+    await stream.until(s => s.events().length === 2, 'the live rare event');
+    expect(stream.events().map(e => [e.stream, Number(e.revision)])).toEqual([
+      ['lesson-1', 0],
+      ['lesson-1', 3],
+    ]);
+  });
+
   it('sends heartbeats on an idle subscription', async () => {
     const idle = subscribe(t.newClient(), {heartbeatIntervalMs: 100});
     await idle.until(s => s.messages.filter(m => m.content?.$case === 'heartbeat').length >= 3, '3 heartbeats');

@@ -32,10 +32,16 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** A new random key and the entry to add to the keys file for it. */
+/**
+ * A new random key and the entry to add to the keys file for it. Throws,
+ * naming the option at fault, for an entry the server would refuse to load
+ * (the keys file's rules are {@link KeyRing}'s).
+ */
 export function createApiKey(id: string, tenant: string, role: Role): {key: string; entry: ApiKeyEntry} {
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
-  return {key, entry: {id, sha256: hashApiKey(key), tenant, role}};
+  const entry = {id, sha256: hashApiKey(key), tenant, role};
+  KeyRing({keys: [entry]}, 'the new key');
+  return {key, entry};
 }
 
 /** Checks and indexes keys-file entries; `source` names the file in messages. */

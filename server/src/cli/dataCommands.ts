@@ -78,6 +78,10 @@ export function dataCommands(): Command[] {
     .option('--role <role>', 'read, write or admin', 'write')
     .action((flags: {id: string; tenant: string; role: string}) => {
       if (!['read', 'write', 'admin'].includes(flags.role)) throw new Error('--role must be read, write or admin');
+      // `serve` refuses such an entry: refused here, before it reaches a keys file.
+      if (flags.tenant === '*' && flags.role !== 'admin') {
+        throw new Error('--tenant "*" (every tenant) is for admin keys only: add --role admin, or name one tenant');
+      }
       const {key, entry} = createApiKey(flags.id, flags.tenant, flags.role as Role);
       process.stdout.write(`${JSON.stringify({key, entry})}\n`);
       process.stderr.write('Keep the key secret; add the entry to the "keys" list of the keys file.\n');

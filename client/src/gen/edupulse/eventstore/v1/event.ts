@@ -37,7 +37,8 @@ export interface ProposedEvent {
   data: Uint8Array;
   /**
    * Free-form string metadata (e.g. "source" or "schema-version"). At most 64
-   * entries; keys at most 128 characters, values at most 4096.
+   * entries; keys at most 128 characters, values at most 4096. The key
+   * "__proto__" is refused: JavaScript readers cannot hold it.
    */
   metadata: { [key: string]: string };
   /**
@@ -52,7 +53,12 @@ export interface ProposedEvent {
    * 200 characters.
    */
   actorId: string;
-  /** When the event happened, by the client's clock. Optional. */
+  /**
+   * When the event happened, by the client's clock. Optional. Between
+   * 0001-01-01 and 9999-12-31 with nanos in 0..999,999,999, as protobuf
+   * defines a Timestamp; stored and returned to the nanosecond as sent (the
+   * TypeScript SDK's Date holds milliseconds).
+   */
   occurredAt?:
     | Date
     | undefined;
@@ -81,12 +87,13 @@ export interface RecordedEvent {
   stream: string;
   /**
    * The event's revision within its stream: 0 for the stream's first event,
-   * then 1, 2, ... with no gap.
+   * then 1, 2, ... with no gap. Never above 2^53-1.
    */
   revision: bigint;
   /**
    * The event's position in its tenant's log: 1 for the tenant's first event,
-   * then 2, 3, ... with no gap, in commit order. Never reused.
+   * then 2, 3, ... with no gap, in commit order. Never reused. Never above
+   * 2^53-1.
    */
   position: bigint;
   /** Fully qualified event type, as proposed. */

@@ -76,7 +76,7 @@ export interface ExpectedRevision {
     | //
     /**
      * The stream's last event must have exactly this revision (optimistic
-     * concurrency: the revision you read before deciding).
+     * concurrency: the revision you read before deciding). At most 2^53-1.
      */
     { $case: "exact"; value: bigint }
     | undefined;
@@ -137,7 +137,10 @@ export interface AppendSessionRequest {
 
 /** One append on an append session. */
 export interface SessionAppend {
-  /** Chosen by the client (e.g. 1, 2, 3, ...); the outcome carries it back. */
+  /**
+   * Chosen by the client (e.g. 1, 2, 3, ...); the outcome carries it back.
+   * Any 64-bit value.
+   */
   requestId: bigint;
   /** The append, exactly as for Append. */
   append?: AppendRequest | undefined;
@@ -223,7 +226,7 @@ export interface ReadStreamRequest {
   direction: ReadDirection;
   /**
    * First revision to return (inclusive). Unset: the first revision when
-   * reading forwards, the last when reading backwards.
+   * reading forwards, the last when reading backwards. At most 2^53-1.
    */
   fromRevision?:
     | bigint
@@ -255,7 +258,7 @@ export interface ReadLogRequest {
   direction: ReadDirection;
   /**
    * First position to consider (inclusive). Unset: position 1 forwards, the
-   * last position backwards.
+   * last position backwards. At most 2^53-1.
    */
   fromPosition?:
     | bigint
@@ -324,14 +327,21 @@ export interface SubscribeRequest {
     | //
     /**
      * After this log position (exclusive): the position of the last event you
-     * processed. Log subscriptions only.
+     * processed. Log subscriptions only. At most 2^53-1.
      */
     { $case: "afterPosition"; value: bigint }
     | //
-    /** After this stream revision (exclusive). Stream subscriptions only. */
+    /**
+     * After this stream revision (exclusive). Stream subscriptions only. At
+     * most 2^53-1.
+     */
     { $case: "afterRevision"; value: bigint }
     | undefined;
-  /** Optional selection (log subscriptions only). */
+  /**
+   * Optional selection. On a stream subscription it applies to the stream's
+   * events (e.g. only some event types of the stream; a stream part naming
+   * other streams selects nothing).
+   */
   filter?:
     | EventFilter
     | undefined;
@@ -3009,6 +3019,11 @@ export const FellBehind: MessageFns<FellBehind> = {
  * field violation per problem; ABORTED (wrong expected revision) and
  * ALREADY_EXISTS (event id reused) carry a google.rpc.ErrorInfo whose metadata
  * is machine-readable.
+ *
+ * Positions and revisions are uint64 on the wire, but never exceed 2^53-1
+ * (9007199254740991, the largest integer every JSON reader and JavaScript
+ * holds exactly): a request field naming a larger one is INVALID_ARGUMENT.
+ * Other 64-bit fields (a session's request_id) take their whole range.
  */
 export type EventStoreServiceDefinition = typeof EventStoreServiceDefinition;
 export const EventStoreServiceDefinition = {
@@ -3062,8 +3077,9 @@ export const EventStoreServiceDefinition = {
     },
     /**
      * Reads one stream forwards or backwards from a revision, at most
-     * `max_count` events per call; page with `next_revision`. NOT_FOUND when the
-     * stream has no events.
+     * `max_count` events per call and at most about 1 MiB of them (the server's
+     * --read-page-bytes; a page holds at least one event); page with
+     * `next_revision`. NOT_FOUND when the stream has no events.
      */
     readStream: {
       name: "ReadStream",
@@ -3075,7 +3091,8 @@ export const EventStoreServiceDefinition = {
     },
     /**
      * Reads a tenant's whole log forwards or backwards from a position, with
-     * optional filters; page with `next_position`.
+     * optional filters, at most `max_count` events and about 1 MiB of them per
+     * call (as ReadStream); page with `next_position`.
      */
     readLog: {
       name: "ReadLog",
@@ -3155,8 +3172,9 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
   ): ServerStreamingMethodResult<DeepPartial<AppendSessionResponse>>;
   /**
    * Reads one stream forwards or backwards from a revision, at most
-   * `max_count` events per call; page with `next_revision`. NOT_FOUND when the
-   * stream has no events.
+   * `max_count` events per call and at most about 1 MiB of them (the server's
+   * --read-page-bytes; a page holds at least one event); page with
+   * `next_revision`. NOT_FOUND when the stream has no events.
    */
   readStream(
     request: ReadStreamRequest,
@@ -3164,7 +3182,8 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
   ): Promise<DeepPartial<ReadStreamResponse>>;
   /**
    * Reads a tenant's whole log forwards or backwards from a position, with
-   * optional filters; page with `next_position`.
+   * optional filters, at most `max_count` events and about 1 MiB of them per
+   * call (as ReadStream); page with `next_position`.
    */
   readLog(request: ReadLogRequest, context: CallContext & CallContextExt): Promise<DeepPartial<ReadLogResponse>>;
   /**
@@ -3228,8 +3247,9 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
   ): AsyncIterable<AppendSessionResponse>;
   /**
    * Reads one stream forwards or backwards from a revision, at most
-   * `max_count` events per call; page with `next_revision`. NOT_FOUND when the
-   * stream has no events.
+   * `max_count` events per call and at most about 1 MiB of them (the server's
+   * --read-page-bytes; a page holds at least one event); page with
+   * `next_revision`. NOT_FOUND when the stream has no events.
    */
   readStream(
     request: DeepPartial<ReadStreamRequest>,
@@ -3237,7 +3257,8 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
   ): Promise<ReadStreamResponse>;
   /**
    * Reads a tenant's whole log forwards or backwards from a position, with
-   * optional filters; page with `next_position`.
+   * optional filters, at most `max_count` events and about 1 MiB of them per
+   * call (as ReadStream); page with `next_position`.
    */
   readLog(request: DeepPartial<ReadLogRequest>, options?: CallOptions & CallOptionsExt): Promise<ReadLogResponse>;
   /**
