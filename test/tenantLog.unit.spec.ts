@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest';
 import {LiveBufferBudget, type LiveBufferMember} from '../server/src/engine/liveBudget.js';
 import {TenantLog, type LiveEvent} from '../server/src/engine/tenantLog.js';
 import {WAKE_TURN} from '../server/src/engine/wakeInTurns.js';
-import {batchBytesFor} from '../server/src/engine/eventStore.js';
+import {SubscriptionMemory} from '../server/src/engine/subscriptionMemory.js';
+import {range} from './support/events.js';
 
 function live(position: number, size = 10): LiveEvent {
   return {stream: 's', revision: position - 1, position, type: 't', size, encoded: new Uint8Array(0)};
@@ -216,15 +217,44 @@ describe('TenantLog shared framing', () => {
   });
 });
 
-describe('subscription batch size', () => {
-  it('shares the memory budget among subscriptions, within 16 KiB..1 MiB', () => {
-    const MiB = 1024 * 1024;
-    expect(batchBytesFor(1, 64 * MiB)).toBe(MiB);
-    expect(batchBytesFor(0, 64 * MiB)).toBe(MiB);
-    expect(batchBytesFor(32, 64 * MiB)).toBe(MiB);
-    expect(batchBytesFor(128, 64 * MiB)).toBe(256 * 1024);
-    expect(batchBytesFor(512, 64 * MiB)).toBe(64 * 1024);
-    expect(batchBytesFor(1000, 64 * MiB)).toBe(33_554);
-    expect(batchBytesFor(100_000, 64 * MiB)).toBe(16 * 1024);
+describe('subscription memory', () => {
+  const MiB = 1024 * 1024;
+  const KiB = 1024;
+
+  it('gives few subscriptions large messages and reads, and many their fair share down to 16 KiB each', () => {
+    const memory = SubscriptionMemory(64 * MiB);
+    const one = memory.open();
+    expect(one.batchBytes()).toBe(MiB);
+    expect(one.readBytes()).toBe(256 * KiB);
+    const more = range(1, 999).map(() => memory.open());
+    // A subscription's next step takes its fair share: 64 MiB over 1,000, two reads of 16 KiB and two messages of the rest.
+    expect(more[0]!.batchBytes()).toBe(Math.floor((Math.floor((64 * MiB) / 1000) - 32 * KiB) / 2));
+    expect(more[0]!.readBytes()).toBe(16 * KiB);
+    one.release();
+    for (const share of more) share.release();
+    expect(memory.granted()).toBe(0);
+  });
+
+  it('keeps what stalled subscriptions hold within the total plus 64 KiB each, however they arrive', () => {
+    const memory = SubscriptionMemory(64 * MiB);
+    // Each takes its share and stalls (asks no more), as subscribers arriving one by one and never reading again.
+    const stalled = range(1, 1000).map(() => {
+      const share = memory.open();
+      share.batchBytes();
+      return share;
+    });
+    // The early ones got large shares and keep them; the late ones get their floor.
+    expect(memory.granted()).toBeLessThanOrEqual(64 * MiB + 1000 * 64 * KiB);
+    expect(stalled.at(-1)!.batchBytes()).toBe(16 * KiB);
+    const late = range(1, 100).map(() => {
+      const share = memory.open();
+      share.batchBytes();
+      return share;
+    });
+    // Past the total each subscription still moves, on 64 KiB.
+    expect(memory.granted()).toBeLessThanOrEqual(64 * MiB + 1100 * 64 * KiB);
+    expect(late.at(-1)!.batchBytes()).toBe(16 * KiB);
+    for (const share of [...stalled, ...late]) share.release();
+    expect(memory.granted()).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import {LiveBufferBudget} from './liveBudget.js';
 import {filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
+import {SubscriptionMemory} from './subscriptionMemory.js';
 import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
 import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
@@ -136,31 +137,12 @@ export type EventStoreStats = {
 };
 
 /** How subscriptions read and send, server-wide. */
-export type SubscriptionOptions = Omit<SubscriptionTuning, 'batchBytes'> & {
-  /** Bytes of messages all subscriptions together may hold; sets the batch size. */
+export type SubscriptionOptions = SubscriptionTuning & {
+  /** Bytes all subscriptions together may hold (their messages and reads): see {@link SubscriptionMemory}. */
   memoryBytes: number;
   /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
   maxRunning: number;
 };
-
-const MIN_BATCH_BYTES = 16 * 1024;
-/**
- * Up to 1 MiB: at the default 256 events a batch, 2 KiB events then fill a
- * message (about 540 KB) instead of stopping at 120; half the messages, and
- * a sixth less server CPU per event caught up (change 38 in bench/README.md).
- */
-const MAX_BATCH_BYTES = 1024 * 1024;
-
-/**
- * The batch size when `subscriptions` are running: each holds up to two
- * messages, so their sum stays within `memoryBytes` down to a floor of 16 KiB
- * (about 4,000 subscriptions at the default 64 MiB). Few subscriptions get large
- * batches, which catch up fastest; many get small ones.
- */
-export function batchBytesFor(subscriptions: number, memoryBytes: number): number {
-  const share = Math.floor(memoryBytes / (2 * Math.max(1, subscriptions)));
-  return Math.min(MAX_BATCH_BYTES, Math.max(MIN_BATCH_BYTES, share));
-}
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
@@ -203,10 +185,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
   const {memoryBytes, maxRunning, ...subscriptionTuning} = options.subscriptions;
+  const memory = SubscriptionMemory(memoryBytes);
   const fellBehind = new Map<string, number>();
   const tuning: SubscriptionTuning = {
     ...subscriptionTuning,
-    batchBytes: () => batchBytesFor(running.size, memoryBytes),
     onFellBehind: tenant => fellBehind.set(tenant, (fellBehind.get(tenant) ?? 0) + 1),
   };
 
@@ -373,6 +355,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         progress,
       },
       signal: subscription.signal,
+      share: memory.open(),
       // Ending because the store closes is UNAVAILABLE, whatever the subscription threw.
       failure: error => (closing.signal.aborted && !signal.aborted ? new ShuttingDownError() : error),
       close() {

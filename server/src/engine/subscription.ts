@@ -3,16 +3,9 @@ import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstor
 import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
-import {
-  HISTORY_PREFETCH_BYTES,
-  MAX_SEQUENCE,
-  decodeIndexRun,
-  entriesOfRun,
-  logRangeAfter,
-  positionOfLogKey,
-  streamIndexRangeAfter,
-} from './keys.js';
-import {eventsAt, readPage} from './logPage.js';
+import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
+import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
+import type {SubscriptionShare} from './subscriptionMemory.js';
 import type {TenantLog} from './tenantLog.js';
 
 /**
@@ -30,12 +23,6 @@ type HistoryBatch = {events: EncodedEvent[]; cursor: number; checkpoint: boolean
 
 /** Tuning of subscriptions, from the server configuration. */
 export type SubscriptionTuning = {
-  /**
-   * Most bytes of event data per batch message now (a batch always holds at
-   * least one event); it follows the number of subscriptions, so it is asked
-   * once per read step.
-   */
-  batchBytes(): number;
   /** LevelDB entries (log pages, or stream-index runs) read per iterator step while catching up. */
   readChunk: number;
   /** Send a checkpoint after this many consecutive non-matching events in history. */
@@ -67,6 +54,12 @@ export type OpenedSubscription = {
   request: SubscriptionRequest;
   /** Ends the subscription when it aborts. */
   signal: AbortSignal;
+  /**
+   * What it may hold: the most bytes of event data per batch message (a
+   * batch always holds at least one event) and per LevelDB read, asked once
+   * per step. Released when the subscription closes.
+   */
+  share: SubscriptionShare;
   /** What to throw for `error`, which the subscription ended with. */
   failure(error: unknown): unknown;
   /** Called once when the subscription ends, however it ends. */
@@ -92,7 +85,7 @@ export async function* runSubscription(
   open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
 ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
-  const {request, signal, failure, close} = await open();
+  const {request, signal, share, failure, close} = await open();
   const {tenant, stream, predicate, maxBatchSize} = request;
   const release = tenant.retain();
   // Every event up to `cursor` has been delivered or skipped by the filter.
@@ -134,7 +127,7 @@ export async function* runSubscription(
 
       if (stream === undefined && predicate === undefined) {
         // Every unfiltered subscriber at this cursor gets the very same message bytes.
-        const framed = tenant.framedAfter(cursor, maxBatchSize, tuning.batchBytes());
+        const framed = tenant.framedAfter(cursor, maxBatchSize, share.batchBytes());
         if (framed !== 'behind' && framed !== undefined) {
           cursor = framed.last;
           yield {framed: framed.bytes};
@@ -142,7 +135,7 @@ export async function* runSubscription(
           continue;
         }
       }
-      const buffered = tenant.eventsAfter(cursor, maxBatchSize, tuning.batchBytes());
+      const buffered = tenant.eventsAfter(cursor, maxBatchSize, share.batchBytes());
       if (buffered === 'behind') {
         live = false;
         tuning.onFellBehind?.(tenant.tenant);
@@ -187,6 +180,7 @@ export async function* runSubscription(
     throw failure(error);
   } finally {
     release();
+    share.release();
     close();
   }
 
@@ -197,23 +191,38 @@ export async function* runSubscription(
    */
   async function* readLogHistory(from: number): AsyncGenerator<HistoryBatch> {
     // Pages are keyed by their last position: the first one after `from` holds from + 1.
-    const iterator = log.iterator({
-      ...logRangeAfter(tenant.tenant, from),
-      signal,
-      highWaterMarkBytes: HISTORY_PREFETCH_BYTES,
-    });
-    try {
+    let maxBytes = share.batchBytes();
+    const range = logRangeAfter(tenant.tenant, from);
+    /**
+     * The pages after `afterKey`, one LevelDB read's worth, through an
+     * iterator of its own that is closed at once: a subscriber that stops
+     * reading keeps no iterator open (an open one pins LevelDB's blocks and
+     * files), only the pages read, which its share accounts for. Pages never
+     * change once written, so reads from successive snapshots continue one
+     * another.
+     */
+    const readPages = async (afterKey: Buffer): Promise<Array<[Buffer, Uint8Array]>> => {
+      // classic-level stops a read once it has passed highWaterMarkBytes, so a read may bring one page more.
+      const highWaterMarkBytes = Math.max(0, share.readBytes() - PAGE_BYTES);
+      const iterator = log.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
+      try {
+        return await iterator.nextv(tuning.readChunk);
+      } finally {
+        await iterator.close();
+      }
+    };
+    {
       let events: EncodedEvent[] = [];
       let bytes = 0;
       let skipped = 0;
       let scanned = from;
       // Read ahead: the next chunk comes off LevelDB while this one is being sent.
-      let next = readAhead(iterator.nextv(tuning.readChunk));
+      let next = readAhead(readPages(range.gt));
       for (;;) {
         const entries = await next;
         if (entries.length === 0) break;
-        next = readAhead(iterator.nextv(tuning.readChunk));
-        const maxBytes = tuning.batchBytes();
+        next = readAhead(readPages(entries[entries.length - 1]![0]));
+        maxBytes = share.batchBytes();
         for (const [key, value] of entries) {
           const page = readPage(positionOfLogKey(key), value);
           // Only the first page may start before the cursor; a page starting after it leaves a hole.
@@ -247,8 +256,6 @@ export async function* runSubscription(
         }
       }
       if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
-    } finally {
-      await iterator.close();
     }
   }
 
@@ -266,8 +273,10 @@ export async function* runSubscription(
     const iterator = db.iterator({...streamIndexRangeAfter(tenant.tenant, name, after), signal});
     let last = cursor;
     try {
-      // Index runs per step: each holds one event or more, so a step may hold more than a batch.
-      const chunk = Math.min(tuning.readChunk, maxBatchSize);
+      // Index runs per step: each holds one event or more, so a step may hold more than a batch; and
+      // each run reads a log page, so a step reads no more pages than the subscription's read bytes hold.
+      share.batchBytes();
+      const chunk = Math.max(1, Math.min(tuning.readChunk, maxBatchSize, Math.floor(share.readBytes() / PAGE_BYTES)));
       let next = readAhead(iterator.nextv(chunk));
       for (;;) {
         const entries = await next;
@@ -277,7 +286,7 @@ export async function* runSubscription(
         const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
         const values = await eventsAt(log, tenant.tenant, indexed);
         const events: EncodedEvent[] = [];
-        const maxBytes = tuning.batchBytes();
+        const maxBytes = share.batchBytes();
         let bytes = 0;
         let yielded = false;
         for (const [i, value] of values.entries()) {

@@ -1,0 +1,89 @@
+import {HISTORY_PREFETCH_BYTES} from './keys.js';
+
+/** The least a part (a message, a LevelDB read) may be: 16 KiB. */
+const MIN_PART_BYTES = 16 * 1024;
+/**
+ * Up to 1 MiB a message: at the default 256 events a batch, 2 KiB events then
+ * fill a message (about 540 KB) instead of stopping at 120; half the
+ * messages, and a sixth less server CPU per event caught up (the performance
+ * journal, "subscription batch size").
+ */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/** The least a subscription holds: two messages and two reads at their floor. */
+const MIN_SHARE_BYTES = 4 * MIN_PART_BYTES;
+/** The most a subscription asks for: two messages of 1 MiB and two reads of HISTORY_PREFETCH_BYTES. */
+const MAX_SHARE_BYTES = 2 * MAX_BATCH_BYTES + 2 * HISTORY_PREFETCH_BYTES;
+
+/**
+ * One subscription's part of the {@link SubscriptionMemory}: what it may hold
+ * at once, re-granted at each step of its reading.
+ */
+export type SubscriptionShare = {
+  /**
+   * Takes the share for the next step (called once per step, when the
+   * subscription holds nothing but the messages it already handed on) and
+   * returns the most bytes of event data in its next message.
+   */
+  batchBytes(): number;
+  /** The most bytes one LevelDB read may bring in, by the current share. */
+  readBytes(): number;
+  /** Gives the share back: the subscription has ended. */
+  release(): void;
+};
+
+/**
+ * The memory every subscription together may hold, `totalBytes`
+ * (--subscription-memory-bytes). A subscription holds at most four parts:
+ * the message the transport is writing, the next one waiting for it, the
+ * LevelDB read being sent and the one read ahead. It asks, at each step, for
+ * a fair share (the total over the subscriptions running, within 64 KiB to
+ * 2.5 MiB) and gets what is free of it, never less than 64 KiB.
+ *
+ * So what stalled subscribers hold stays within `totalBytes` plus 64 KiB each,
+ * however they arrive: one that stops reading keeps only what it was
+ * granted, the ones after it share what is left, and each gets at least its
+ * 64 KiB, the floor that keeps a subscription moving. Subscriptions that read
+ * on give their share back at each step.
+ */
+export type SubscriptionMemory = {
+  /** A share for a new subscription (holding nothing until its first step). */
+  open(): SubscriptionShare;
+  /** Bytes granted now, across all subscriptions. */
+  granted(): number;
+};
+
+export function SubscriptionMemory(totalBytes: number): SubscriptionMemory {
+  let granted = 0;
+  let holders = 0;
+  return {
+    open() {
+      holders += 1;
+      let mine = 0;
+      let open = true;
+      return {
+        batchBytes() {
+          const fair = Math.min(MAX_SHARE_BYTES, Math.max(MIN_SHARE_BYTES, Math.floor(totalBytes / holders)));
+          const free = totalBytes - (granted - mine);
+          const next = Math.max(MIN_SHARE_BYTES, Math.min(fair, free));
+          granted += next - mine;
+          mine = next;
+          return Math.floor((mine - 2 * readPart(mine)) / 2);
+        },
+        readBytes: () => readPart(Math.max(mine, MIN_SHARE_BYTES)),
+        release() {
+          if (!open) return;
+          open = false;
+          granted -= mine;
+          mine = 0;
+          holders -= 1;
+        },
+      };
+    },
+    granted: () => granted,
+  };
+}
+
+/** The read part of a share of `share` bytes: a tenth of it, within 16 KiB..HISTORY_PREFETCH_BYTES. */
+function readPart(share: number): number {
+  return Math.min(HISTORY_PREFETCH_BYTES, Math.max(MIN_PART_BYTES, Math.floor(share / 10)));
+}
