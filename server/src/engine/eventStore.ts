@@ -9,7 +9,9 @@ import {IndexWriter, readableIndexes} from './indexWriter.js';
 import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
 import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from './liveBudget.js';
-import {filesPerLevel, openStorage} from './openDatabase.js';
+import {closeIterator} from './closeIterator.js';
+import {ensureReserve} from './diskReserve.js';
+import {RESERVE_BYTES, filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
 import {SubscriptionMemory} from './subscriptionMemory.js';
@@ -156,6 +158,29 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         : `indexed the last ${replayed} events of tenant "${tenant}"'s log again, which a crash had left out of its indexes`,
     );
   }
+  if (storage.reserve.released > 0) {
+    options.logger.warn(
+      {releasedBytes: storage.reserve.released, dataDir: options.dataDir},
+      'the disk was nearly full: the disk reserve was released so that LevelDB could recover; free disk space soon',
+    );
+  }
+  // Without its reserve the store could not reopen after a full disk: it makes one as soon as the disk has room.
+  let reserveRetry: NodeJS.Timeout | undefined;
+  if (!storage.reserve.held) {
+    options.logger.warn(
+      {reserveBytes: RESERVE_BYTES, dataDir: options.dataDir},
+      'too little free disk space for the disk reserve, which lets the store reopen after the disk fills up; retrying every minute',
+    );
+    reserveRetry = setInterval(() => {
+      void ensureReserve(options.dataDir, RESERVE_BYTES).then(held => {
+        if (!held || reserveRetry === undefined) return;
+        clearInterval(reserveRetry);
+        reserveRetry = undefined;
+        options.logger.info({reserveBytes: RESERVE_BYTES}, 'disk reserve made');
+      });
+    }, 60_000);
+    reserveRetry.unref();
+  }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const eventIds = EventIdHighWater(db);
   const tenants = TenantRegistry(db, {
@@ -258,10 +283,12 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     );
     // The last position considered; pages must continue from it without a gap.
     let last = forwards ? from - 1 : from + 1;
+    let lastRead = 0;
     try {
       let scanned = 0;
       read: while (events.length < maxCount && scanned < options.readLogScanLimit && bytes < options.readPageBytes) {
         const entries = await iterator.nextv(predicate ? 16 : Math.max(1, Math.ceil(maxCount / 8)));
+        lastRead = entries.length;
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
           const page = readPage(positionOfLogKey(key), value);
@@ -280,7 +307,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         }
       }
     } finally {
-      await iterator.close();
+      await closeIterator(iterator, lastRead);
     }
     const next = forwards ? last + 1 : last - 1;
     const more = forwards ? next <= logPosition : next >= 1;
@@ -373,6 +400,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
 
   async function close(): Promise<void> {
+    clearInterval(reserveRetry);
+    reserveRetry = undefined;
     await stop();
     await storage.close();
   }

@@ -1,6 +1,7 @@
 import {Level} from 'level';
 import {join} from 'node:path';
 import {FORMAT_VERSION, FORMAT_VERSION_KEY, LOG_DIRECTORY, encodeSequence, readSequence} from './keys.js';
+import {ensureReserve, freeBytes, releaseReserveIfLow, reserveBytesFor} from './diskReserve.js';
 import {migrateFormat1, migrateFormat2, migrateFormat3} from './logPage.js';
 import {recoverIndexes, type IndexRecovery} from './recoverIndexes.js';
 
@@ -44,6 +45,8 @@ export type Storage = {
   log: Level<Buffer, Uint8Array>;
   /** What opening did to indexes that a crash left behind the log. */
   recovered: IndexRecovery[];
+  /** The disk reserve (diskReserve.ts): bytes released to open, and whether the directory holds one now. */
+  reserve: {released: number; held: boolean};
   /** Closes both. */
   close(): Promise<void>;
 };
@@ -63,21 +66,40 @@ async function openLevel(dir: string, create: boolean): Promise<Level<Buffer, Ui
     if (cause?.code === 'LEVEL_LOCKED') {
       throw new Error(`data directory ${dir} is in use by another process (a running server?)`, {cause: error});
     }
-    throw new Error(`cannot open data directory ${dir}: ${(error as Error).message}`, {cause: error});
+    const free = await freeBytes(dir).catch(() => undefined);
+    const space =
+      free !== undefined && free < RESERVE_BYTES
+        ? `; the disk has ${mib(free)} free, and opening may need up to ${mib(RESERVE_BYTES)} to turn LevelDB's write-ahead log into a table: free that much and start again`
+        : '';
+    throw new Error(
+      `cannot open data directory ${dir}: ${(error as Error).message}${space} (LevelDB's own log, ${join(dir, 'LOG')}, has the details)`,
+      {
+        cause: error,
+      },
+    );
   }
   return db;
 }
+
+/** The disk reserve this store keeps (diskReserve.ts). */
+export const RESERVE_BYTES = reserveBytesFor(WRITE_BUFFER_BYTES);
+
+const mib = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024))} MiB`;
 
 /**
  * Opens the storage of a data directory (creating it when `create`): checks
  * the storage format and migrates older ones (format 1, an event per log
  * entry, to pages; format 2, a stream-index entry per event, to runs; format
  * 3 moves the pages into the log's own LevelDB), then brings the indexes
- * level with the log after a crash (recoverIndexes.ts). LevelDB's lock makes
+ * level with the log after a crash (recoverIndexes.ts), and keeps the disk
+ * reserve (diskReserve.ts): released first when the disk is nearly full,
+ * made again afterwards when it has room. LevelDB's lock makes
  * a second process fail here with LEVEL_DATABASE_NOT_OPEN (cause:
  * LEVEL_LOCKED), e.g. `import` while a server runs.
  */
 export async function openStorage(dataDir: string, create = true): Promise<Storage> {
+  // A disk that filled up leaves LevelDB too little room to recover: the reserve gives it back.
+  const released = await releaseReserveIfLow(dataDir, RESERVE_BYTES).catch(() => 0);
   const db = await openLevel(dataDir, create);
   let log: Level<Buffer, Uint8Array> | undefined;
   try {
@@ -93,8 +115,9 @@ export async function openStorage(dataDir: string, create = true): Promise<Stora
     if (version !== undefined && version <= 3) await migrateFormat3(db, log);
     if (version !== FORMAT_VERSION) await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
     const recovered = await recoverIndexes(db, log);
+    const held = await ensureReserve(dataDir, RESERVE_BYTES);
     const opened = log;
-    return {db, log, recovered, close: async () => void (await Promise.all([db.close(), opened.close()]))};
+    return {db, log, recovered, reserve: {released, held}, close: async () => void (await Promise.all([db.close(), opened.close()]))};
   } catch (error) {
     await Promise.all([db.close(), log?.close()]);
     throw error;

@@ -4,6 +4,7 @@ import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedE
 import type {EventPredicate} from './eventFilter.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
+import {closeIterator} from './closeIterator.js';
 import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
 import type {SubscriptionShare} from './subscriptionMemory.js';
 import type {TenantLog} from './tenantLog.js';
@@ -205,10 +206,12 @@ export async function* runSubscription(
       // classic-level stops a read once it has passed highWaterMarkBytes, so a read may bring one page more.
       const highWaterMarkBytes = Math.max(0, share.readBytes() - PAGE_BYTES);
       const iterator = log.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
+      let entries: Array<[Buffer, Uint8Array]> = [];
       try {
-        return await iterator.nextv(tuning.readChunk);
+        entries = await iterator.nextv(tuning.readChunk);
+        return entries;
       } finally {
-        await iterator.close();
+        await closeIterator(iterator, entries.length, signal);
       }
     };
     {
