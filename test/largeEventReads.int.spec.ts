@@ -1,9 +1,9 @@
 import {randomBytes} from 'node:crypto';
-import {readFile, rm} from 'node:fs/promises';
+import {rm} from 'node:fs/promises';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {createEventStoreClient, type EventStoreClient} from '../client/src/index.js';
 import {range} from './support/events.js';
-import {startServerProcess, type ServerProcess} from './support/serverProcess.js';
+import {anonymousMemory, startServerProcess, type ServerProcess} from './support/serverProcess.js';
 import {freshDataDir} from './support/testServer.js';
 
 /**
@@ -42,12 +42,7 @@ afterAll(async () => {
   await rm(dataDir, {recursive: true, force: true});
 });
 
-async function serverRss(): Promise<number> {
-  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
-  // Anonymous memory: the process's own. LevelDB reads its table files through mmap, and those pages
-  // (RssFile) are the kernel's page cache, shared and reclaimable, not memory the server holds.
-  return Number(/RssAnon:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
+const serverRss = (): Promise<number> => anonymousMemory(server.child.pid!);
 
 it(`the SDK reads ${EVENTS} events of 900 KB, ${READERS} readers at once, in pages the server bounds by bytes`, async () => {
   const before = await serverRss();

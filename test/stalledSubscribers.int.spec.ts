@@ -1,10 +1,10 @@
-import {readFile, rm} from 'node:fs/promises';
+import {rm} from 'node:fs/promises';
 import {Client, Metadata, credentials, type ClientReadableStream} from '@grpc/grpc-js';
 import {createChannel, createClient} from 'nice-grpc';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {EventStoreServiceDefinition, SubscribeRequest} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent, range} from './support/events.js';
-import {startServerProcess, type ServerProcess} from './support/serverProcess.js';
+import {anonymousMemory, startServerProcess, type ServerProcess} from './support/serverProcess.js';
 import {freshDataDir} from './support/testServer.js';
 
 /**
@@ -53,12 +53,7 @@ afterAll(async () => {
   await rm(dataDir, {recursive: true, force: true});
 });
 
-async function serverRss(): Promise<number> {
-  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
-  // Anonymous memory: the process's own. LevelDB reads its table files through mmap, and those pages
-  // (RssFile) are the kernel's page cache, shared and reclaimable, not memory the server holds.
-  return Number(/RssAnon:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
+const serverRss = (): Promise<number> => anonymousMemory(server.child.pid!);
 
 /** The server's RSS once it has stopped growing: sampled until three samples 250 ms apart differ by less than 1 MiB. */
 async function settledRss(): Promise<number> {

@@ -238,19 +238,17 @@ describe('subscription memory', () => {
   it('keeps what stalled subscriptions hold within the total plus 64 KiB each, however they arrive', () => {
     const memory = SubscriptionMemory(64 * MiB);
     // Each takes its share and stalls (asks no more), as subscribers arriving one by one and never reading again.
-    const stalled = range(1, 1000).map(() => {
-      const share = memory.open();
-      share.batchBytes();
-      return share;
-    });
+    const arrive = (count: number) =>
+      range(1, count).map(() => {
+        const share = memory.open();
+        share.batchBytes();
+        return share;
+      });
+    const stalled = arrive(1000);
     // The early ones got large shares and keep them; the late ones get their floor.
     expect(memory.granted()).toBeLessThanOrEqual(64 * MiB + 1000 * 64 * KiB);
     expect(stalled.at(-1)!.batchBytes()).toBe(16 * KiB);
-    const late = range(1, 100).map(() => {
-      const share = memory.open();
-      share.batchBytes();
-      return share;
-    });
+    const late = arrive(100);
     // Past the total each subscription still moves, on 64 KiB.
     expect(memory.granted()).toBeLessThanOrEqual(64 * MiB + 1100 * 64 * KiB);
     expect(late.at(-1)!.batchBytes()).toBe(16 * KiB);

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
+import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 
 const main = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
@@ -53,4 +54,15 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
     child.stdout.on('data', onData);
     void exited.then(({code, signal}) => reject(new Error(`server exited before listening (code ${code}, signal ${signal}): ${stderr}`)));
   });
+}
+
+/**
+ * The anonymous resident memory of process `pid`, in bytes: the process's
+ * own. LevelDB reads its table files through mmap, and those pages (RssFile)
+ * are the kernel's page cache, shared and reclaimable, not memory the server
+ * holds.
+ */
+export async function anonymousMemory(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/RssAnon:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
