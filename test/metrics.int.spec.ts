@@ -73,9 +73,12 @@ it('exposes counters that match the workload', async () => {
   // The retries looked their ids up in the index once every batch queued before them was written; none is queued since.
   expect(value(samples, 'edupulse_index_backlog_bytes')).toBe(0);
   expect(value(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+  // The one subscription's share of the budget: at least its 64 KiB floor.
+  expect(value(samples, 'edupulse_subscription_memory_bytes')).toBeGreaterThanOrEqual(64 * 1024);
 
   subscription.abort();
   await subscriber.return?.().catch(() => undefined);
+  await vi.waitFor(async () => expect(value(await scrape(), 'edupulse_subscription_memory_bytes')).toBe(0));
 });
 
 it("counts every call's messages both ways, and the counts only grow from scrape to scrape", async () => {

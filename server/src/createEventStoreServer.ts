@@ -85,6 +85,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         subscriptions: [],
         liveBufferBytes: 0,
         indexBacklogBytes: 0,
+        subscriptionMemoryBytes: 0,
         tenantsLoaded: 0,
         fellBehind: new Map(),
         storageFiles: [],

@@ -92,6 +92,14 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
     },
   });
   new Gauge({
+    name: 'edupulse_subscription_memory_bytes',
+    help: 'Bytes granted to running subscriptions for their messages and reads: --subscription-memory-bytes shared among them, and at least 64 KiB each.',
+    registers: [own],
+    collect() {
+      this.set(stats().subscriptionMemoryBytes);
+    },
+  });
+  new Gauge({
     name: 'edupulse_index_backlog_bytes',
     help: `Bytes of index entries queued behind the log and not yet written. At ${INDEX_BACKLOG_BYTES / 2 ** 20} MiB appends wait for the indexes to catch up.`,
     registers: [own],

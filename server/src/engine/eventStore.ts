@@ -126,6 +126,8 @@ export type EventStoreStats = {
   liveBufferBytes: number;
   /** Bytes of index entries acknowledged appends have queued and not yet written (bounded: appends wait past it). */
   indexBacklogBytes: number;
+  /** Bytes granted to running subscriptions for their messages and reads (subscriptionMemory.ts). */
+  subscriptionMemoryBytes: number;
   /** Tenants loaded: those in use (an append on its way, a subscription) and up to `maxLoadedTenants` idle ones. */
   tenantsLoaded: number;
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
@@ -420,6 +422,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       })),
       liveBufferBytes: liveBudget.used(),
       indexBacklogBytes: indexes.backlogBytes(),
+      subscriptionMemoryBytes: memory.granted(),
       tenantsLoaded: tenants.loaded(),
       fellBehind,
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).

@@ -214,52 +214,50 @@ export async function* runSubscription(
         await closeIterator(iterator, entries.length, signal);
       }
     };
-    {
-      let events: EncodedEvent[] = [];
-      let bytes = 0;
-      let skipped = 0;
-      let scanned = from;
-      // Read ahead: the next chunk comes off LevelDB while this one is being sent.
-      let next = readAhead(readPages(range.gt));
-      for (;;) {
-        const entries = await next;
-        if (entries.length === 0) break;
-        next = readAhead(readPages(entries[entries.length - 1]![0]));
-        maxBytes = share.batchBytes();
-        for (const [key, value] of entries) {
-          const page = readPage(positionOfLogKey(key), value);
-          // Only the first page may start before the cursor; a page starting after it leaves a hole.
-          if (page.first > scanned + 1 || (scanned > from && page.first !== scanned + 1)) {
-            throw new Error(`the log of tenant "${tenant.tenant}" has a gap after position ${scanned}`);
-          }
-          for (let i = scanned + 1 - page.first; i < page.events.length; i++) {
-            const encoded = page.events[i]!;
-            scanned += 1;
-            // Without a filter the event is never decoded: its stored bytes go out as they are.
-            if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
-              if (++skipped >= tuning.checkpointEveryEvents) {
-                // Report progress: first what matched so far, then how far the scan got.
-                if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
-                yield {events: [], cursor: scanned, checkpoint: true};
-                events = [];
-                bytes = 0;
-                skipped = 0;
-              }
-              continue;
-            }
-            skipped = 0;
-            events.push(encoded);
-            bytes += encoded.byteLength;
-            if (events.length >= maxBatchSize || bytes >= maxBytes) {
-              yield {events, cursor: scanned, checkpoint: false};
+    let events: EncodedEvent[] = [];
+    let bytes = 0;
+    let skipped = 0;
+    let scanned = from;
+    // Read ahead: the next chunk comes off LevelDB while this one is being sent.
+    let next = readAhead(readPages(range.gt));
+    for (;;) {
+      const entries = await next;
+      if (entries.length === 0) break;
+      next = readAhead(readPages(entries[entries.length - 1]![0]));
+      maxBytes = share.batchBytes();
+      for (const [key, value] of entries) {
+        const page = readPage(positionOfLogKey(key), value);
+        // Only the first page may start before the cursor; a page starting after it leaves a hole.
+        if (page.first > scanned + 1 || (scanned > from && page.first !== scanned + 1)) {
+          throw new Error(`the log of tenant "${tenant.tenant}" has a gap after position ${scanned}`);
+        }
+        for (let i = scanned + 1 - page.first; i < page.events.length; i++) {
+          const encoded = page.events[i]!;
+          scanned += 1;
+          // Without a filter the event is never decoded: its stored bytes go out as they are.
+          if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
+            if (++skipped >= tuning.checkpointEveryEvents) {
+              // Report progress: first what matched so far, then how far the scan got.
+              if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
+              yield {events: [], cursor: scanned, checkpoint: true};
               events = [];
               bytes = 0;
+              skipped = 0;
             }
+            continue;
+          }
+          skipped = 0;
+          events.push(encoded);
+          bytes += encoded.byteLength;
+          if (events.length >= maxBatchSize || bytes >= maxBytes) {
+            yield {events, cursor: scanned, checkpoint: false};
+            events = [];
+            bytes = 0;
           }
         }
       }
-      if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
     }
+    if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
   }
 
   /**
