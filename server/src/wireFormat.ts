@@ -25,8 +25,8 @@ import type {FieldViolation} from './errors.js';
  */
 
 /** `seconds` of 0001-01-01T00:00:00Z and of 9999-12-31T23:59:59Z. */
-const MIN_TIMESTAMP_SECONDS = -62_135_596_800n;
-const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
 const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 /** Nesting deeper than this is refused (the messages of this API nest a few levels; groups of unknown fields could nest without end). */
 const MAX_DEPTH = 64;
@@ -65,8 +65,28 @@ export function findWireProblem(bytes: Uint8Array, schema: DescMessage): FieldVi
   }
 }
 
-/** Reads a varint at `pos`; returns its value as a number when below 2^53, else as a bigint, and where it ends. */
-function readVarint(bytes: Uint8Array, pos: number, end: number): {value: number; big: bigint | undefined; next: number} {
+/**
+ * What the last {@link readVarint} read: its value as a number (exact below
+ * 2^53) and, from 2^53 on, as a bigint. Module state rather than a returned
+ * object: the walk reads a varint for every tag and length of every request,
+ * and an object each cost as much again as the walk.
+ */
+let varint = 0;
+let varintBig: bigint | undefined;
+/** What the last {@link readTag} read. */
+let tagField = 0;
+let tagWire = 0;
+/** Where the content of the last length-delimited value {@link skipValue} passed starts. */
+let contentStart = 0;
+
+/** Reads a varint at `pos` into {@link varint}; returns where it ends. */
+function readVarint(bytes: Uint8Array, pos: number, end: number): number {
+  const first = pos < end ? bytes[pos]! : -1;
+  if (first >= 0 && first < 0x80) {
+    varint = first;
+    varintBig = undefined;
+    return pos + 1;
+  }
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
@@ -76,8 +96,9 @@ function readVarint(bytes: Uint8Array, pos: number, end: number): {value: number
     scale *= 128;
     if ((byte & 0x80) === 0) {
       if (i === 9 && byte > 1) throw new WireProblem(pos, 'a varint overflows 64 bits');
-      const big = value > Number.MAX_SAFE_INTEGER ? bigVarint(bytes, pos, pos + i + 1) : undefined;
-      return {value, big, next: pos + i + 1};
+      varint = value;
+      varintBig = value > Number.MAX_SAFE_INTEGER ? bigVarint(bytes, pos, pos + i + 1) : undefined;
+      return pos + i + 1;
     }
   }
   throw new WireProblem(pos, 'a varint is longer than 10 bytes');
@@ -128,11 +149,15 @@ function messageOf(field: DescField): DescMessage | undefined {
   return undefined;
 }
 
-/** Moves past a value of wire type `wireType` at `pos` (an unknown field's); returns where it ends. */
+/**
+ * Moves past a value of wire type `wireType` at `pos`; returns where it ends
+ * (for a length-delimited value, where its content starts is left in
+ * {@link contentStart}).
+ */
 function skipValue(bytes: Uint8Array, pos: number, end: number, wireType: number, fieldNumber: number, depth: number): number {
   switch (wireType) {
     case 0:
-      return readVarint(bytes, pos, end).next;
+      return readVarint(bytes, pos, end);
     case 1:
       if (pos + 8 > end) throw new WireProblem(pos, 'a 64-bit value runs past the end of its message');
       return pos + 8;
@@ -140,23 +165,23 @@ function skipValue(bytes: Uint8Array, pos: number, end: number, wireType: number
       if (pos + 4 > end) throw new WireProblem(pos, 'a 32-bit value runs past the end of its message');
       return pos + 4;
     case 2: {
-      const length = readVarint(bytes, pos, end);
-      if (length.value > end - length.next)
-        throw new WireProblem(pos, `a length of ${length.big ?? length.value} runs past the end of its message`);
-      return length.next + length.value;
+      const content = readVarint(bytes, pos, end);
+      if (varint > end - content) throw new WireProblem(pos, `a length of ${varintBig ?? varint} runs past the end of its message`);
+      contentStart = content;
+      return content + varint;
     }
     case 3: {
       if (depth >= MAX_DEPTH) throw new WireProblem(pos, 'groups nest too deeply');
       let at = pos;
       for (;;) {
         if (at >= end) throw new WireProblem(pos, `group ${fieldNumber} has no end-group tag`);
-        const tag = readTag(bytes, at, end);
-        if (tag.wireType === 4) {
-          if (tag.fieldNumber !== fieldNumber)
-            throw new WireProblem(at, `group ${fieldNumber} is closed by an end-group tag of field ${tag.fieldNumber}`);
-          return tag.next;
+        const next = readTag(bytes, at, end);
+        if (tagWire === 4) {
+          if (tagField !== fieldNumber)
+            throw new WireProblem(at, `group ${fieldNumber} is closed by an end-group tag of field ${tagField}`);
+          return next;
         }
-        at = skipValue(bytes, tag.next, end, tag.wireType, tag.fieldNumber, depth + 1);
+        at = skipValue(bytes, next, end, tagWire, tagField, depth + 1);
       }
     }
     default:
@@ -164,15 +189,16 @@ function skipValue(bytes: Uint8Array, pos: number, end: number, wireType: number
   }
 }
 
-function readTag(bytes: Uint8Array, pos: number, end: number): {fieldNumber: number; wireType: number; next: number} {
-  const tag = readVarint(bytes, pos, end);
-  if (tag.value > 0xffff_ffff) throw new WireProblem(pos, 'a tag is larger than 32 bits');
-  const fieldNumber = Math.floor(tag.value / 8);
-  const wireType = tag.value % 8;
-  if (fieldNumber === 0) throw new WireProblem(pos, 'a tag has field number 0 (a stray zero byte?)');
-  if (fieldNumber > MAX_FIELD_NUMBER) throw new WireProblem(pos, `field number ${fieldNumber} is out of range`);
-  if (wireType === 6 || wireType === 7) throw new WireProblem(pos, `wire type ${wireType} does not exist`);
-  return {fieldNumber, wireType, next: tag.next};
+/** Reads a tag at `pos` into {@link tagField} and {@link tagWire}; returns where it ends. */
+function readTag(bytes: Uint8Array, pos: number, end: number): number {
+  const next = readVarint(bytes, pos, end);
+  if (varint > 0xffff_ffff) throw new WireProblem(pos, 'a tag is larger than 32 bits');
+  tagField = Math.floor(varint / 8);
+  tagWire = varint % 8;
+  if (tagField === 0) throw new WireProblem(pos, 'a tag has field number 0 (a stray zero byte?)');
+  if (tagField > MAX_FIELD_NUMBER) throw new WireProblem(pos, `field number ${tagField} is out of range`);
+  if (tagWire === 6 || tagWire === 7) throw new WireProblem(pos, `wire type ${tagWire} does not exist`);
+  return next;
 }
 
 /**
@@ -181,32 +207,35 @@ function readTag(bytes: Uint8Array, pos: number, end: number): {fieldNumber: num
  */
 function walk(bytes: Uint8Array, start: number, end: number, schema: DescMessage, path: string[] | undefined, depth: number): void {
   if (depth >= MAX_DEPTH) throw new WireProblem(start, 'messages nest too deeply');
-  const isTimestamp = schema.typeName === 'google.protobuf.Timestamp';
-  let seconds = 0n;
+  const {isTimestamp} = infoOf(schema);
+  let seconds = 0;
   let nanos = 0;
   // Occurrences of each repeated field so far, for `events[3]`-style paths.
   const seen = path === undefined ? undefined : new Map<number, number>();
   let pos = start;
   while (pos < end) {
-    const tag = readTag(bytes, pos, end);
-    if (tag.wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${tag.fieldNumber} closes no group`);
-    const field = fieldByNumber(schema, tag.fieldNumber);
+    const valueAt = readTag(bytes, pos, end);
+    const fieldNumber = tagField;
+    const wireType = tagWire;
+    if (wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${fieldNumber} closes no group`);
+    const field = fieldByNumber(schema, fieldNumber);
     if (field === undefined) {
-      pos = skipValue(bytes, tag.next, end, tag.wireType, tag.fieldNumber, depth);
+      pos = skipValue(bytes, valueAt, end, wireType, fieldNumber, depth);
       continue;
     }
     if (path !== undefined) {
-      const count = seen!.get(tag.fieldNumber) ?? 0;
-      seen!.set(tag.fieldNumber, count + 1);
+      const count = seen!.get(fieldNumber) ?? 0;
+      seen!.set(fieldNumber, count + 1);
       const repeated = field.fieldKind === 'list';
       path.push(`${path.length === 0 ? '' : '.'}${field.name}${repeated ? `[${count}]` : ''}`);
     }
-    pos = checkField(bytes, tag.next, end, field, tag.wireType, path, depth);
-    if (isTimestamp) {
-      const value = readVarint(bytes, tag.next, end);
-      const raw = value.big ?? BigInt(value.value);
-      if (tag.fieldNumber === 1) seconds = BigInt.asIntN(64, raw);
-      else if (tag.fieldNumber === 2) nanos = Number(BigInt.asIntN(32, raw));
+    pos = checkField(bytes, valueAt, end, field, wireType, path, depth);
+    if (isTimestamp && (fieldNumber === 1 || fieldNumber === 2)) {
+      readVarint(bytes, valueAt, end);
+      // As int64 and int32: a negative value is a 10-byte varint, read as a bigint. Approximate
+      // beyond 2^53, which is far outside the range either way.
+      if (fieldNumber === 1) seconds = varintBig === undefined ? varint : Number(BigInt.asIntN(64, varintBig));
+      else nanos = varint <= 0xffff_ffff ? varint | 0 : Number(BigInt.asIntN(32, varintBig ?? BigInt(varint)));
     }
     path?.pop();
   }
@@ -219,19 +248,21 @@ function walk(bytes: Uint8Array, start: number, end: number, schema: DescMessage
   }
 }
 
-/** The field numbered `n`, by the message's list (`schema.field` is keyed by local name). */
+/** The field numbered `n` (`schema.field` is keyed by local name). */
 function fieldByNumber(schema: DescMessage, n: number): DescField | undefined {
-  return numbered(schema).get(n);
+  return infoOf(schema).fields.get(n);
 }
 
-const byNumber = new WeakMap<DescMessage, Map<number, DescField>>();
-function numbered(schema: DescMessage): Map<number, DescField> {
-  let map = byNumber.get(schema);
-  if (map === undefined) {
-    map = new Map(schema.fields.map(f => [f.number, f]));
-    byNumber.set(schema, map);
+/** What the walk needs of a message schema, worked out once per schema. */
+type SchemaInfo = {fields: Map<number, DescField>; isTimestamp: boolean};
+const infos = new WeakMap<DescMessage, SchemaInfo>();
+function infoOf(schema: DescMessage): SchemaInfo {
+  let info = infos.get(schema);
+  if (info === undefined) {
+    info = {fields: new Map(schema.fields.map(f => [f.number, f])), isTimestamp: schema.typeName === 'google.protobuf.Timestamp'};
+    infos.set(schema, info);
   }
-  return map;
+  return info;
 }
 
 /** Checks one value of a known field at `pos` (just past its tag); returns where it ends. */
@@ -247,16 +278,15 @@ function checkField(
   if (field.fieldKind === 'map') {
     if (wireType !== 2) throw new WireProblem(pos, `has wire type ${wireType}, but a map entry is length-delimited`);
     const next = skipValue(bytes, pos, end, 2, field.number, depth);
-    const length = readVarint(bytes, pos, end);
     // A map entry is a message of key = 1, value = 2.
-    walkMapEntry(bytes, length.next, next, field, depth + 1);
+    walkMapEntry(bytes, contentStart, next, field, depth + 1);
     return next;
   }
   const message = messageOf(field);
   if (message !== undefined) {
     if (wireType !== 2) throw new WireProblem(pos, `has wire type ${wireType}, but a message is length-delimited`);
     const next = skipValue(bytes, pos, end, 2, field.number, depth);
-    walk(bytes, readVarint(bytes, pos, end).next, next, message, path, depth + 1);
+    walk(bytes, contentStart, next, message, path, depth + 1);
     return next;
   }
   const scalar = scalarOf(field)!;
@@ -265,7 +295,7 @@ function checkField(
   if (field.fieldKind === 'list' && wireType === 2 && expected !== 2) {
     // Packed repeated scalars: one length-delimited run of values.
     const next = skipValue(bytes, pos, end, 2, field.number, depth);
-    let at = readVarint(bytes, pos, end).next;
+    let at = contentStart;
     while (at < next) at = skipValue(bytes, at, next, expected, field.number, depth);
     if (at !== next) throw new WireProblem(pos, 'a packed run does not end on a value');
     return next;
@@ -283,7 +313,7 @@ function checkScalar(
   depth: number,
 ): number {
   const next = skipValue(bytes, pos, end, wireType, fieldNumber, depth);
-  if (scalar === ScalarType.STRING) checkUtf8(bytes, readVarint(bytes, pos, end).next, next);
+  if (scalar === ScalarType.STRING) checkUtf8(bytes, contentStart, next);
   return next;
 }
 
@@ -301,27 +331,28 @@ function checkUtf8(bytes: Uint8Array, start: number, end: number): void {
 function walkMapEntry(bytes: Uint8Array, start: number, end: number, field: DescField & {fieldKind: 'map'}, depth: number): void {
   let pos = start;
   while (pos < end) {
-    const tag = readTag(bytes, pos, end);
-    if (tag.wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${tag.fieldNumber} closes no group`);
-    if (tag.fieldNumber === 1) {
+    const valueAt = readTag(bytes, pos, end);
+    const fieldNumber = tagField;
+    const wireType = tagWire;
+    if (wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${fieldNumber} closes no group`);
+    if (fieldNumber === 1) {
       const expected = wireTypeOfScalar(field.mapKey);
-      if (tag.wireType !== expected) throw new WireProblem(pos, `a map key has wire type ${tag.wireType}, but its type needs ${expected}`);
-      pos = checkScalar(bytes, tag.next, end, field.mapKey, tag.wireType, 1, depth);
-    } else if (tag.fieldNumber === 2) {
+      if (wireType !== expected) throw new WireProblem(pos, `a map key has wire type ${wireType}, but its type needs ${expected}`);
+      pos = checkScalar(bytes, valueAt, end, field.mapKey, wireType, 1, depth);
+    } else if (fieldNumber === 2) {
       if (field.mapKind === 'message') {
-        if (tag.wireType !== 2) throw new WireProblem(pos, `a map value has wire type ${tag.wireType}, but a message is length-delimited`);
-        const next = skipValue(bytes, tag.next, end, 2, 2, depth);
-        walk(bytes, readVarint(bytes, tag.next, end).next, next, field.message, undefined, depth + 1);
+        if (wireType !== 2) throw new WireProblem(pos, `a map value has wire type ${wireType}, but a message is length-delimited`);
+        const next = skipValue(bytes, valueAt, end, 2, 2, depth);
+        walk(bytes, contentStart, next, field.message, undefined, depth + 1);
         pos = next;
       } else {
         const scalar = field.mapKind === 'enum' ? ScalarType.INT32 : field.scalar;
         const expected = wireTypeOfScalar(scalar);
-        if (tag.wireType !== expected)
-          throw new WireProblem(pos, `a map value has wire type ${tag.wireType}, but its type needs ${expected}`);
-        pos = checkScalar(bytes, tag.next, end, scalar, tag.wireType, 2, depth);
+        if (wireType !== expected) throw new WireProblem(pos, `a map value has wire type ${wireType}, but its type needs ${expected}`);
+        pos = checkScalar(bytes, valueAt, end, scalar, wireType, 2, depth);
       }
     } else {
-      pos = skipValue(bytes, tag.next, end, tag.wireType, tag.fieldNumber, depth);
+      pos = skipValue(bytes, valueAt, end, wireType, fieldNumber, depth);
     }
   }
 }
