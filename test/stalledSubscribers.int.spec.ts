@@ -14,8 +14,9 @@ import {freshDataDir} from './support/testServer.js';
  * What the store itself holds for them is bounded by --subscription-memory-bytes
  * plus a 64 KiB floor each (SubscriptionMemory, tested exactly in
  * tenantLog.unit.spec.ts); the RSS also carries what the transport holds per
- * stream, buffers the garbage collector has not reclaimed yet, and the C
- * allocator's per-thread arenas after a thousand concurrent reads. This test
+ * stream (its copy of the message being written), buffers the garbage
+ * collector has not reclaimed yet, and native memory not yet accounted for
+ * (not glibc's arenas: MALLOC_ARENA_MAX=2 leaves the figure as it is). This test
  * guards that whole figure against regressions: 1,000 stalled subscribers
  * took 1,139 MiB before shares were accounted, some 205 MiB of anonymous
  * memory since (iterators closed between reads, their native caches freed).
