@@ -1,6 +1,22 @@
 import {execFileSync} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
-/** Builds the server once, for the tests that run it as a separate process (kill and restart). */
-export default function setup(): void {
+/** The environment variable naming the folder that holds this run's data directories (see freshDataDir). */
+export const TEST_DATA_ROOT = 'EDUPULSE_TEST_DATA_ROOT';
+
+/**
+ * Builds the server once, for the tests that run it as a separate process
+ * (kill and restart), and makes one folder for every data directory of the
+ * run, removed when the run ends: a test that keeps its directory (to reopen
+ * it, or because its worker died) leaves nothing behind, and each directory
+ * holds a 72 MiB disk reserve. The test workers, started after this, inherit
+ * the folder's name.
+ */
+export default function setup(): () => void {
   execFileSync('npm', ['run', '--silent', 'build'], {stdio: 'inherit'});
+  const root = mkdtempSync(join(tmpdir(), 'edupulse-es-run-'));
+  process.env[TEST_DATA_ROOT] = root;
+  return () => rmSync(root, {recursive: true, force: true});
 }

@@ -11,6 +11,7 @@ import {
 } from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
 import {defaultConfig, type ServerConfig} from '../../server/src/config.js';
 import {startEventStoreServer, type EventStoreServer} from '../../server/src/createEventStoreServer.js';
+import {TEST_DATA_ROOT} from './globalSetup.js';
 
 /** A real server on 127.0.0.1:0 over a fresh temp data directory, and a real client. */
 export type TestServer = {
@@ -43,9 +44,9 @@ async function subscriptionsLeftOpen(server: EventStoreServer): Promise<number> 
   }
 }
 
-/** Temp directory for one test's data. */
+/** Temp directory for one test's data, inside the run's folder (globalSetup.ts removes it at the end). */
 export async function freshDataDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'edupulse-es-test-'));
+  return mkdtemp(join(process.env[TEST_DATA_ROOT] ?? tmpdir(), 'edupulse-es-test-'));
 }
 
 /** Starts a server with test-friendly settings (fsync on, as in production), overridable. */
