@@ -47,7 +47,11 @@ const serverRss = (): Promise<number> => anonymousMemory(server.child.pid!);
 it(`the SDK reads ${EVENTS} events of 900 KB, ${READERS} readers at once, in pages the server bounds by bytes`, async () => {
   const before = await serverRss();
   let highest = before;
-  const sampling = setInterval(() => void serverRss().then(rss => (highest = Math.max(highest, rss))), 20);
+  // One sample at a time, each awaited before the test goes on, so that none outlives the server.
+  let sample: Promise<void> = Promise.resolve();
+  const sampling = setInterval(() => {
+    sample = sample.then(async () => void (highest = Math.max(highest, await serverRss())));
+  }, 20);
   try {
     const reads = await Promise.all(
       range(1, READERS).map(async reader => {
@@ -70,6 +74,7 @@ it(`the SDK reads ${EVENTS} events of 900 KB, ${READERS} readers at once, in pag
     expect(streamEvents).toBe(EVENTS / 3);
   } finally {
     clearInterval(sampling);
+    await sample;
   }
   // Each reader has a page on its way (1 MiB and one event, as stored, as encoded and as framed by grpc-js),
   // and garbage waits for the collector. Before closeIterator, the native caches of closed iterators grew
