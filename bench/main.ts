@@ -416,7 +416,7 @@ async function loadStore(dir: string, total: number, size: number, batched: bool
 async function catchUpSuite(): Promise<void> {
   // Both logs, the one loaded 1,000 per append and the one written one event per append, hold as many
   // events as the ceiling streams: a fresh server reads its first 200,000 events at 0.7-0.9x of its
-  // rate over 1,000,000 (JIT, ramp-up), so a shorter log would measure its warm-up (change 48).
+  // rate over 1,000,000 (JIT, ramp-up), so a shorter log would measure its warm-up.
   const total = plan.catchUp;
   for (const size of SIZES) {
     progress(`catch-up ${size}B: loading ${total} events into the store, 1,000 per append`);
@@ -588,7 +588,7 @@ const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byte
  * steady state measured. At 200 events/s V8 is still compiling a fresh
  * server's path for several seconds (its helper threads busy with TurboFan):
  * after 1 s of warm-up the store's p99 with 100 subscribers was 6.9 ms and the
- * ceiling's 4.1, after 10 s 4.7 and 2.9 (bench/README.md, change 41).
+ * ceiling's 4.1, after 10 s 4.7 and 2.9.
  */
 async function warmUp(send: () => void, rate: number, seconds: number, subscribers: number, deliveries: Deliveries): Promise<void> {
   const sent = await atSteadyRate(rate, seconds, send);

@@ -14,8 +14,7 @@ import type {StreamTerminator, TerminableCall} from './streamTerminator.js';
  *
  * One generator for the three: each middleware is a generator that a call
  * and each message of a stream pass through, and three of them cost a
- * unary append some 15 µs of the server's main thread (bench/README.md,
- * change 51).
+ * unary append some 15 µs of the server's main thread.
  */
 export function callMiddleware(logger: Logger, terminator: StreamTerminator): ServerMiddleware<RequestLogContext> {
   return async function* storeCall(call, context) {

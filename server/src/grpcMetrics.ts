@@ -11,8 +11,7 @@ type GrpcLabelWithCode = (typeof labelNamesWithCode)[number];
  * numbers between scrapes and hands the sums to prom-client when it is scraped
  * (its `collect`): prom-client hashes and checks the label set on every `inc`,
  * a child from `labels()` included, some 0.4 µs, and nice-grpc-prometheus
- * increments once a call and once for every message streamed (bench/README.md,
- * change 49). Here the label set is looked up by `keyOf`, which must tell every
+ * increments once a call and once for every message streamed. Here the label set is looked up by `keyOf`, which must tell every
  * label set apart.
  */
 function countedAtScrape<T extends string>(name: string, names: readonly T[], keyOf: (labels: LabelValues<T>) => string): Counter<T> {

@@ -9,7 +9,7 @@
  * pages, the batch messages, grpc-js's framed copies); on V8's small
  * initial heap their backing stores set off a full mark-compact about every
  * 70 ms that frees next to nothing, taking about a fifth off catch-up at
- * 2 KiB (change 37 of the benchmark README).
+ * 2 KiB.
  */
 import {readFileSync} from 'node:fs';
 import {Command, CommanderError} from 'commander';

@@ -24,7 +24,7 @@ export type RequestLog = RequestLogContext & {
  *
  * Nothing is made for calls nothing logs about: a response header on every
  * call, and a context with a getter, cost each unary append about a tenth of
- * the server's CPU (bench/README.md, change 18).
+ * the server's CPU.
  */
 export function RequestLog(logger: Logger, method: string, request: unknown, context: CallContext): RequestLog {
   let child: Logger | undefined;

@@ -201,6 +201,13 @@ function readTag(bytes: Uint8Array, pos: number, end: number): number {
   return next;
 }
 
+/** {@link readTag} for a field of a message: an end-group tag there closes no group. */
+function readFieldTag(bytes: Uint8Array, pos: number, end: number): number {
+  const next = readTag(bytes, pos, end);
+  if (tagWire === 4) throw new WireProblem(pos, `an end-group tag of field ${tagField} closes no group`);
+  return next;
+}
+
 /**
  * Checks the message `schema` in `bytes[start, end)`. With `path`, keeps the
  * path of the field being checked in it (left as it was at the problem).
@@ -214,10 +221,9 @@ function walk(bytes: Uint8Array, start: number, end: number, schema: DescMessage
   const seen = path === undefined ? undefined : new Map<number, number>();
   let pos = start;
   while (pos < end) {
-    const valueAt = readTag(bytes, pos, end);
+    const valueAt = readFieldTag(bytes, pos, end);
     const fieldNumber = tagField;
     const wireType = tagWire;
-    if (wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${fieldNumber} closes no group`);
     const field = fieldByNumber(schema, fieldNumber);
     if (field === undefined) {
       pos = skipValue(bytes, valueAt, end, wireType, fieldNumber, depth);
@@ -331,10 +337,9 @@ function checkUtf8(bytes: Uint8Array, start: number, end: number): void {
 function walkMapEntry(bytes: Uint8Array, start: number, end: number, field: DescField & {fieldKind: 'map'}, depth: number): void {
   let pos = start;
   while (pos < end) {
-    const valueAt = readTag(bytes, pos, end);
+    const valueAt = readFieldTag(bytes, pos, end);
     const fieldNumber = tagField;
     const wireType = tagWire;
-    if (wireType === 4) throw new WireProblem(pos, `an end-group tag of field ${fieldNumber} closes no group`);
     if (fieldNumber === 1) {
       const expected = wireTypeOfScalar(field.mapKey);
       if (wireType !== expected) throw new WireProblem(pos, `a map key has wire type ${wireType}, but its type needs ${expected}`);

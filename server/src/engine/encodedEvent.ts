@@ -180,7 +180,7 @@ export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {
  * (test/encodedEvent.unit.spec.ts compares the two). The generated encoder
  * builds each event from chunks and joins them; this one sizes the event first,
  * and copies the fields it shares with the events encoded before it with the
- * same `shared` (change 39 of the benchmark README).
+ * same `shared`.
  * Timestamps before 1970 get valid nanos (0..999,999,999), where the generated
  * encoder writes negative ones.
  */

@@ -28,15 +28,13 @@
  * them), keyed by its last revision, so the run holding revision r is the
  * first key at or after r. A batch of 100 events is then one to three index
  * entries instead of 100: LevelDB alone wrote 1,600 events of 200 bytes
- * shaped like the store's in 18.9 ms synced instead of 33.4 (bench/README.md,
- * change 32).
+ * shaped like the store's in 18.9 ms synced instead of 33.4.
  *
  * The log's keys only ever grow (per tenant), so LevelDB moves its flushed
  * files down the levels without rewriting them; in one database with the
  * indexes, whose keys land all over, every flush overlapped the index files
  * below it and compaction rewrote the log's bytes with them (at 2 KiB, a third
- * of the server's CPU per append, and writes held back for seconds:
- * bench/README.md, change 35).
+ * of the server's CPU per append, and writes held back for seconds).
  *
  * The log is the truth. A group commit writes its pages first (synced when
  * fsync is on), is acknowledged, and then its index entries and counters are

@@ -9,7 +9,7 @@ import {recoverIndexes, type IndexRecovery} from './recoverIndexes.js';
  * LevelDB's write buffer (memtable) of each of the two databases, 32 MiB
  * instead of its 4 MiB default. Adopted when the log and the indexes shared
  * one database and every flush overlapped every level-1 file: fewer, larger
- * flushes cut compaction (bench/README.md, change 24). The log's own flushes
+ * flushes cut compaction. The log's own flushes
  * now move down without a rewrite, and a large buffer still means fewer level-0
  * files. The price is memory (up to two buffers per database) and a longer
  * replay of LevelDB's own write-ahead log after a crash.

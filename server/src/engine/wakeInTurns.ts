@@ -14,7 +14,7 @@ export const WAKE_TURN = 10;
  * main thread for some 15 ms before the first byte leaves, and the append that
  * made the commit is answered after all of them. In turns, the first messages
  * and the answer leave after the first turn, and appends and other calls that
- * arrive meanwhile are read between turns (bench/README.md, change 40).
+ * arrive meanwhile are read between turns.
  */
 export function wakeInTurns<T>(items: readonly T[], wake: (item: T) => void, from = 0): void {
   const end = Math.min(items.length, from + WAKE_TURN);

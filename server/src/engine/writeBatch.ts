@@ -5,7 +5,7 @@ import type {PutOperation} from './logPage.js';
  * Writes `operations` to `target` in one atomic LevelDB batch, fsync'd when
  * `sync` is set. A chained batch goes straight to LevelDB's WriteBatch; the
  * array form of `batch()` costs several microseconds of generic preparation per
- * operation (change 2 of the benchmark README).
+ * operation.
  */
 export async function writeBatch(target: Level<Buffer, Uint8Array>, operations: readonly PutOperation[], sync: boolean): Promise<void> {
   if (operations.length === 0) return;
