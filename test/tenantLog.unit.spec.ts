@@ -235,6 +235,26 @@ describe('subscription memory', () => {
     expect(memory.granted()).toBe(0);
   });
 
+  it('shrinks a share no faster than its messages leave the transport', () => {
+    const memory = SubscriptionMemory(64 * MiB);
+    const early = memory.open();
+    expect(early.batchBytes()).toBe(MiB);
+    early.handedOn(MiB);
+    const others = range(1, 999).map(() => memory.open());
+    for (const share of others) share.batchBytes();
+    // The transport still writes the 1 MiB message: the grant keeps it, besides the next, smaller one and two reads.
+    const next = early.batchBytes();
+    expect(next).toBeLessThan(64 * KiB);
+    expect(memory.granted()).toBeGreaterThanOrEqual(999 * 64 * KiB + MiB + next + 2 * early.readBytes());
+    // Once that message is written (the next one was taken), the share gives the 1 MiB back.
+    const holding = memory.granted();
+    early.handedOn(next);
+    early.batchBytes();
+    expect(holding - memory.granted()).toBeGreaterThanOrEqual(MiB - 64 * KiB);
+    for (const share of [early, ...others]) share.release();
+    expect(memory.granted()).toBe(0);
+  });
+
   it('keeps what stalled subscriptions hold within the total plus 64 KiB each, however they arrive', () => {
     const memory = SubscriptionMemory(64 * MiB);
     // Each takes its share and stalls (asks no more), as subscribers arriving one by one and never reading again.

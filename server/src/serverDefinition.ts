@@ -11,7 +11,7 @@ import {decodeAppendRequest, decodeAppendSessionRequest} from './appendDecoding.
 import {markTaken} from './handoff.js';
 import {encodeReadResponse, type EncodedReadResponse} from './readResponses.js';
 import {strictDefinition} from './strictDecoding.js';
-import {encodeEventBatchResponse, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
+import {encodeEventBatchResponse, spendBatch, type EncodedEventBatch, type FramedEventBatch} from './engine/encodedEvent.js';
 
 /** What the server's Subscribe yields: a regular message, or a batch of encoded events. */
 export type ServerSubscribeResponse = SubscribeResponse | EncodedEventBatch | FramedEventBatch;
@@ -25,9 +25,9 @@ function encodedReadResponse(message: EncodedReadResponse): {finish(): Uint8Arra
 const SubscribeResponseWire = {
   encode(message: ServerSubscribeResponse): {finish(): Uint8Array} {
     markTaken(message);
-    if ('framed' in message) return {finish: () => withoutCopy(message.framed)};
-    if ('encodedEvents' in message) {
-      const bytes = withoutCopy(encodeEventBatchResponse(message.encodedEvents));
+    if ('framed' in message || 'encodedEvents' in message) {
+      const bytes = withoutCopy('framed' in message ? message.framed : encodeEventBatchResponse(message.encodedEvents));
+      spendBatch(message);
       return {finish: () => bytes};
     }
     return SubscribeResponse.encode(message);

@@ -9,11 +9,28 @@ import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp}
  */
 export type EncodedEvent = Uint8Array;
 
-/** A subscription message whose events are already encoded (as stored). */
-export type EncodedEventBatch = {encodedEvents: readonly EncodedEvent[]};
+/**
+ * A subscription message whose events are already encoded (as stored). It is
+ * spent once encoded: the encoder empties its array (see {@link spendBatch}),
+ * so the array is the message's own, never read after it was yielded.
+ */
+export type EncodedEventBatch = {encodedEvents: EncodedEvent[]};
 
 /** A subscription message already encoded whole (shared by every subscriber that sends it). */
 export type FramedEventBatch = {framed: Uint8Array};
+
+const SPENT = new Uint8Array(0);
+
+/**
+ * Lets go of the bytes a batch refers to, once the transport has its own copy.
+ * A stalled stream's chain of generators (subscription, middleware, handler)
+ * keeps references to messages and batches it has already passed on; emptied,
+ * those pin nothing instead of the pages their events were read from.
+ */
+export function spendBatch(message: EncodedEventBatch | FramedEventBatch): void {
+  if ('framed' in message) message.framed = SPENT;
+  else message.encodedEvents.length = 0;
+}
 
 /** The fields of an encoded event that filters and cursors need. */
 export type EventHeader = {stream: string; revision: number; position: number; type: string};

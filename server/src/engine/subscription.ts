@@ -96,7 +96,9 @@ export async function* runSubscription(
   let lastSentAt = Date.now();
   let live = false;
 
-  function sent(position: number): void {
+  /** After a message of `bytes` bytes of events was taken by the transport, which writes it while the next step runs. */
+  function sent(position: number, bytes = 0): void {
+    share.handedOn(bytes);
     reported = position;
     request.progress.position = position;
     lastSentAt = Date.now();
@@ -111,8 +113,9 @@ export async function* runSubscription(
         for await (const batch of history) {
           cursor = batch.cursor;
           if (batch.events.length > 0) {
+            const bytes = byteLengthOf(batch.events);
             yield {encodedEvents: batch.events};
-            sent(cursor);
+            sent(cursor, bytes);
           } else if (batch.checkpoint) {
             yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
             sent(cursor);
@@ -132,7 +135,7 @@ export async function* runSubscription(
         if (framed !== 'behind' && framed !== undefined) {
           cursor = framed.last;
           yield {framed: framed.bytes};
-          sent(cursor);
+          sent(cursor, framed.bytes.byteLength);
           continue;
         }
       }
@@ -155,8 +158,9 @@ export async function* runSubscription(
         }
         cursor = buffered[buffered.length - 1]!.position;
         if (events.length > 0) {
+          const bytes = byteLengthOf(events);
           yield {encodedEvents: events};
-          sent(cursor);
+          sent(cursor, bytes);
         } else if (Date.now() - lastSentAt >= tuning.checkpointIntervalMs) {
           yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
           sent(cursor);
@@ -312,4 +316,10 @@ export async function* runSubscription(
       await iterator.close();
     }
   }
+}
+
+function byteLengthOf(events: readonly EncodedEvent[]): number {
+  let bytes = 0;
+  for (const event of events) bytes += event.byteLength;
+  return bytes;
 }

@@ -27,6 +27,11 @@ export type SubscriptionShare = {
   batchBytes(): number;
   /** The most bytes one LevelDB read may bring in, by the current share. */
   readBytes(): number;
+  /**
+   * Tells the share the size of the message just handed on: the transport
+   * writes it while the next step runs, and the next grant covers it.
+   */
+  handedOn(bytes: number): void;
   /** Gives the share back: the subscription has ended. */
   release(): void;
 };
@@ -37,7 +42,10 @@ export type SubscriptionShare = {
  * the message the transport is writing, the next one waiting for it, the
  * LevelDB read being sent and the one read ahead. It asks, at each step, for
  * a fair share (the total over the subscriptions running, within 64 KiB to
- * 2.5 MiB) and gets what is free of it, never less than 64 KiB.
+ * 2.5 MiB) and gets what is free of it, never less than 64 KiB. A share
+ * shrinks no faster than its messages leave: while the transport still
+ * writes a message sized by a larger share, the grant covers that message
+ * besides the smaller next one.
  *
  * So what stalled subscribers hold stays within `totalBytes` plus 64 KiB each,
  * however they arrive: one that stops reading keeps only what it was
@@ -59,17 +67,25 @@ export function SubscriptionMemory(totalBytes: number): SubscriptionMemory {
     open() {
       holders += 1;
       let mine = 0;
+      let read = MIN_PART_BYTES;
+      let inTransport = 0;
       let open = true;
       return {
         batchBytes() {
           const fair = Math.min(MAX_SHARE_BYTES, Math.max(MIN_SHARE_BYTES, Math.floor(totalBytes / holders)));
           const free = totalBytes - (granted - mine);
-          const next = Math.max(MIN_SHARE_BYTES, Math.min(fair, free));
+          const target = Math.max(MIN_SHARE_BYTES, Math.min(fair, free));
+          read = readPart(target);
+          const batch = Math.floor((target - 2 * read) / 2);
+          const next = Math.max(target, inTransport + batch + 2 * read);
           granted += next - mine;
           mine = next;
-          return Math.floor((mine - 2 * readPart(mine)) / 2);
+          return batch;
         },
-        readBytes: () => readPart(Math.max(mine, MIN_SHARE_BYTES)),
+        readBytes: () => read,
+        handedOn(bytes) {
+          inTransport = bytes;
+        },
         release() {
           if (!open) return;
           open = false;
