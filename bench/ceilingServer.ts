@@ -9,8 +9,8 @@
  *   node dist/bench/ceilingServer.js <event-bytes>
  */
 import {createServer} from 'nice-grpc';
-import {EventStoreServerDefinition} from '../server/src/serverDefinition.js';
-import {RecordedEvent, type ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import {EventStoreServerDefinition} from '../server/src/grpc/serverDefinition.js';
+import {RecordedEvent, type ProposedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {encodeEventBatchResponse} from '../server/src/engine/encodedEvent.js';
 
 const eventBytes = Number(process.argv[2] ?? 200);

@@ -3,9 +3,10 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
-import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/keys.js';
-import {WRITE_BUFFER_BYTES, databaseProperty, openStorage} from '../server/src/engine/openDatabase.js';
+
+import {WRITE_BUFFER_BYTES, databaseProperty, openStorage} from '../server/src/backends/leveldb/openDatabase.js';
 import {atSteadyRate, eventData, latencyOf, now, sleep, type Latency} from './harness.js';
+import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/subscriptionMemory.js';
 
 /**
  * Runs `work` on a raw LevelDB in a new temporary directory, with the store's

@@ -20,8 +20,11 @@ import {
   uuidv7,
   type EventStoreClient,
 } from '../client/src/index.js';
-import type {EventStoreServiceClient, SubscribeResponse} from '../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import type {ProposedEvent} from '../client/src/gen/edupulse/eventstore/v1/event.js';
+import type {
+  EventStoreServiceClient,
+  SubscribeResponse,
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {ProposedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {
   atSteadyRate,
   closedLoop,
@@ -117,13 +120,13 @@ function record(row: Row): Row {
 
 // ---------------------------------------------------------------- processes
 
-/** Node's flags for the store, as `npm start` and the `edupulse-es` command run it (package.json, server/src/main.ts). */
+/** Node's flags for the store, as `npm start` and the `edupulse-es` command run it (package.json, cli/main.ts). */
 const STORE_NODE_FLAGS = ['--initial-old-space-size=64'];
 
 async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
   const args = [
     ...STORE_NODE_FLAGS,
-    join(root, 'dist/server/src/main.js'),
+    join(root, 'dist/cli/main.js'),
     'serve',
     '--port',
     '0',

@@ -60,6 +60,6 @@ measure() {
 for _ in $(seq 1 "$pairs"); do
   data=$(mktemp -d)
   measure ceiling node dist/bench/ceilingServer.js 200
-  measure store node --initial-old-space-size=64 dist/server/src/main.js serve --port 0 --metrics-port off --data-dir "$data" --log-level warn
+  measure store node --initial-old-space-size=64 dist/cli/main.js serve --port 0 --metrics-port off --data-dir "$data" --log-level warn
   rm -rf "$data"
 done

@@ -13,7 +13,7 @@ data=$(mktemp -d)
 log=$(mktemp)
 results=$(mktemp)
 cleanup() {
-  pkill -TERM -f "^node .*dist/server/src/main.js serve --port 0 --metrics-port 0 --data-dir $data" 2>/dev/null
+  pkill -TERM -f "^node .*dist/cli/main.js serve --port 0 --metrics-port 0 --data-dir $data" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$data" "$log" "$results"
 }

@@ -22,7 +22,7 @@ buf generate --output "$scratch"
 bash scripts/build-descriptor-set.sh "$scratch/descriptor.binpb"
 
 stale=0
-if ! diff -r "$scratch/client/src/gen" client/src/gen >&2; then stale=1; fi
+if ! diff -r "$scratch/protocol/src/gen" protocol/src/gen >&2; then stale=1; fi
 if ! cmp -s "$scratch/descriptor.binpb" server/gen/descriptor.binpb; then
   echo "server/gen/descriptor.binpb differs from proto/" >&2
   stale=1

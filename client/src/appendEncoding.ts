@@ -1,5 +1,9 @@
-import {AppendRequest, AppendSessionRequest, type DeepPartial} from './gen/edupulse/eventstore/v1/event_store_service.js';
-import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from './wire.js';
+import {
+  AppendRequest,
+  AppendSessionRequest,
+  type DeepPartial,
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '@edupulse/event-store-protocol/wire.js';
 
 /**
  * Encoders of the two requests that carry events, `AppendRequest` and

@@ -8,8 +8,8 @@ import type {
   AppendSessionRequest,
   EventStoreServiceClient,
   SessionAppend,
-} from './gen/edupulse/eventstore/v1/event_store_service.js';
-import type {Status as RpcStatus} from './gen/google/rpc/status.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {Status as RpcStatus} from '@edupulse/event-store-protocol/gen/google/rpc/status.js';
 
 /**
  * Sends appends over one append session (a bidirectional call), so that many

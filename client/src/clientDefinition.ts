@@ -4,8 +4,8 @@ import {
   AppendSessionRequest,
   EventStoreServiceDefinition,
   type DeepPartial,
-} from './gen/edupulse/eventstore/v1/event_store_service.js';
-import {withoutCopy} from './wire.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {withoutCopy} from '@edupulse/event-store-protocol/wire.js';
 
 /**
  * A request type whose partial requests go straight to `encode`: nice-grpc

@@ -15,17 +15,17 @@ import {callSignal} from './abortWatch.js';
 import {AppendPipeline} from './appendPipeline.js';
 import {EventStoreClientDefinition} from './clientDefinition.js';
 import {EventStoreError} from './errors.js';
-import type {ProposedEvent} from './gen/edupulse/eventstore/v1/event.js';
+import type {ProposedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {
   ReadDirection,
   type AppendRequest,
   type EventFilter,
   type EventStoreServiceClient,
   type ExpectedRevision as WireExpectedRevision,
-} from './gen/edupulse/eventstore/v1/event_store_service.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 import {createSubscription, type SubscribeOptions, type Subscription} from './subscription.js';
-import {uuidv7} from './uuid.js';
+import {uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 
 /** Envelope fields an appended event may carry besides its payload. */
 export type EventEnvelope = {

@@ -7,7 +7,7 @@ import {
   QuizSubmitted,
   type DeepPartial,
   type MessageFns,
-} from './gen/edupulse/events/v1/events.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/events/v1/events.js';
 
 /** Content type of protobuf-encoded events. */
 export const PROTOBUF = 'application/x-protobuf';

@@ -29,7 +29,7 @@ export {
 export {parseJsonData, toStoredEvent} from './storedEvent.js';
 export type {StoredEvent} from './storedEvent.js';
 export type {SubscribeOptions, Subscription, SubscriptionMessage, SubscriptionStart} from './subscription.js';
-export {uuidv7} from './uuid.js';
-export * as events from './gen/edupulse/events/v1/events.js';
-export * as wire from './gen/edupulse/eventstore/v1/event_store_service.js';
-export * as envelope from './gen/edupulse/eventstore/v1/event.js';
+export {uuidv7} from '@edupulse/event-store-protocol/uuid.js';
+export * as events from '@edupulse/event-store-protocol/gen/edupulse/events/v1/events.js';
+export * as wire from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+export * as envelope from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';

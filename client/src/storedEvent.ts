@@ -1,5 +1,5 @@
 import {decodeDomainEvent, type DomainEvent} from './domainEvents.js';
-import type {RecordedEvent} from './gen/edupulse/eventstore/v1/event.js';
+import type {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 
 /**
  * A recorded event as the SDK hands it out: the envelope (positions and

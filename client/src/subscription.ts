@@ -2,8 +2,11 @@ import {delay, isAbortError} from 'abort-controller-x';
 import {ClientError, Status} from 'nice-grpc-common';
 import {callSignal, whenAborted} from './abortWatch.js';
 import {EventStoreError} from './errors.js';
-import type {EventFilter} from './gen/edupulse/eventstore/v1/event_store_service.js';
-import type {EventStoreServiceClient, SubscribeRequest} from './gen/edupulse/eventstore/v1/event_store_service.js';
+import type {EventFilter} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {
+  EventStoreServiceClient,
+  SubscribeRequest,
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 
 /** Where a subscription starts. */

@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto';
-import type {ProposedEvent} from '../../client/src/gen/edupulse/eventstore/v1/event.js';
-import type {SubscribeResponse} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {ProposedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import type {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 
 /** A JSON event with a fresh id. */
 export function jsonEvent(type: string, body: unknown, extra: Partial<ProposedEvent> = {}): ProposedEvent {

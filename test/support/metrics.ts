@@ -1,5 +1,5 @@
 import {expect} from 'vitest';
-import type {EventStoreServer} from '../../server/src/createEventStoreServer.js';
+import type {EventStoreServer} from '../../server/src/startEventStoreServer.js';
 
 /** One sample of the Prometheus text format. */
 export type Sample = {name: string; labels: Record<string, string>; value: number};

@@ -2,7 +2,7 @@ import {spawn, type ChildProcess} from 'node:child_process';
 import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 
-const main = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /** The server as a separate process: the README's start command minus the build step. */
 export type ServerProcess = {
@@ -14,7 +14,7 @@ export type ServerProcess = {
   stderr(): string;
 };
 
-/** Starts `node dist/server/src/main.js` on port 0 over `dataDir`; the build comes from the global setup. */
+/** Starts `node dist/cli/main.js` on port 0 over `dataDir`; the build comes from the global setup. */
 export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,

@@ -2,8 +2,8 @@ import type {
   EventStoreServiceClient,
   SubscribeRequest,
   SubscribeResponse,
-} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import type {RecordedEvent} from '../../client/src/gen/edupulse/eventstore/v1/event.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 
 /**
  * A subscription consumed in the background, recording every message, so a test

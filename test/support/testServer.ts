@@ -8,9 +8,9 @@ import {pino} from 'pino';
 import {
   EventStoreServiceDefinition,
   type EventStoreServiceClient,
-} from '../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {defaultConfig, type ServerConfig} from '../../server/src/config.js';
-import {startEventStoreServer, type EventStoreServer} from '../../server/src/createEventStoreServer.js';
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {defaultConfig, type ServerConfig} from '../../server/src/config/config.js';
+import {startEventStoreServer, type EventStoreServer} from '../../server/src/startEventStoreServer.js';
 import {TEST_DATA_ROOT} from './globalSetup.js';
 
 /** A real server on 127.0.0.1:0 over a fresh temp data directory, and a real client. */

@@ -1,6 +1,6 @@
 import {BinaryReader} from '@bufbuild/protobuf/wire';
-import {RecordedEvent} from '../../../client/src/gen/edupulse/eventstore/v1/event.js';
-import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '../../../client/src/wire.js';
+import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '@edupulse/event-store-protocol/wire.js';
 
 /**
  * An event as LevelDB stores it and the wire carries it: the protobuf encoding

@@ -1,70 +1,16 @@
-import type {Logger} from 'pino';
-import type {SubscribeResponse} from '../../../client/src/gen/edupulse/eventstore/v1/event_store_service.js';
-import {InvalidArgumentError, OverloadedError, ShuttingDownError, StreamNotFoundError} from '../errors.js';
-import {AppendWriter, type CommitObservation} from './appendWriter.js';
-import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from './encodedEvent.js';
-import {EventIdHighWater} from './eventIdHighWater.js';
-import {compileEventSelection, type EventSelection} from './eventFilter.js';
-import {IndexWriter, readableIndexes} from './indexWriter.js';
-import {HISTORY_PREFETCH_BYTES, logKey, positionOfLogKey} from './keys.js';
-import {eventsAt, readPage, streamEntries} from './logPage.js';
-import {LiveBufferBudget} from './liveBudget.js';
-import {closeIterator} from './closeIterator.js';
-import {ensureReserve} from './diskReserve.js';
-import {RESERVE_BYTES, filesPerLevel, openStorage} from './openDatabase.js';
-import {StreamHeadCache} from './streamHeadCache.js';
-import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
-import {SubscriptionMemory} from './subscriptionMemory.js';
-import type {LiveBufferLimits, TenantLog} from './tenantLog.js';
-import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
+import type {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import type {EncodedEvent, EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
+import type {EventSelection} from './eventFilter.js';
 import type {AppendCommand, AppendResult} from './types.js';
-
-/** Settings of the storage engine. */
-export type EventStoreOptions = {
-  /** The LevelDB directory (created when missing). */
-  dataDir: string;
-  /** fsync every commit before acknowledging it. */
-  fsync: boolean;
-  /** Bound of the append queue, in payload bytes. */
-  maxQueuedAppendBytes: number;
-  /** Stream heads kept in memory. */
-  streamHeadCacheSize: number;
-  /** Most tenants kept loaded while idle (no append on its way, no subscription); the least recently used go first. */
-  maxLoadedTenants: number;
-  /** Most events a filtered ReadLog call scans. */
-  readLogScanLimit: number;
-  /**
-   * Most bytes of events in one read page: a page ends after the event that
-   * reaches it (so it holds at least one event), whatever its `maxCount`.
-   */
-  readPageBytes: number;
-  /** Bounds of each tenant's live buffer. */
-  liveBuffer: LiveBufferLimits;
-  /** Bytes all tenants' live buffers may hold together. */
-  liveBufferTotalBytes: number;
-  subscriptions: SubscriptionOptions;
-  logger: Logger;
-  /** Told about every commit, for metrics. */
-  onCommit?: (observation: CommitObservation) => void;
-  /**
-   * Told when a write failed for good: of the log (the store then refuses
-   * appends until it is reopened) or of the indexes (appends and stream reads).
-   * The server reports NOT_SERVING from then on.
-   */
-  onStorageFailure?: () => void;
-};
 
 /** Reading direction. */
 export type Direction = 'forwards' | 'backwards';
 
-/** Stream-index entries whose events one step of a stream read fetches. */
-const READ_STEP = 32;
-
 /** A page of a stream: its events as the store holds them (encoded RecordedEvents). */
-export type StreamPage = {events: EncodedEvent[]; nextRevision: number | undefined; streamRevision: number};
+export type ReadStreamResult = {events: EncodedEvent[]; nextRevision: number | undefined; streamRevision: number};
 
 /** A page of a tenant's log: its events as the store holds them (encoded RecordedEvents). */
-export type LogPage = {events: EncodedEvent[]; nextPosition: number | undefined; logPosition: number};
+export type ReadLogResult = {events: EncodedEvent[]; nextPosition: number | undefined; logPosition: number};
 
 /** What is known of a stream. */
 export type StreamInfo = {
@@ -94,14 +40,20 @@ export type SubscribeCommand = {
  */
 export type EventStore = {
   append(command: AppendCommand): Promise<AppendResult>;
-  readStream(tenant: string, stream: string, direction: Direction, fromRevision: number | undefined, maxCount: number): Promise<StreamPage>;
+  readStream(
+    tenant: string,
+    stream: string,
+    direction: Direction,
+    fromRevision: number | undefined,
+    maxCount: number,
+  ): Promise<ReadStreamResult>;
   readLog(
     tenant: string,
     direction: Direction,
     fromPosition: number | undefined,
     maxCount: number,
     filter: EventSelection | undefined,
-  ): Promise<LogPage>;
+  ): Promise<ReadLogResult>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
   subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch>;
@@ -133,308 +85,8 @@ export type EventStoreStats = {
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
   /**
-   * LevelDB's table files at each level, 0 to 6 ({@link filesPerLevel}), of
-   * the log's database and the indexes', read when asked for; empty once the
-   * store is closed.
+   * LevelDB's table files at each level, 0 to 6, of the log's database and the
+   * indexes', read when asked for; empty once the store is closed.
    */
   readonly storageFiles: Array<{database: 'log' | 'indexes'; files: number[]}>;
 };
-
-/** How subscriptions read and send, server-wide. */
-export type SubscriptionOptions = SubscriptionTuning & {
-  /** Bytes all subscriptions together may hold (their messages and reads): see {@link SubscriptionMemory}. */
-  memoryBytes: number;
-  /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
-  maxRunning: number;
-};
-
-/** Opens (creating if needed) the store in `options.dataDir`. */
-export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
-  const storage = await openStorage(options.dataDir);
-  const {db, log} = storage;
-  for (const {tenant, replayed, rebuilt} of storage.recovered) {
-    options.logger.warn(
-      {tenant, replayed, rebuilt},
-      rebuilt
-        ? `the indexes of tenant "${tenant}" reached past its log (the machine failed with fsync off and lost the log's latest writes); rebuilt them from the log's ${replayed} events`
-        : `indexed the last ${replayed} events of tenant "${tenant}"'s log again, which a crash had left out of its indexes`,
-    );
-  }
-  if (storage.reserve.released > 0) {
-    options.logger.warn(
-      {releasedBytes: storage.reserve.released, dataDir: options.dataDir},
-      'the disk was nearly full: the disk reserve was released so that LevelDB could recover; free disk space soon',
-    );
-  }
-  // Without its reserve the store could not reopen after a full disk: it makes one as soon as the disk has room.
-  let reserveRetry: NodeJS.Timeout | undefined;
-  if (!storage.reserve.held) {
-    options.logger.warn(
-      {reserveBytes: RESERVE_BYTES, dataDir: options.dataDir},
-      'too little free disk space for the disk reserve, which lets the store reopen after the disk fills up; retrying every minute',
-    );
-    reserveRetry = setInterval(() => {
-      void ensureReserve(options.dataDir, RESERVE_BYTES).then(held => {
-        if (!held || reserveRetry === undefined) return;
-        clearInterval(reserveRetry);
-        reserveRetry = undefined;
-        options.logger.info({reserveBytes: RESERVE_BYTES}, 'disk reserve made');
-      });
-    }, 60_000);
-    reserveRetry.unref();
-  }
-  const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
-  const eventIds = EventIdHighWater(db);
-  const tenants = TenantRegistry(db, {
-    limits: options.liveBuffer,
-    budget: liveBudget,
-    maxLoaded: options.maxLoadedTenants,
-    onUnload: tenant => eventIds.forget(tenant),
-  });
-  const indexes = IndexWriter(db, options.logger, {onFailure: options.onStorageFailure});
-  const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
-  const writer = AppendWriter({
-    db,
-    log,
-    indexes,
-    tenants,
-    eventIds,
-    streamHeads,
-    sync: options.fsync,
-    maxQueuedBytes: options.maxQueuedAppendBytes,
-    logger: options.logger,
-    ...(options.onCommit ? {onCommit: options.onCommit} : {}),
-    ...(options.onStorageFailure ? {onFailure: options.onStorageFailure} : {}),
-  });
-  // Aborted on close; running subscriptions, which would otherwise run
-  // forever, are ended one by one (a listener each on `closing` would trip
-  // Node's leak warning past ten subscriptions).
-  const closing = new AbortController();
-  const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
-  const {memoryBytes, maxRunning, ...subscriptionTuning} = options.subscriptions;
-  const memory = SubscriptionMemory(memoryBytes);
-  const fellBehind = new Map<string, number>();
-  const tuning: SubscriptionTuning = {
-    ...subscriptionTuning,
-    onFellBehind: tenant => fellBehind.set(tenant, (fellBehind.get(tenant) ?? 0) + 1),
-  };
-
-  async function readStream(
-    tenant: string,
-    stream: string,
-    direction: Direction,
-    fromRevision: number | undefined,
-    maxCount: number,
-  ): Promise<StreamPage> {
-    // Appends acknowledged before this read may still have their stream index on its way.
-    const ready = readableIndexes(indexes);
-    if (ready !== undefined) await ready;
-    const head = await streamHeads.get(tenant, stream);
-    if (head === null) throw new StreamNotFoundError(tenant, stream);
-    const forwards = direction === 'forwards';
-    const start = forwards ? (fromRevision ?? 0) : Math.min(fromRevision ?? head.revision, head.revision);
-    const end = forwards ? Math.min(start + maxCount - 1, head.revision) : Math.max(start - maxCount + 1, 0);
-    if (forwards && start > head.revision) {
-      return {events: [], nextRevision: undefined, streamRevision: head.revision};
-    }
-    const entries = await streamEntries(db, tenant, stream, Math.min(start, end), Math.max(start, end));
-    if (!forwards) entries.reverse();
-    // Fetched a few at a time, so that a page of large events stops at its byte bound without reading the rest.
-    const events: EncodedEvent[] = [];
-    let bytes = 0;
-    let taken = 0;
-    while (taken < entries.length && bytes < options.readPageBytes) {
-      const fetched = await eventsAt(log, tenant, entries.slice(taken, taken + READ_STEP));
-      for (const encoded of fetched) {
-        events.push(encoded);
-        taken += 1;
-        bytes += encoded.byteLength;
-        if (bytes >= options.readPageBytes) break;
-      }
-    }
-    const last = start + (forwards ? taken - 1 : 1 - taken);
-    const more = forwards ? last < head.revision : last > 0;
-    return {events, nextRevision: more ? (forwards ? last + 1 : last - 1) : undefined, streamRevision: head.revision};
-  }
-
-  async function readLog(
-    tenant: string,
-    direction: Direction,
-    fromPosition: number | undefined,
-    maxCount: number,
-    filter: EventSelection | undefined,
-  ): Promise<LogPage> {
-    const logPosition = await tenants.head(tenant);
-    const predicate = compileEventSelection(filter);
-    const forwards = direction === 'forwards';
-    const from = forwards ? Math.max(fromPosition ?? 1, 1) : Math.min(fromPosition ?? logPosition, logPosition);
-    const events: EncodedEvent[] = [];
-    let bytes = 0;
-    if (forwards ? from > logPosition : from < 1) return {events, nextPosition: undefined, logPosition};
-    // Pages are keyed by their last position: the page holding `from` is the first at or after it.
-    let pagesFrom = logKey(tenant, from);
-    if (!forwards) {
-      const [holding] = await log.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
-      if (holding === undefined) throw new Error(`the log of tenant "${tenant}" has no page holding position ${from}`);
-      pagesFrom = holding;
-    }
-    const iterator = log.iterator(
-      forwards
-        ? {gte: pagesFrom, lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
-        : {gte: logKey(tenant, 1), lte: pagesFrom, reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
-    );
-    // The last position considered; pages must continue from it without a gap.
-    let last = forwards ? from - 1 : from + 1;
-    let lastRead = 0;
-    try {
-      let scanned = 0;
-      read: while (events.length < maxCount && scanned < options.readLogScanLimit && bytes < options.readPageBytes) {
-        const entries = await iterator.nextv(predicate ? 16 : Math.max(1, Math.ceil(maxCount / 8)));
-        lastRead = entries.length;
-        if (entries.length === 0) break;
-        for (const [key, value] of entries) {
-          const page = readPage(positionOfLogKey(key), value);
-          const continues = forwards ? page.first <= last + 1 && page.last > last : page.last >= last - 1 && page.first < last;
-          if (!continues) throw new Error(`the log of tenant "${tenant}" has a gap next to position ${last}`);
-          const inPage = forwards ? page.events.slice(last + 1 - page.first) : page.events.slice(0, last - page.first).reverse();
-          for (const encoded of inPage) {
-            scanned += 1;
-            last += forwards ? 1 : -1;
-            if (predicate === undefined || predicate(peekEventHeader(encoded))) {
-              events.push(encoded);
-              bytes += encoded.byteLength;
-            }
-            if (events.length === maxCount || scanned === options.readLogScanLimit || bytes >= options.readPageBytes) break read;
-          }
-        }
-      }
-    } finally {
-      await closeIterator(iterator, lastRead);
-    }
-    const next = forwards ? last + 1 : last - 1;
-    const more = forwards ? next <= logPosition : next >= 1;
-    return {events, nextPosition: more ? next : undefined, logPosition};
-  }
-
-  async function streamInfo(tenant: string, stream: string): Promise<StreamInfo> {
-    const [logPosition, head] = await Promise.all([tenants.head(tenant), streamHeads.get(tenant, stream)]);
-    return {revision: head?.revision, lastPosition: head?.position, logPosition};
-  }
-
-  function subscribe(
-    command: SubscribeCommand,
-    signal: AbortSignal,
-  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
-    return runSubscription({db, log, indexes}, () => openSubscription(command, signal), tuning);
-  }
-
-  /**
-   * Checks where `command` starts and registers the subscription (see
-   * {@link runSubscription}), which holds its tenant until it closes.
-   */
-  async function openSubscription(command: SubscribeCommand, signal: AbortSignal): Promise<OpenedSubscription> {
-    if (closing.signal.aborted) throw new ShuttingDownError();
-    const hold = await tenants.acquire(command.tenant);
-    try {
-      return await openOnTenant(command, signal, hold);
-    } catch (error) {
-      hold.release();
-      throw error;
-    }
-  }
-
-  async function openOnTenant(command: SubscribeCommand, signal: AbortSignal, hold: TenantHold): Promise<OpenedSubscription> {
-    const tenant = hold.log;
-    const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);
-    const {from} = command;
-    const head = tenant.head();
-    if (from.kind === 'afterPosition' && from.position > head) {
-      throw new InvalidArgumentError([{field: 'after_position', description: `must not exceed the log's last position, ${head}`}]);
-    }
-    if (from.kind === 'afterRevision' && from.revision > (streamHead?.revision ?? -1)) {
-      const actual = streamHead === null ? 'the stream does not exist' : `its revision is ${streamHead.revision}`;
-      throw new InvalidArgumentError([{field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`}]);
-    }
-    const predicate = compileEventSelection(command.filter);
-    // Checked again after the reads above. Nothing below throws: from here on
-    // `stop` finds this one in `running`, and runSubscription calls `close`.
-    if (closing.signal.aborted) throw new ShuttingDownError();
-    signal.throwIfAborted();
-    // Each costs its messages and its state: their number is bounded, as their batches are.
-    if (running.size >= maxRunning) {
-      throw new OverloadedError(`the server runs ${running.size} subscriptions, its most (--max-subscriptions); retry later`);
-    }
-    const atEnd = from.kind === 'end';
-    const subscription = new AbortController();
-    const cancel = (): void => subscription.abort(signal.reason);
-    signal.addEventListener('abort', cancel, {once: true});
-    const afterPosition = atEnd ? head : from.kind === 'afterPosition' ? from.position : 0;
-    const progress = {position: afterPosition};
-    const entry = {tenant, progress, subscription};
-    running.add(entry);
-    return {
-      request: {
-        tenant,
-        stream: command.stream,
-        afterPosition,
-        afterRevision: atEnd ? (streamHead?.revision ?? -1) : from.kind === 'afterRevision' ? from.revision : -1,
-        predicate,
-        maxBatchSize: command.maxBatchSize,
-        heartbeatIntervalMs: command.heartbeatIntervalMs,
-        progress,
-      },
-      signal: subscription.signal,
-      share: memory.open(),
-      // Ending because the store closes is UNAVAILABLE, whatever the subscription threw.
-      failure: error => (closing.signal.aborted && !signal.aborted ? new ShuttingDownError() : error),
-      close() {
-        running.delete(entry);
-        signal.removeEventListener('abort', cancel);
-        hold.release();
-      },
-    };
-  }
-
-  async function stop(): Promise<void> {
-    closing.abort();
-    for (const {subscription} of running) subscription.abort(new ShuttingDownError());
-    await writer.close();
-  }
-
-  async function close(): Promise<void> {
-    clearInterval(reserveRetry);
-    reserveRetry = undefined;
-    await stop();
-    await storage.close();
-  }
-
-  return {
-    append: command => writer.append(command),
-    readStream,
-    readLog,
-    streamInfo,
-    subscribe,
-    stats: () => ({
-      activeSubscriptions: running.size,
-      subscriptions: [...running].map(({tenant, progress}) => ({
-        tenant: tenant.tenant,
-        lag: Math.max(0, tenant.head() - progress.position),
-      })),
-      liveBufferBytes: liveBudget.used(),
-      indexBacklogBytes: indexes.backlogBytes(),
-      subscriptionMemoryBytes: memory.granted(),
-      tenantsLoaded: tenants.loaded(),
-      fellBehind,
-      // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
-      get storageFiles() {
-        if (db.status !== 'open' || log.status !== 'open') return [];
-        return [
-          {database: 'log' as const, files: filesPerLevel(log)},
-          {database: 'indexes' as const, files: filesPerLevel(db)},
-        ];
-      },
-    }),
-    stop,
-    close,
-  };
-}

@@ -1,0 +1,232 @@
+import {createWriteStream, readFileSync} from 'node:fs';
+import {once} from 'node:events';
+import {ChannelCredentials} from '@grpc/grpc-js';
+import {Command, Option} from 'commander';
+import {createEventStoreClient, type EventStoreClient, type ExpectedRevision} from '../client/src/index.js';
+import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {startProgress} from './progress.js';
+
+type ConnectionFlags = {
+  address: string;
+  tenant?: string;
+  apiKey?: string;
+  tlsCa?: string;
+  tlsClientCert?: string;
+  tlsClientKey?: string;
+};
+
+/** Adds the options every client command shares: where the server is and who we are. */
+function withConnection(command: Command): Command {
+  return command
+    .addOption(new Option('--address <host:port>', 'server address').env('EDUPULSE_ADDRESS').default('127.0.0.1:50051'))
+    .addOption(new Option('--tenant <tenant>', 'tenant (default: the key\'s, or "default")').env('EDUPULSE_TENANT'))
+    .addOption(new Option('--api-key <key>', 'API key').env('EDUPULSE_API_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'CA certificate (PEM): connect with TLS').env('EDUPULSE_TLS_CA'))
+    .addOption(new Option('--tls-client-cert <file>', 'client certificate (PEM), for mutual TLS').env('EDUPULSE_TLS_CLIENT_CERT'))
+    .addOption(new Option('--tls-client-key <file>', 'client key (PEM), for mutual TLS').env('EDUPULSE_TLS_CLIENT_KEY'));
+}
+
+function connect(flags: ConnectionFlags): EventStoreClient {
+  const credentials =
+    flags.tlsCa === undefined
+      ? undefined
+      : ChannelCredentials.createSsl(
+          readFileSync(flags.tlsCa),
+          flags.tlsClientKey === undefined ? null : readFileSync(flags.tlsClientKey),
+          flags.tlsClientCert === undefined ? null : readFileSync(flags.tlsClientCert),
+        );
+  return createEventStoreClient(flags.address, {
+    ...(flags.tenant === undefined ? {} : {tenant: flags.tenant}),
+    ...(flags.apiKey === undefined ? {} : {apiKey: flags.apiKey}),
+    ...(credentials === undefined ? {} : {credentials}),
+  });
+}
+
+function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** One recorded event as a JSON line: the proto3 JSON mapping, as grpcurl and every language print it. */
+function eventLine(event: RecordedEvent): unknown {
+  return RecordedEvent.toJSON(event);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseRevision(text: string): ExpectedRevision {
+  if (text === 'any' || text === 'no-stream' || text === 'stream-exists') {
+    return text === 'any' ? 'any' : text === 'no-stream' ? 'noStream' : 'streamExists';
+  }
+  if (!/^\d+$/.test(text)) throw new Error(`--expected-revision must be any, no-stream, stream-exists or a revision, got "${text}"`);
+  return BigInt(text);
+}
+
+function parseCount(text: string): number {
+  if (!/^\d+$/.test(text)) throw new Error(`expected a whole number, got "${text}"`);
+  return Number(text);
+}
+
+/** `append`, `read`, `tail`, `info` and `export`: the client side of the store, over gRPC. */
+export function clientCommands(): Command[] {
+  const append = withConnection(new Command('append'))
+    .description('append one JSON event, given as an argument or on standard input')
+    .argument('<stream>', 'stream to append to')
+    .argument('[json]', 'the event data (JSON); read from standard input when left out')
+    .requiredOption('--type <type>', 'event type, e.g. edupulse.events.v1.BadgeAwarded')
+    .option('--expected-revision <revision>', 'any, no-stream, stream-exists, or an exact revision', 'any')
+    .option('--event-id <uuid>', 'event id (default: a new UUIDv7)')
+    .option('--correlation-id <id>', 'correlation id')
+    .action(async (stream: string, json: string | undefined, flags: ConnectionFlags & Record<string, string>) => {
+      const text = json ?? (await readStdin());
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        throw new Error(`the event data is not JSON: ${(error as Error).message}`);
+      }
+      const store = connect(flags);
+      try {
+        const result = await store.appendToStream(
+          stream,
+          [
+            {
+              type: flags.type!,
+              json: data,
+              ...(flags.eventId ? {eventId: flags.eventId} : {}),
+              ...(flags.correlationId ? {correlationId: flags.correlationId} : {}),
+            },
+          ],
+          {expectedRevision: parseRevision(flags.expectedRevision!)},
+        );
+        printJsonLine({
+          firstPosition: String(result.firstPosition),
+          lastPosition: String(result.lastPosition),
+          firstRevision: String(result.firstRevision),
+          lastRevision: String(result.lastRevision),
+          deduplicated: result.deduplicated,
+        });
+      } finally {
+        store.close();
+      }
+    });
+
+  const read = withConnection(new Command('read'))
+    .description("print a stream, or the tenant's whole log, as JSON lines")
+    .argument('[stream]', 'stream to read; the whole log when left out')
+    .option('--from <n>', 'first revision (stream) or position (log) to print')
+    .option('--backwards', 'newest first')
+    .option('--max-count <n>', 'print at most this many events', parseCount)
+    .option('--type <type...>', 'only these event types (log only)')
+    .action(
+      async (
+        stream: string | undefined,
+        flags: ConnectionFlags & {from?: string; backwards?: boolean; maxCount?: number; type?: string[]},
+      ) => {
+        const store = connect(flags);
+        try {
+          const options = {
+            ...(flags.from === undefined ? {} : {from: BigInt(flags.from)}),
+            direction: flags.backwards ? ('backwards' as const) : ('forwards' as const),
+            ...(flags.maxCount === undefined ? {} : {maxCount: flags.maxCount}),
+          };
+          const events =
+            stream === undefined
+              ? store.readLog({...options, ...(flags.type ? {filter: {eventTypes: flags.type}} : {})})
+              : store.readStream(stream, options);
+          for await (const event of events) printJsonLine(eventLine(event));
+        } finally {
+          store.close();
+        }
+      },
+    );
+
+  const tail = withConnection(new Command('tail'))
+    .description('follow the log (or a stream) live, printing events as JSON lines; resumable from a position')
+    .option('--stream <stream>', 'follow one stream only')
+    .option('--after <position>', 'start after this log position (default: from now on)')
+    .option('--from-start', 'start from the first event')
+    .option('--type <type...>', 'only these event types')
+    .option('--max-count <n>', 'stop after this many events', parseCount)
+    .action(async (flags: ConnectionFlags & {stream?: string; after?: string; fromStart?: boolean; type?: string[]; maxCount?: number}) => {
+      const store = connect(flags);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      let printed = 0;
+      try {
+        for await (const message of store.subscribe({
+          ...(flags.stream === undefined ? {} : {stream: flags.stream}),
+          from: flags.after !== undefined ? {afterPosition: BigInt(flags.after)} : flags.fromStart ? 'start' : 'end',
+          ...(flags.type ? {filter: {eventTypes: flags.type}} : {}),
+          signal: stop.signal,
+        })) {
+          if (message.kind === 'event') {
+            printJsonLine(eventLine(message.event));
+            if (flags.maxCount !== undefined && ++printed >= flags.maxCount) break;
+          } else if (message.kind === 'caughtUp') {
+            process.stderr.write(`caught up at position ${message.position}\n`);
+          }
+        }
+      } catch (error) {
+        if (!stop.signal.aborted) throw error;
+      } finally {
+        store.close();
+      }
+    });
+
+  const info = withConnection(new Command('info'))
+    .description('show whether a stream exists, its revision, and the log position')
+    .argument('<stream>')
+    .action(async (stream: string, flags: ConnectionFlags) => {
+      const store = connect(flags);
+      try {
+        const i = await store.getStreamInfo(stream);
+        printJsonLine({
+          stream,
+          exists: i.exists,
+          revision: i.revision === undefined ? null : String(i.revision),
+          lastPosition: i.lastPosition === undefined ? null : String(i.lastPosition),
+          logPosition: String(i.logPosition),
+        });
+      } finally {
+        store.close();
+      }
+    });
+
+  const exportCommand = withConnection(new Command('export'))
+    .description("back up a tenant's log as NDJSON (one recorded event per line), restorable with import")
+    .option('--output <file>', 'write here instead of standard output')
+    .action(async (flags: ConnectionFlags & {output?: string}) => {
+      const store = connect(flags);
+      const out = flags.output === undefined ? process.stdout : createWriteStream(flags.output);
+      try {
+        const [last] = await toArray(store.readLog({direction: 'backwards', maxCount: 1}));
+        const total = Number(last?.position ?? 0n);
+        const progress = startProgress('export', total);
+        let done = 0;
+        for await (const event of store.readLog({pageSize: 1000})) {
+          // Events committed after the export started are left for the next backup.
+          if (Number(event.position) > total) break;
+          if (!out.write(`${JSON.stringify(eventLine(event))}\n`)) await once(out, 'drain');
+          progress.update(++done);
+        }
+        progress.stop();
+        process.stderr.write(`exported ${done} events\n`);
+      } finally {
+        store.close();
+        if (out !== process.stdout) await new Promise<void>(resolve => out.end(() => resolve()));
+      }
+    });
+
+  return [append, read, tail, info, exportCommand];
+}
+
+async function toArray<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}

@@ -1,0 +1,99 @@
+import {createReadStream} from 'node:fs';
+import {createInterface} from 'node:readline';
+import {Command} from 'commander';
+import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {createApiKey, type Role} from '../server/src/auth/apiKeys.js';
+import {openStorage} from '../server/src/backends/leveldb/openDatabase.js';
+import {LogRestorer} from '../server/src/backends/leveldb/restoreLog.js';
+import {verifyStore} from '../server/src/backends/leveldb/verifyStore.js';
+import {startProgress} from './progress.js';
+
+/** `import`, `verify` (offline, on a data directory) and `keys create`. */
+export function dataCommands(): Command[] {
+  const importCommand = new Command('import')
+    .description('restore an NDJSON export into a data directory (the server must not be running on it)')
+    .requiredOption('--data-dir <dir>', 'the data directory to restore into (created when missing)')
+    .argument('[file]', 'the export; standard input when left out')
+    .action(async (file: string | undefined, flags: {dataDir: string}) => {
+      const input = file === undefined ? process.stdin : createReadStream(file);
+      const storage = await openStorage(flags.dataDir);
+      try {
+        const restorer = LogRestorer(storage);
+        const total = file === undefined ? 0 : await countLines(file);
+        const progress = startProgress('import', total);
+        let line = 0;
+        for await (const text of createInterface({input, crlfDelay: Infinity})) {
+          line += 1;
+          if (text.trim() === '') continue;
+          let event: RecordedEvent;
+          try {
+            event = RecordedEvent.fromJSON(JSON.parse(text));
+          } catch (error) {
+            throw new Error(`line ${line}: not a recorded event: ${(error as Error).message}`);
+          }
+          try {
+            await restorer.add(event);
+          } catch (error) {
+            throw new Error(`line ${line}: ${(error as Error).message}`);
+          }
+          progress.update(line);
+        }
+        const restored = await restorer.finish();
+        progress.stop();
+        process.stderr.write(`imported ${restored} events\n`);
+      } finally {
+        await storage.close();
+      }
+    });
+
+  const verify = new Command('verify')
+    .description("check a data directory's counters and indexes against its log (the server must not be running)")
+    .requiredOption('--data-dir <dir>', 'the data directory')
+    .action(async (flags: {dataDir: string}) => {
+      const storage = await openStorage(flags.dataDir, false);
+      try {
+        for (const {tenant, replayed, rebuilt} of storage.recovered) {
+          process.stdout.write(
+            `tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}\n`,
+          );
+        }
+        const report = await verifyStore(storage);
+        for (const t of report.tenants) {
+          process.stdout.write(`tenant ${t.tenant}: ${t.events} events in ${t.streams} streams\n`);
+        }
+        for (const problem of report.problems) process.stdout.write(`PROBLEM ${problem}\n`);
+        process.stdout.write(report.problems.length === 0 ? 'verify: OK\n' : `verify: ${report.problems.length} problems\n`);
+        if (report.problems.length > 0) process.exitCode = 1;
+      } finally {
+        await storage.close();
+      }
+    });
+
+  const keys = new Command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .description('make a new API key: prints the key (give it to the client) and the entry for the keys file')
+    .requiredOption('--id <id>', 'a name for the key, e.g. billing-service')
+    .requiredOption('--tenant <tenant>', 'the tenant it grants, or "*" for all (admin only)')
+    .option('--role <role>', 'read, write or admin', 'write')
+    .action((flags: {id: string; tenant: string; role: string}) => {
+      if (!['read', 'write', 'admin'].includes(flags.role)) throw new Error('--role must be read, write or admin');
+      // `serve` refuses such an entry: refused here, before it reaches a keys file.
+      if (flags.tenant === '*' && flags.role !== 'admin') {
+        throw new Error('--tenant "*" (every tenant) is for admin keys only: add --role admin, or name one tenant');
+      }
+      const {key, entry} = createApiKey(flags.id, flags.tenant, flags.role as Role);
+      process.stdout.write(`${JSON.stringify({key, entry})}\n`);
+      process.stderr.write('Keep the key secret; add the entry to the "keys" list of the keys file.\n');
+    });
+
+  return [importCommand, verify, keys];
+}
+
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(file)) {
+    for (const byte of chunk as Buffer) if (byte === 10) lines += 1;
+  }
+  return lines;
+}

@@ -1,0 +1,40 @@
+import {Command, Option} from 'commander';
+import {pino} from 'pino';
+import {startEventStoreServer} from '../server/src/startEventStoreServer.js';
+import {resolveServerConfig, settings} from '../server/src/config/settings.js';
+
+/** `edupulse-es serve`: runs the server until SIGINT/SIGTERM (a second signal exits at once). */
+export function serveCommand(): Command {
+  const command = new Command('serve').description('start the event store server on an embedded LevelDB');
+  for (const setting of settings) {
+    command.addOption(new Option(setting.flag, `${setting.description} [${setting.env}, default ${setting.defaultText}]`));
+  }
+  return command.action(async (flags: Record<string, unknown>) => {
+    const config = resolveServerConfig(flags, process.env);
+    const logger = pino({level: config.logLevel});
+    if (!config.fsync) logger.warn('fsync is off: a machine crash can lose acknowledged appends');
+    const server = await startEventStoreServer(config, logger);
+    // Scripts that start the server on port 0 read the real address from this line.
+    process.stdout.write(`EDUPULSE_LISTENING ${server.address}\n`);
+    if (server.metricsPort !== undefined) process.stdout.write(`EDUPULSE_METRICS ${config.metricsHost}:${server.metricsPort}\n`);
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({signal}, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      logger.info({signal}, 'shutting down');
+      server.shutdown().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({err: error}, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,115 @@
+import type {Storage} from './openDatabase.js';
+import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {
+  decodeStreamHead,
+  encodeSequence,
+  encodeStoredEventId,
+  encodeStreamHead,
+  eventIdKey,
+  readSequence,
+  streamHeadKey,
+  tenantHeadKey,
+  type StreamHead,
+} from './keys.js';
+import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
+
+/**
+ * Writes exported events back into a data directory exactly as they were:
+ * positions, revisions, ids and timestamps. Events must come in position order
+ * and continue the tenant's log without a gap (position = head + 1, revision =
+ * the stream's head + 1), and their ids must be new: so a restore into a fresh
+ * directory reproduces the original log, and a wrong or partial file is refused
+ * rather than silently making a different history.
+ */
+export type LogRestorer = {
+  /** Adds one event (writes happen in batches). Throws on any discontinuity. */
+  add(event: RecordedEvent): Promise<void>;
+  /** Writes what is pending (fsync'd) and returns how many events were restored. */
+  finish(): Promise<number>;
+};
+
+/** Creates a restorer writing into a data directory's storage: each batch's pages first, then its indexes. */
+export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 1000): LogRestorer {
+  const tenantHeads = new Map<string, number>();
+  const streamHeads = new Map<string, StreamHead | null>();
+  let pages: PutOperation[] = [];
+  let batch: PutOperation[] = [];
+  // Each tenant's events of the batch, at consecutive positions: written as pages.
+  const pagedByTenant = new Map<string, PagedEvent[]>();
+  const pendingIds = new Set<string>();
+  const touchedStreams = new Set<string>();
+  let restored = 0;
+
+  async function tenantHead(tenant: string): Promise<number> {
+    let head = tenantHeads.get(tenant);
+    if (head === undefined) {
+      const stored = await db.get(tenantHeadKey(tenant));
+      head = stored === undefined ? 0 : readSequence(stored, 0);
+      tenantHeads.set(tenant, head);
+    }
+    return head;
+  }
+
+  async function streamHead(tenant: string, stream: string): Promise<StreamHead | null> {
+    const key = `${tenant}\0${stream}`;
+    if (!streamHeads.has(key)) {
+      const stored = await db.get(streamHeadKey(tenant, stream));
+      streamHeads.set(key, stored === undefined ? null : decodeStreamHead(stored));
+    }
+    return streamHeads.get(key)!;
+  }
+
+  async function flush(): Promise<void> {
+    for (const [tenant, paged] of pagedByTenant) pageOperations(tenant, paged, pages, batch);
+    pagedByTenant.clear();
+    for (const key of touchedStreams) {
+      const [tenant, stream] = key.split('\0') as [string, string];
+      batch.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(streamHeads.get(key)!)});
+    }
+    for (const [tenant, head] of tenantHeads) {
+      batch.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(head)});
+    }
+    if (pages.length > 0) await log.batch(pages, {sync: true});
+    if (batch.length > 0) await db.batch(batch, {sync: true});
+    pages = [];
+    batch = [];
+    pendingIds.clear();
+    touchedStreams.clear();
+  }
+
+  return {
+    async add(event) {
+      const {tenant, stream} = event;
+      const position = Number(event.position);
+      const revision = Number(event.revision);
+      const head = await tenantHead(tenant);
+      if (position !== head + 1) {
+        throw new Error(`event ${event.eventId}: position ${position} does not continue tenant "${tenant}" at ${head + 1}`);
+      }
+      const streamAt = await streamHead(tenant, stream);
+      const expected = streamAt === null ? 0 : streamAt.revision + 1;
+      if (revision !== expected) {
+        throw new Error(`event ${event.eventId}: revision ${revision} of "${stream}" should be ${expected}`);
+      }
+      const idBytes = Buffer.from(event.eventId.replaceAll('-', ''), 'hex');
+      if (idBytes.length !== 16) throw new Error(`event at position ${position}: "${event.eventId}" is not a UUID`);
+      if (pendingIds.has(event.eventId) || (await db.get(eventIdKey(tenant, idBytes))) !== undefined) {
+        throw new Error(`event ${event.eventId}: its id is already stored in tenant "${tenant}"`);
+      }
+      let paged = pagedByTenant.get(tenant);
+      if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
+      paged.push({position, encoded: RecordedEvent.encode(event).finish(), stream, revision});
+      batch.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream})});
+      pendingIds.add(event.eventId);
+      tenantHeads.set(tenant, position);
+      streamHeads.set(`${tenant}\0${stream}`, {revision, position});
+      touchedStreams.add(`${tenant}\0${stream}`);
+      restored += 1;
+      if (pendingIds.size >= batchSize) await flush();
+    },
+    async finish() {
+      await flush();
+      return restored;
+    },
+  };
+}

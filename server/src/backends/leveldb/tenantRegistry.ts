@@ -1,0 +1,127 @@
+import type {Level} from 'level';
+import {readSequence, tenantHeadKey} from './keys.js';
+import type {LiveBufferBudget} from '../../engine/liveBudget.js';
+import {TenantLog, type LiveBufferLimits} from '../../engine/tenantLog.js';
+
+/** A tenant's live state, held in memory until {@link TenantHold.release} is called. */
+export type TenantHold = {
+  log: TenantLog;
+  /** Ends the hold (once; later calls do nothing). */
+  release(): void;
+};
+
+/**
+ * The {@link TenantLog} of the tenants in use, created on first use from the
+ * tenant's stored head counter: a restart reads one key per tenant, never the log.
+ *
+ * What uses a tenant holds it: the append writer from planning a group until
+ * the group's index batch is written (its stored head counter is then
+ * current), a subscription from its start to its end. A tenant nobody holds is
+ * idle; past {@link TenantRegistryOptions.maxLoaded} loaded tenants, the idle
+ * ones are unloaded, least recently used first, and a later use loads the
+ * tenant again from its stored head. Held tenants are never unloaded, so more
+ * than that many stay loaded while more are in use.
+ */
+export type TenantRegistry = {
+  /**
+   * Holds the tenant, loading it from its stored head when it is not loaded.
+   * The hold starts at the call, before the load resolves, so the tenant
+   * cannot be unloaded in between. A failed load rejects and holds nothing.
+   */
+  acquire(tenant: string): Promise<TenantHold>;
+  /**
+   * The tenant's last position, for reads: from its live state when loaded,
+   * else from disk without loading it, so that reading tenants that are not
+   * written (or do not exist) costs no memory. A tenant is loaded and held
+   * from before an append to it is planned until its stored head counter
+   * includes that append, so one that is not loaded has its stored head current.
+   */
+  head(tenant: string): Promise<number>;
+  /** How many tenants are loaded. */
+  loaded(): number;
+};
+
+/** Settings of the {@link TenantRegistry}. */
+export type TenantRegistryOptions = {
+  /** Bounds of each tenant's live buffer. */
+  limits: LiveBufferLimits;
+  /** Every tenant's live buffer counts against it, when given. */
+  budget?: LiveBufferBudget;
+  /** Most tenants kept loaded while idle (unbounded when not given). */
+  maxLoaded?: number;
+  /** Told of each tenant unloaded, so that what is kept per tenant beside its live state can go too. */
+  onUnload?: (tenant: string) => void;
+};
+
+type Entry = {log: Promise<TenantLog>; holds: number};
+
+/** Creates the registry over `db`. */
+export function TenantRegistry(db: Level<Buffer, Uint8Array>, options: TenantRegistryOptions): TenantRegistry {
+  const {limits, budget, maxLoaded = Infinity, onUnload} = options;
+  const tenants = new Map<string, Entry>();
+  // The loaded tenants nobody holds, least recently released first.
+  const idle = new Set<string>();
+
+  async function storedHead(tenant: string): Promise<number> {
+    const stored = await db.get(tenantHeadKey(tenant));
+    return stored === undefined ? 0 : readSequence(stored, 0);
+  }
+
+  async function load(tenant: string): Promise<TenantLog> {
+    return TenantLog(tenant, await storedHead(tenant), limits, budget);
+  }
+
+  function unload(tenant: string): void {
+    tenants.delete(tenant);
+    idle.delete(tenant);
+    onUnload?.(tenant);
+  }
+
+  function unloadIdleBeyondBound(): void {
+    for (const tenant of idle) {
+      if (tenants.size <= maxLoaded) return;
+      unload(tenant);
+    }
+  }
+
+  return {
+    acquire(tenant) {
+      let entry = tenants.get(tenant);
+      if (entry === undefined) {
+        // One load per tenant even when many calls arrive at once.
+        const loading: Entry = {log: load(tenant), holds: 0};
+        loading.log.catch(() => {
+          if (tenants.get(tenant) === loading) tenants.delete(tenant);
+        });
+        tenants.set(tenant, (entry = loading));
+        // Only a new tenant adds to the loaded ones.
+        unloadIdleBeyondBound();
+      }
+      const held = entry;
+      held.holds += 1;
+      idle.delete(tenant);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        held.holds -= 1;
+        if (held.holds === 0 && tenants.get(tenant) === held) {
+          idle.add(tenant);
+          unloadIdleBeyondBound();
+        }
+      };
+      return held.log.then(
+        log => ({log, release}),
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
+    },
+    async head(tenant) {
+      const entry = tenants.get(tenant);
+      return entry === undefined ? storedHead(tenant) : (await entry.log).head();
+    },
+    loaded: () => tenants.size,
+  };
+}

@@ -1,0 +1,164 @@
+import {createServer as createHttpServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {registry as grpcRegistry} from 'nice-grpc-prometheus';
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
+import type {CommitObservation} from '../backends/leveldb/appendWriter.js';
+import type {EventStoreStats} from '../engine/eventStore.js';
+import {INDEX_BACKLOG_BYTES} from '../backends/leveldb/indexWriter.js';
+
+/** The store's Prometheus metrics. */
+export type StoreMetrics = {
+  /** Everything exported: the store's, nice-grpc's per-RPC metrics and the process's. */
+  readonly registry: Registry;
+  /** Feed for the engine's commit observations. */
+  onCommit(observation: CommitObservation): void;
+  /** Serves `GET /metrics` on host:port; resolves with the port it got. */
+  listen(host: string, port: number): Promise<{port: number; close(): Promise<void>}>;
+};
+
+/** Creates the metrics of one server; `stats` is read at each scrape. */
+export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
+  const own = new Registry();
+  collectDefaultMetrics({register: own});
+  const eventsAppended = new Counter({
+    name: 'edupulse_events_appended_total',
+    help: 'Events written by appends (retries that were deduplicated write none).',
+    labelNames: ['tenant'],
+    registers: [own],
+  });
+  const bytesAppended = new Counter({
+    name: 'edupulse_event_bytes_appended_total',
+    help: 'Bytes of event data written by appends.',
+    labelNames: ['tenant'],
+    registers: [own],
+  });
+  const commitAppends = new Histogram({
+    name: 'edupulse_group_commit_appends',
+    help: 'Appends per group commit (one batch of pages, one fsync; one batch of index entries).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [own],
+  });
+  const commitEvents = new Histogram({
+    name: 'edupulse_group_commit_events',
+    help: 'Events per group commit.',
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384],
+    registers: [own],
+  });
+  const commitSeconds = new Histogram({
+    name: 'edupulse_commit_write_seconds',
+    help: "Time to write one group commit's log pages to LevelDB, fsync included when it is on (its index batch follows after the acknowledgement).",
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [own],
+  });
+  new Gauge({
+    name: 'edupulse_subscriptions_active',
+    help: 'Subscriptions running now.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const s of stats().subscriptions) this.inc({tenant: s.tenant});
+    },
+  });
+  new Gauge({
+    name: 'edupulse_subscriber_lag_events',
+    help: 'Events the furthest-behind subscriber of a tenant has yet to receive.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      this.reset();
+      const worst = new Map<string, number>();
+      for (const s of stats().subscriptions) worst.set(s.tenant, Math.max(worst.get(s.tenant) ?? 0, s.lag));
+      for (const [tenant, lag] of worst) this.set({tenant}, lag);
+    },
+  });
+  new Counter({
+    name: 'edupulse_subscriptions_fell_behind_total',
+    help: 'Times a subscription fell behind the live buffer and went back to reading from disk.',
+    labelNames: ['tenant'],
+    registers: [own],
+    collect() {
+      // The engine keeps the totals; the exported counter is set from them at each scrape.
+      this.reset();
+      for (const [tenant, times] of stats().fellBehind) this.inc({tenant}, times);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_live_buffer_bytes',
+    help: 'Bytes the live buffers of all tenants hold for live subscribers (bounded by --live-buffer-total-bytes).',
+    registers: [own],
+    collect() {
+      this.set(stats().liveBufferBytes);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_subscription_memory_bytes',
+    help: 'Bytes granted to running subscriptions for their messages and reads: --subscription-memory-bytes shared among them, and at least 64 KiB each.',
+    registers: [own],
+    collect() {
+      this.set(stats().subscriptionMemoryBytes);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_index_backlog_bytes',
+    help: `Bytes of index entries queued behind the log and not yet written. At ${INDEX_BACKLOG_BYTES / 2 ** 20} MiB appends wait for the indexes to catch up.`,
+    registers: [own],
+    collect() {
+      this.set(stats().indexBacklogBytes);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_tenants_loaded',
+    help: 'Tenants whose state the server holds (about 1.5 KiB each): those in use (an append on its way, a subscription) and up to --max-loaded-tenants idle ones; reads alone load none.',
+    registers: [own],
+    collect() {
+      this.set(stats().tenantsLoaded);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_storage_files',
+    help: "LevelDB's table files per level, of the log's database and the indexes'. From 8 at level 0 LevelDB slows writes, at 12 it holds them until its compaction catches up.",
+    labelNames: ['database', 'level'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const {database, files} of stats().storageFiles) {
+        for (const [level, count] of files.entries()) this.set({database, level: String(level)}, count);
+      }
+    },
+  });
+  const registry = Registry.merge([own, grpcRegistry]);
+
+  return {
+    registry,
+    onCommit(o) {
+      commitAppends.observe(o.appends);
+      commitEvents.observe(o.events);
+      commitSeconds.observe(o.seconds);
+      for (const [tenant, {events, bytes}] of o.byTenant) {
+        eventsAppended.inc({tenant}, events);
+        bytesAppended.inc({tenant}, bytes);
+      }
+    },
+    async listen(host, port) {
+      const server: Server = createHttpServer((request, response) => {
+        if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+          response.writeHead(404).end('metrics are at GET /metrics\n');
+          return;
+        }
+        registry.metrics().then(
+          body => response.writeHead(200, {'content-type': registry.contentType}).end(body),
+          (error: unknown) => response.writeHead(500).end(String(error)),
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      return {
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>(resolve => server.close(() => resolve())),
+      };
+    },
+  };
+}

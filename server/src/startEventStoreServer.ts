@@ -1,0 +1,201 @@
+import {readFileSync} from 'node:fs';
+import {ServerCredentials} from '@grpc/grpc-js';
+import {ServerError, Status, createServer} from 'nice-grpc';
+import {errorDetailsServerMiddleware} from 'nice-grpc-error-details';
+import {prometheusServerMiddleware} from 'nice-grpc-prometheus';
+import {HealthDefinition, HealthServiceImpl, HealthState} from 'nice-grpc-server-health';
+import {ServerReflection, ServerReflectionService} from 'nice-grpc-server-reflection';
+import {pino, type Logger} from 'pino';
+import {EventStoreServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {loadKeyRing} from './auth/apiKeys.js';
+import {authMiddleware} from './auth/authMiddleware.js';
+import {callMiddleware} from './grpc/callMiddleware.js';
+import type {ServerConfig} from './config/config.js';
+import type {EventStore, EventStoreStats} from './engine/eventStore.js';
+import {openEventStore} from './backends/leveldb/openEventStore.js';
+import {EventStoreServiceImpl} from './grpc/eventStoreService.js';
+import {grpcServerCounters} from './observability/grpcMetrics.js';
+import {EventStoreServerDefinition} from './grpc/serverDefinition.js';
+import {StoreMetrics} from './observability/metrics.js';
+import {receiveWindowInterceptor} from './grpc/receiveWindow.js';
+import {InvalidSettingError, isLoopback} from './config/settings.js';
+import {StreamTerminator} from './grpc/streamTerminator.js';
+import {descriptorSetUrl, strictDefinition} from './grpc/strictDecoding.js';
+
+/** A running event store server. */
+export type EventStoreServer = {
+  /** The port it listens on (the real one when configured with port 0). */
+  readonly port: number;
+  /** `host:port` to dial. */
+  readonly address: string;
+  /** The metrics endpoint's port, when it is on. */
+  readonly metricsPort: number | undefined;
+  /** Live figures of the store. */
+  stats(): EventStoreStats;
+  /**
+   * Graceful shutdown: health goes NOT_SERVING, no new calls are accepted,
+   * queued appends are committed, subscriptions end with UNAVAILABLE, and the
+   * database closes. Calls still running after the grace period are cut off.
+   */
+  shutdown(): Promise<void>;
+};
+
+function readSetting(file: string, setting: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new InvalidSettingError(`${setting}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function credentialsOf(config: ServerConfig): ServerCredentials {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return ServerCredentials.createInsecure();
+  const clientCa = config.tlsClientCaFile === undefined ? null : readSetting(config.tlsClientCaFile, '--tls-client-ca');
+  return ServerCredentials.createSsl(
+    clientCa,
+    [{cert_chain: readSetting(config.tlsCertFile, '--tls-cert'), private_key: readSetting(config.tlsKeyFile, '--tls-key')}],
+    clientCa !== null,
+  );
+}
+
+/**
+ * Starts serving on `config.host:config.port` and opens the store in
+ * `config.dataDir`. Health reports NOT_SERVING until the store is open (calls to
+ * the store get UNAVAILABLE until then) and again from the start of shutdown.
+ */
+export async function startEventStoreServer(config: ServerConfig, logger?: Logger): Promise<EventStoreServer> {
+  const log = logger ?? pino({level: config.logLevel});
+  const keys = config.keysFile === undefined ? undefined : loadKeyRing(config.keysFile);
+  if (keys === undefined) {
+    if (!isLoopback(config.host) && !config.insecureNoAuth) {
+      throw new InvalidSettingError(`--host ${config.host} without --keys-file needs --insecure-no-auth`);
+    }
+    log.warn({host: config.host}, 'no API keys configured: every client can read and write every tenant');
+  }
+  const credentials = credentialsOf(config);
+
+  let store: EventStore | undefined;
+  const storeOf = (): EventStore => {
+    if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
+    return store;
+  };
+  const metrics = StoreMetrics(
+    () =>
+      store?.stats() ?? {
+        activeSubscriptions: 0,
+        subscriptions: [],
+        liveBufferBytes: 0,
+        indexBacklogBytes: 0,
+        subscriptionMemoryBytes: 0,
+        tenantsLoaded: 0,
+        fellBehind: new Map(),
+        storageFiles: [],
+      },
+  );
+  const health = HealthState();
+  const setHealth = (status: 'healthy' | 'unhealthy'): void => {
+    health.setStatus(status);
+    health.setStatus(status, EventStoreServiceDefinition.fullName);
+  };
+  setHealth('unhealthy');
+
+  const terminator = StreamTerminator();
+  const base = createServer({
+    // Room for a maximal append plus its envelope fields.
+    'grpc.max_receive_message_length': config.limits.maxAppendBytes + 1024 * 1024,
+    'grpc.max_send_message_length': -1,
+    'grpc.keepalive_permit_without_calls': 1,
+    // grpc-js interceptors run before nice-grpc's middleware, once per call.
+    interceptors: [receiveWindowInterceptor()],
+  })
+    .use(prometheusServerMiddleware(grpcServerCounters))
+    .use(errorDetailsServerMiddleware)
+    .use(callMiddleware(log, terminator));
+  // Every middleware costs each call a generator hop: authentication only when keys are configured.
+  const server = keys === undefined ? base : base.use(authMiddleware(keys));
+  server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));
+  server.add(strictDefinition(HealthDefinition), HealthServiceImpl(health));
+  server.add(
+    ServerReflectionService,
+    ServerReflection(readFileSync(descriptorSetUrl), [EventStoreServiceDefinition.fullName, 'grpc.health.v1.Health']),
+  );
+
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const port = await server.listen(`${host}:${config.port}`, credentials);
+  let metricsEndpoint: {port: number; close(): Promise<void>} | undefined;
+  try {
+    store = await openEventStore({
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      maxQueuedAppendBytes: config.maxQueuedAppendBytes,
+      streamHeadCacheSize: config.streamHeadCacheSize,
+      maxLoadedTenants: config.maxLoadedTenants,
+      readLogScanLimit: config.readLogScanLimit,
+      readPageBytes: config.readPageBytes,
+      liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
+      liveBufferTotalBytes: config.liveBufferTotalBytes,
+      subscriptions: {
+        memoryBytes: config.subscriptionMemoryBytes,
+        maxRunning: config.maxSubscriptions,
+        // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).
+        readChunk: 128,
+        checkpointEveryEvents: 4096,
+        checkpointIntervalMs: 1000,
+      },
+      logger: log,
+      onCommit: metrics.onCommit,
+      // Acknowledged appends hold; what the failure stops (appends, stream reads) waits for a restart.
+      onStorageFailure: () => setHealth('unhealthy'),
+    });
+    if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
+  } catch (error) {
+    server.forceShutdown();
+    await store?.close();
+    throw error;
+  }
+  setHealth('healthy');
+  const address = `${host}:${port}`;
+  log.info(
+    {
+      address,
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      tls: config.tlsCertFile !== undefined,
+      mutualTls: config.tlsClientCaFile !== undefined,
+      apiKeys: keys?.size ?? 0,
+      metrics: metricsEndpoint === undefined ? 'off' : `${config.metricsHost}:${metricsEndpoint.port}`,
+    },
+    'event store listening',
+  );
+
+  let shuttingDown: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    const open = store!;
+    setHealth('unhealthy');
+    const drained = server.shutdown();
+    // Ends subscriptions and health watches (UNAVAILABLE) so that the calls can drain;
+    // in-flight appends commit.
+    terminator.terminate();
+    await open.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>(resolve => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs);
+    });
+    if ((await Promise.race([drained, timedOut])) === 'timeout') {
+      log.warn({graceMs: config.shutdownGraceMs}, 'calls still running after the grace period; cutting them off');
+      server.forceShutdown();
+    }
+    clearTimeout(timer);
+    await open.close();
+    await metricsEndpoint?.close();
+    log.info('event store stopped');
+  }
+
+  return {
+    port,
+    address,
+    metricsPort: metricsEndpoint?.port,
+    stats: () => storeOf().stats(),
+    shutdown: () => (shuttingDown ??= shutdown()),
+  };
+}
