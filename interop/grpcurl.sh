@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop scenario for grpcurl: runs the commands of grpcurl-commands.sh (the
-# README's "Debugging with grpcurl" section, which must be identical) one step
+# "Debugging with grpcurl" page, docs/grpcurl.md, which must be identical) one step
 # at a time against ADDRESS, and checks what each prints. Prints one
 # "STEP grpcurl <name> PASS|FAIL" line per step; exits 1 on any mismatch.
 # Usage: grpcurl.sh HOST:PORT
@@ -16,8 +16,8 @@ step() { # name ok detail
   if [ "$2" = 0 ]; then echo "STEP grpcurl $1 PASS $3"; else echo "STEP grpcurl $1 FAIL $3"; failures=$((failures + 1)); fi
 }
 
-# The README shows exactly these commands.
-readme_block=$(awk '/^## Debugging with grpcurl/{f=1} f&&/^```sh/{g=1;next} g&&/^```/{exit} g' "$here/../README.md")
+# docs/grpcurl.md shows exactly these commands.
+readme_block=$(awk '/^# Debugging with grpcurl/{f=1} f&&/^```sh/{g=1;next} g&&/^```/{exit} g' "$here/../docs/grpcurl.md")
 diff <(printf '%s\n' "$readme_block") "$here/grpcurl-commands.sh" >"$work/readme.diff"
 step readme-in-sync $? "$(head -c 300 "$work/readme.diff" | tr '\n' ' ')"
 

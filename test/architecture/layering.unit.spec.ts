@@ -92,6 +92,10 @@ describe('layering', () => {
     expect(violations('server/src/engine/', rule)).toEqual([]);
   });
 
+  it('keeps the engine interface in its own types, none of the protocol', () => {
+    expect(violations('server/src/engine/eventStore.ts', under('protocol/'))).toEqual([]);
+  });
+
   it('keeps LevelDB inside its backend', () => {
     const outside = [...graph.keys()].filter(m => m.startsWith('server/') && !m.startsWith('server/src/backends/leveldb/'));
     const leaks = outside.flatMap(m => violations(m, isPackage('level', 'classic-level')));

@@ -57,7 +57,7 @@ describe('EventStore engine', () => {
     // Each is live: caught up at position 0, now waiting for commits.
     for (const subscription of subscriptions) {
       const first = await subscription.next();
-      expect(first.value).toMatchObject({content: {$case: 'caughtUp'}});
+      expect(first.value).toEqual({kind: 'caughtUp', position: 0});
     }
     const waiting = subscriptions.map(s => s.next());
     expect(engine.stats().activeSubscriptions).toBe(12);

@@ -14,10 +14,10 @@ export type EncodedEvent = Uint8Array;
  * spent once encoded: the encoder empties its array (see {@link spendBatch}),
  * so the array is the message's own, never read after it was yielded.
  */
-export type EncodedEventBatch = {encodedEvents: EncodedEvent[]};
+export type EncodedEventBatch = {kind: 'events'; encodedEvents: EncodedEvent[]};
 
 /** A subscription message already encoded whole (shared by every subscriber that sends it). */
-export type FramedEventBatch = {framed: Uint8Array};
+export type FramedEventBatch = {kind: 'framed'; framed: Uint8Array};
 
 const SPENT = new Uint8Array(0);
 

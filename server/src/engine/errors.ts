@@ -1,23 +1,9 @@
 /**
- * Domain errors of the event store. The engine and the validators throw these;
- * the store's call middleware (`callMiddleware.ts`, through `errorStatus.ts`)
- * maps them to gRPC status codes with rich details. Anything else that
- * escapes a handler becomes INTERNAL.
+ * The engine's errors, in its own terms (no transport, no field names). The
+ * gRPC layer maps them to status codes with rich details
+ * (`grpc/errorStatus.ts`); anything else that escapes a handler becomes
+ * INTERNAL.
  */
-
-/** One problem with one request field, e.g. `events[2].type`. */
-export type FieldViolation = {field: string; description: string};
-
-/** The request is malformed or breaks a documented limit (INVALID_ARGUMENT). */
-export class InvalidArgumentError extends Error {
-  override readonly name = 'InvalidArgumentError';
-  readonly violations: readonly FieldViolation[];
-
-  constructor(violations: readonly FieldViolation[]) {
-    super(violations.map(v => (v.field === '' ? v.description : `${v.field}: ${v.description}`)).join('; '));
-    this.violations = violations;
-  }
-}
 
 /** The expected revision of an append, in the engine's terms. */
 export type ExpectedRevision = {kind: 'any'} | {kind: 'noStream'} | {kind: 'streamExists'} | {kind: 'exact'; revision: number};
@@ -127,5 +113,25 @@ export class ShuttingDownError extends Error {
 
   constructor() {
     super('the event store is shutting down; retry or resume after it restarts');
+  }
+}
+
+/**
+ * A subscription asked to start after a position past the tenant's log, or
+ * after a revision past its stream: nothing there to start after.
+ */
+export class StartBeyondHeadError extends Error {
+  override readonly name = 'StartBeyondHeadError';
+
+  constructor(
+    readonly start: 'afterPosition' | 'afterRevision',
+    /** What there is: the log's last position, or the stream's revision (undefined: no stream). */
+    readonly head: number | undefined,
+  ) {
+    super(
+      start === 'afterPosition'
+        ? `must not exceed the log's last position, ${head}`
+        : `must not exceed the stream's revision, but ${head === undefined ? 'the stream does not exist' : `its revision is ${head}`}`,
+    );
   }
 }

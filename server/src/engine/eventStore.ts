@@ -1,4 +1,3 @@
-import type {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {EncodedEvent, EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import type {EventSelection} from './eventFilter.js';
 import type {AppendCommand, AppendResult} from './types.js';
@@ -22,6 +21,20 @@ export type StreamInfo = {
 /** Where a subscription starts. */
 export type SubscriptionStart =
   {kind: 'start'} | {kind: 'end'} | {kind: 'afterPosition'; position: number} | {kind: 'afterRevision'; revision: number};
+
+/**
+ * What a subscription yields: events (as the store holds them, or already
+ * framed for the wire and shared by every subscriber at the same cursor),
+ * then markers that carry the position reached: `caughtUp` once history is
+ * delivered, `checkpoint` while a filter skips events, `fellBehind` when the
+ * live buffer moved past the subscriber (it reads from disk again), and
+ * `heartbeat` on a quiet subscription.
+ */
+export type SubscriptionMessage =
+  | EncodedEventBatch
+  | FramedEventBatch
+  | {kind: 'caughtUp' | 'checkpoint' | 'fellBehind'; position: number}
+  | {kind: 'heartbeat'; position: number; serverTime: Date};
 
 /** A validated subscription request. */
 export type SubscribeCommand = {
@@ -56,7 +69,7 @@ export type EventStore = {
   ): Promise<ReadLogResult>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
-  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch>;
+  subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   /** Live figures, for tests and metrics. */
   stats(): EventStoreStats;
   /**

@@ -5,14 +5,15 @@ import type {Logger} from 'pino';
 import {
   DuplicateEventIdError,
   IndexesFailedError,
-  InvalidArgumentError,
   LogWriteFailedError,
   OverloadedError,
   ShuttingDownError,
+  StartBeyondHeadError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
   describeExpectedRevision,
 } from '../engine/errors.js';
+import {InvalidArgumentError} from './invalidArgument.js';
 
 /** The `domain` of every google.rpc.ErrorInfo the store sends. */
 export const ERROR_DOMAIN = 'eventstore.edupulse.dev';
@@ -27,6 +28,10 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
     return new RichServerError(Status.INVALID_ARGUMENT, error.message, [
       BadRequest.fromPartial({fieldViolations: error.violations.map(v => ({...v}))}),
     ]);
+  }
+  if (error instanceof StartBeyondHeadError) {
+    const field = error.start === 'afterPosition' ? 'after_position' : 'after_revision';
+    return statusOfDomainError(new InvalidArgumentError([{field, description: error.message}]));
   }
   if (error instanceof WrongExpectedRevisionError) {
     return new RichServerError(Status.ABORTED, error.message, [

@@ -1,6 +1,7 @@
 import type {ServiceImplementation} from 'nice-grpc';
 import type {Logger} from 'pino';
 import {oneMessageAhead} from './handoff.js';
+import {toSubscribeResponse} from './subscribeResponse.js';
 import {runAppendSession} from './appendSession.js';
 import type {EventStoreServerDefinition} from './serverDefinition.js';
 import type {Limits} from '../config/config.js';
@@ -51,7 +52,7 @@ export function EventStoreServiceImpl(storeOf: () => EventStore, limits: Limits,
     // Not a generator of its own: one layer less for every message of every
     // subscription (nice-grpc's handler turns a throw here into the call's error).
     subscribe(request, context) {
-      return oneMessageAhead(storeOf().subscribe(validateSubscribe(request, limits), context.signal), context.signal);
+      return oneMessageAhead(storeOf().subscribe(validateSubscribe(request, limits), context.signal), context.signal, toSubscribeResponse);
     },
   };
 }

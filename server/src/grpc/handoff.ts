@@ -29,16 +29,18 @@ export function markTaken(message: object): void {
 }
 
 /**
- * Passes `messages` on, holding each back until the one before it was taken
- * (see {@link markTaken}); every message must be a distinct object, which
- * gets the handoff as a symbol-keyed property. Ends with
- * the signal's reason when it aborts while waiting.
+ * Passes `messages` on as `toMessage` makes them, holding each back until the
+ * one before it was taken (see {@link markTaken}); every message made must be
+ * a distinct object, which gets the handoff as a symbol-keyed property. Ends
+ * with the signal's reason when it aborts while waiting.
  */
-export async function* oneMessageAhead<T extends object>(
+export async function* oneMessageAhead<T, M extends object>(
   messages: AsyncIterable<T>,
   signal: AbortSignal,
-): AsyncGenerator<T, void, undefined> {
-  for await (const message of messages) {
+  toMessage: (item: T) => M,
+): AsyncGenerator<M, void, undefined> {
+  for await (const item of messages) {
+    const message = toMessage(item);
     const handoff: Handoff = {taken: false, wake: undefined};
     (message as Handed)[HANDOFF] = handoff;
     yield message;

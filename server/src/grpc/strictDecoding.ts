@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs';
 import {createFileRegistry, fromBinary, type DescMessage} from '@bufbuild/protobuf';
 import {FileDescriptorSetSchema} from '@bufbuild/protobuf/wkt';
-import {InvalidArgumentError, type FieldViolation} from '../engine/errors.js';
+import {InvalidArgumentError, type FieldViolation} from './invalidArgument.js';
 import {findWireProblem} from './wireFormat.js';
 
 /** The descriptor set that server reflection serves: the schemas of every request the server decodes. */

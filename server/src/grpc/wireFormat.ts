@@ -1,5 +1,5 @@
 import {ScalarType, type DescField, type DescMessage} from '@bufbuild/protobuf';
-import type {FieldViolation} from '../engine/errors.js';
+import type {FieldViolation} from './invalidArgument.js';
 
 /**
  * Strict checking of a request's bytes against its message schema, before any

@@ -1,8 +1,7 @@
 import type {Logger} from 'pino';
-import type {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
-import {InvalidArgumentError, OverloadedError, ShuttingDownError, StreamNotFoundError} from '../../engine/errors.js';
+import {OverloadedError, ShuttingDownError, StartBeyondHeadError, StreamNotFoundError} from '../../engine/errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
-import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from '../../engine/encodedEvent.js';
+import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {compileEventSelection, type EventSelection} from '../../engine/eventFilter.js';
 import {IndexWriter, readableIndexes} from './indexWriter.js';
@@ -18,7 +17,15 @@ import {HISTORY_PREFETCH_BYTES, SubscriptionMemory} from '../../engine/subscript
 import type {LiveBufferLimits, TenantLog} from '../../engine/tenantLog.js';
 import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
 
-import type {Direction, EventStore, ReadLogResult, ReadStreamResult, StreamInfo, SubscribeCommand} from '../../engine/eventStore.js';
+import type {
+  Direction,
+  EventStore,
+  ReadLogResult,
+  ReadStreamResult,
+  StreamInfo,
+  SubscribeCommand,
+  SubscriptionMessage,
+} from '../../engine/eventStore.js';
 
 /** Settings of the storage engine. */
 export type EventStoreOptions = {
@@ -239,10 +246,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     return {revision: head?.revision, lastPosition: head?.position, logPosition};
   }
 
-  function subscribe(
-    command: SubscribeCommand,
-    signal: AbortSignal,
-  ): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
+  function subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage> {
     return runSubscription({db, log, indexes}, () => openSubscription(command, signal), tuning);
   }
 
@@ -267,11 +271,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     const {from} = command;
     const head = tenant.head();
     if (from.kind === 'afterPosition' && from.position > head) {
-      throw new InvalidArgumentError([{field: 'after_position', description: `must not exceed the log's last position, ${head}`}]);
+      throw new StartBeyondHeadError('afterPosition', head);
     }
     if (from.kind === 'afterRevision' && from.revision > (streamHead?.revision ?? -1)) {
-      const actual = streamHead === null ? 'the stream does not exist' : `its revision is ${streamHead.revision}`;
-      throw new InvalidArgumentError([{field: 'after_revision', description: `must not exceed the stream's revision, but ${actual}`}]);
+      throw new StartBeyondHeadError('afterRevision', streamHead?.revision);
     }
     const predicate = compileEventSelection(command.filter);
     // Checked again after the reads above. Nothing below throws: from here on

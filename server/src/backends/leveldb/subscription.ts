@@ -1,6 +1,6 @@
+import type {SubscriptionMessage} from '../../engine/eventStore.js';
 import type {Storage} from './openDatabase.js';
-import type {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
-import {peekEventHeader, type EncodedEvent, type EncodedEventBatch, type FramedEventBatch} from '../../engine/encodedEvent.js';
+import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
 import type {EventPredicate} from '../../engine/eventFilter.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
@@ -85,7 +85,7 @@ export async function* runSubscription(
   {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>},
   open: () => Promise<OpenedSubscription>,
   tuning: SubscriptionTuning,
-): AsyncGenerator<SubscribeResponse | EncodedEventBatch | FramedEventBatch> {
+): AsyncGenerator<SubscriptionMessage> {
   const {request, signal, share, failure, close} = await open();
   const {tenant, stream, predicate, maxBatchSize} = request;
   const release = tenant.retain();
@@ -114,17 +114,17 @@ export async function* runSubscription(
           cursor = batch.cursor;
           if (batch.events.length > 0) {
             const bytes = byteLengthOf(batch.events);
-            yield {encodedEvents: batch.events};
+            yield {kind: 'events', encodedEvents: batch.events};
             sent(cursor, bytes);
           } else if (batch.checkpoint) {
-            yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+            yield {kind: 'checkpoint', position: cursor};
             sent(cursor);
           }
         }
         const buffered = tenant.eventsAfter(cursor, 0);
         if (buffered === 'behind') continue; // More was committed meanwhile than the buffer holds.
         live = true;
-        yield {content: {$case: 'caughtUp', value: {position: BigInt(cursor)}}};
+        yield {kind: 'caughtUp', position: cursor};
         sent(cursor);
         continue;
       }
@@ -134,7 +134,7 @@ export async function* runSubscription(
         const framed = tenant.framedAfter(cursor, maxBatchSize, share.batchBytes());
         if (framed !== 'behind' && framed !== undefined) {
           cursor = framed.last;
-          yield {framed: framed.bytes};
+          yield {kind: 'framed', framed: framed.bytes};
           sent(cursor, framed.bytes.byteLength);
           continue;
         }
@@ -143,7 +143,7 @@ export async function* runSubscription(
       if (buffered === 'behind') {
         live = false;
         tuning.onFellBehind?.(tenant.tenant);
-        yield {content: {$case: 'fellBehind', value: {position: BigInt(cursor)}}};
+        yield {kind: 'fellBehind', position: cursor};
         sent(cursor);
         continue;
       }
@@ -159,10 +159,10 @@ export async function* runSubscription(
         cursor = buffered[buffered.length - 1]!.position;
         if (events.length > 0) {
           const bytes = byteLengthOf(events);
-          yield {encodedEvents: events};
+          yield {kind: 'events', encodedEvents: events};
           sent(cursor, bytes);
         } else if (Date.now() - lastSentAt >= tuning.checkpointIntervalMs) {
-          yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+          yield {kind: 'checkpoint', position: cursor};
           sent(cursor);
         }
         continue;
@@ -173,11 +173,9 @@ export async function* runSubscription(
       const committed = await tenant.waitForCommit(cursor, Math.max(0, lastSentAt + quietFor - Date.now()), signal);
       if (committed) continue;
       if (checkpointDue) {
-        yield {content: {$case: 'checkpoint', value: {position: BigInt(cursor)}}};
+        yield {kind: 'checkpoint', position: cursor};
       } else {
-        yield {
-          content: {$case: 'heartbeat', value: {serverTime: new Date(), position: BigInt(cursor)}},
-        };
+        yield {kind: 'heartbeat', position: cursor, serverTime: new Date()};
       }
       sent(cursor);
     }
