@@ -35,5 +35,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
   },
-  {files: ['**/*.js'], ...tseslint.configs.disableTypeChecked},
+  // Plain JavaScript (this file; the contract's crash writer, which runs without TypeScript): no type information.
+  {files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked},
+  {files: ['**/*.mjs'], languageOptions: {globals: {process: 'readonly', Buffer: 'readonly'}}},
 );
