@@ -12,7 +12,8 @@ import {closeIterator} from './closeIterator.js';
 import {ensureReserve} from './diskReserve.js';
 import {RESERVE_BYTES, filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
-import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from './subscription.js';
+import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from '../../engine/subscriptionRunner.js';
+import {levelHistorySource, type HistoryTuning} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES, SubscriptionMemory} from '../../engine/subscriptionMemory.js';
 import type {LiveBufferLimits, TenantLog} from '../../engine/tenantLog.js';
 import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
@@ -66,12 +67,13 @@ export type EventStoreOptions = {
 const READ_STEP = 32;
 
 /** How subscriptions read and send, server-wide. */
-export type SubscriptionOptions = SubscriptionTuning & {
-  /** Bytes all subscriptions together may hold (their messages and reads): see {@link SubscriptionMemory}. */
-  memoryBytes: number;
-  /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
-  maxRunning: number;
-};
+export type SubscriptionOptions = SubscriptionTuning &
+  HistoryTuning & {
+    /** Bytes all subscriptions together may hold (their messages and reads): see {@link SubscriptionMemory}. */
+    memoryBytes: number;
+    /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
+    maxRunning: number;
+  };
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
@@ -136,7 +138,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   // Node's leak warning past ten subscriptions).
   const closing = new AbortController();
   const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
-  const {memoryBytes, maxRunning, ...subscriptionTuning} = options.subscriptions;
+  const {memoryBytes, maxRunning, readChunk, checkpointEveryEvents, ...subscriptionTuning} = options.subscriptions;
+  const history = levelHistorySource({db, log, indexes}, {readChunk, checkpointEveryEvents});
   const memory = SubscriptionMemory(memoryBytes);
   const fellBehind = new Map<string, number>();
   const tuning: SubscriptionTuning = {
@@ -247,7 +250,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
 
   function subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage> {
-    return runSubscription({db, log, indexes}, () => openSubscription(command, signal), tuning);
+    return runSubscription(history, () => openSubscription(command, signal), tuning);
   }
 
   /**

@@ -1,0 +1,170 @@
+import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
+import type {HistoryBatch, HistoryReading, HistorySource} from '../../engine/subscriptionRunner.js';
+import {closeIterator} from './closeIterator.js';
+import {readableIndexes, type IndexWriter} from './indexWriter.js';
+import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
+import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
+import type {Storage} from './openDatabase.js';
+
+/**
+ * Marks a read-ahead promise as handled, so that a read still in flight when
+ * the subscription ends (and the iterator closes) is not an unhandled rejection;
+ * awaiting it later still sees the error.
+ */
+function readAhead<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** How history is read from LevelDB. */
+export type HistoryTuning = {
+  /** LevelDB entries (log pages, or stream-index runs) read per iterator step while catching up. */
+  readChunk: number;
+  /** Send a checkpoint after this many consecutive non-matching events in history. */
+  checkpointEveryEvents: number;
+};
+
+/** Subscriptions' history from the log's pages and the stream index. */
+export function levelHistorySource(
+  {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>},
+  {readChunk, checkpointEveryEvents}: HistoryTuning,
+): HistorySource {
+  return {log: readLogHistory, stream: readStreamHistory};
+
+  /**
+   * History of the whole log after `from`, as batches; `cursor` is the last
+   * position scanned, and a batch without events is a checkpoint when it ends a
+   * long run of events the filter skipped.
+   */
+  async function* readLogHistory(
+    from: number,
+    {tenant, predicate, maxBatchSize, share, signal}: HistoryReading,
+  ): AsyncGenerator<HistoryBatch> {
+    // Pages are keyed by their last position: the first one after `from` holds from + 1.
+    let maxBytes = share.batchBytes();
+    const range = logRangeAfter(tenant, from);
+    /**
+     * The pages after `afterKey`, one LevelDB read's worth, through an
+     * iterator of its own that is closed at once: a subscriber that stops
+     * reading keeps no iterator open (an open one pins LevelDB's blocks and
+     * files), only the pages read, which its share accounts for. Pages never
+     * change once written, so reads from successive snapshots continue one
+     * another.
+     */
+    const readPages = async (afterKey: Buffer): Promise<Array<[Buffer, Uint8Array]>> => {
+      // classic-level stops a read once it has passed highWaterMarkBytes, so a read may bring one page more.
+      const highWaterMarkBytes = Math.max(0, share.readBytes() - PAGE_BYTES);
+      const iterator = log.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
+      let entries: Array<[Buffer, Uint8Array]> = [];
+      try {
+        entries = await iterator.nextv(readChunk);
+        return entries;
+      } finally {
+        await closeIterator(iterator, entries.length, signal);
+      }
+    };
+    let events: EncodedEvent[] = [];
+    let bytes = 0;
+    let skipped = 0;
+    let scanned = from;
+    // Read ahead: the next chunk comes off LevelDB while this one is being sent.
+    let next = readAhead(readPages(range.gt));
+    for (;;) {
+      const entries = await next;
+      if (entries.length === 0) break;
+      next = readAhead(readPages(entries[entries.length - 1]![0]));
+      maxBytes = share.batchBytes();
+      for (const [key, value] of entries) {
+        const page = readPage(positionOfLogKey(key), value);
+        // Only the first page may start before the cursor; a page starting after it leaves a hole.
+        if (page.first > scanned + 1 || (scanned > from && page.first !== scanned + 1)) {
+          throw new Error(`the log of tenant "${tenant}" has a gap after position ${scanned}`);
+        }
+        for (let i = scanned + 1 - page.first; i < page.events.length; i++) {
+          const encoded = page.events[i]!;
+          scanned += 1;
+          // Without a filter the event is never decoded: its stored bytes go out as they are.
+          if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
+            if (++skipped >= checkpointEveryEvents) {
+              // Report progress: first what matched so far, then how far the scan got.
+              if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
+              yield {events: [], cursor: scanned, checkpoint: true};
+              events = [];
+              bytes = 0;
+              skipped = 0;
+            }
+            continue;
+          }
+          skipped = 0;
+          events.push(encoded);
+          bytes += encoded.byteLength;
+          if (events.length >= maxBatchSize || bytes >= maxBytes) {
+            yield {events, cursor: scanned, checkpoint: false};
+            events = [];
+            bytes = 0;
+          }
+        }
+      }
+    }
+    if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
+  }
+
+  /**
+   * History of one stream after revision `after`, through the stream index. The
+   * tenant head is read first; the iterator takes its snapshot once the index
+   * batches queued by then (those of every event up to that head) are written,
+   * so once the index is exhausted every event of the stream up to that head
+   * has been seen: that head is where live delivery takes over.
+   */
+  async function* readStreamHistory(
+    name: string,
+    after: number,
+    cursor: number,
+    {tenant, head, predicate, maxBatchSize, share, signal}: HistoryReading,
+  ): AsyncGenerator<HistoryBatch> {
+    const coveredUpTo = head();
+    const ready = readableIndexes(indexes);
+    if (ready !== undefined) await ready;
+    const iterator = db.iterator({...streamIndexRangeAfter(tenant, name, after), signal});
+    let last = cursor;
+    let revision = after;
+    try {
+      // Index runs per step: each holds one event or more, so a step may hold more than a batch; and
+      // each run reads a log page, so a step reads no more pages than the subscription's read bytes hold.
+      share.batchBytes();
+      const chunk = Math.max(1, Math.min(readChunk, maxBatchSize, Math.floor(share.readBytes() / PAGE_BYTES)));
+      let next = readAhead(iterator.nextv(chunk));
+      for (;;) {
+        const entries = await next;
+        if (entries.length === 0) break;
+        next = readAhead(iterator.nextv(chunk));
+        // The first run may start at or before `after`: only the revisions after it count.
+        const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
+        const values = await eventsAt(log, tenant, indexed);
+        const events: EncodedEvent[] = [];
+        const maxBytes = share.batchBytes();
+        let bytes = 0;
+        let yielded = false;
+        for (const [i, value] of values.entries()) {
+          const header = peekEventHeader(value);
+          revision = header.revision;
+          // Re-read after falling behind: what the cursor passed was already considered.
+          if (indexed[i]!.position <= last) continue;
+          last = indexed[i]!.position;
+          if (predicate !== undefined && !predicate(header)) continue;
+          events.push(value);
+          bytes += value.byteLength;
+          if (events.length >= maxBatchSize || bytes >= maxBytes) {
+            yield {events: events.splice(0), cursor: last, checkpoint: false, revision};
+            bytes = 0;
+            yielded = true;
+          }
+        }
+        if (events.length > 0 || !yielded) yield {events, cursor: last, checkpoint: events.length === 0, revision};
+      }
+      if (coveredUpTo > last) yield {events: [], cursor: coveredUpTo, checkpoint: false, revision};
+    } finally {
+      await iterator.close();
+    }
+  }
+}
