@@ -2,7 +2,8 @@ import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventst
 import {SubscribeResponse} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {uuidBytes, uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {DuplicateEventIdError, WrongExpectedRevisionError, type ExpectedRevision} from '../../server/src/engine/errors.js';
+import {DuplicateEventIdError, WrongExpectedRevisionError} from '../../server/src/engine/errors.js';
+import type {ExpectedRevision} from '../../server/src/engine/expectedRevision.js';
 import type {EventStore, SubscribeCommand, SubscriptionMessage} from '../../server/src/engine/eventStore.js';
 import type {AppendCommand, AppendResult, NewEvent} from '../../server/src/engine/types.js';
 import {range} from '../support/events.js';

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {Writable} from 'node:stream';
 import {pino} from 'pino';
 import {afterEach, beforeEach, expect, it} from 'vitest';
-import type {ExpectedRevision} from '../../server/src/engine/errors.js';
+import type {ExpectedRevision} from '../../server/src/engine/expectedRevision.js';
 import {AppendWriter, type AppendWriterOptions} from '../../server/src/backends/leveldb/appendWriter.js';
 import {IndexWriter} from '../../server/src/backends/leveldb/indexWriter.js';
 import {openStorage, type Storage} from '../../server/src/backends/leveldb/openDatabase.js';

@@ -1,4 +1,4 @@
-import type {ExpectedRevision} from './errors.js';
+import type {ExpectedRevision} from './expectedRevision.js';
 
 /** An event that passed validation and waits to be appended. */
 export type NewEvent = {

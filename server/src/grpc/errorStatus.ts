@@ -11,8 +11,8 @@ import {
   StartBeyondHeadError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
-  describeExpectedRevision,
 } from '../engine/errors.js';
+import {describeExpectedRevision} from '../engine/expectedRevision.js';
 import {InvalidArgumentError} from './invalidArgument.js';
 
 /** The `domain` of every google.rpc.ErrorInfo the store sends. */

@@ -17,7 +17,7 @@ import type {Direction, SubscribeCommand} from '../engine/eventStore.js';
 import type {EventSelection} from '../engine/eventFilter.js';
 import {MAX_SEQUENCE} from '../backends/leveldb/keys.js';
 import type {AppendCommand, NewEvent} from '../engine/types.js';
-import type {ExpectedRevision} from '../engine/errors.js';
+import type {ExpectedRevision} from '../engine/expectedRevision.js';
 import {InvalidArgumentError, type FieldViolation} from './invalidArgument.js';
 
 /** The tenant used when a request names none. */

@@ -1,13 +1,7 @@
 import type {Level} from 'level';
 import type {Logger} from 'pino';
-import {
-  DuplicateEventIdError,
-  LogWriteFailedError,
-  OverloadedError,
-  ShuttingDownError,
-  WrongExpectedRevisionError,
-  type ExpectedRevision,
-} from '../../engine/errors.js';
+import {LogWriteFailedError, OverloadedError, ShuttingDownError} from '../../engine/errors.js';
+import {checkExpectedRevision, retriedAppendResult} from '../../engine/appendDecisions.js';
 import {
   decodeStoredEventId,
   encodeSequence,
@@ -16,9 +10,8 @@ import {
   eventIdKey,
   streamHeadKey,
   tenantHeadKey,
-  type StoredEventId,
-  type StreamHead,
 } from './keys.js';
+import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
 import {encodeRecordedEvent, SharedFields, type EventToEncode} from '../../engine/encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
@@ -532,43 +525,4 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
   }
 
   return {append, close};
-}
-
-/**
- * The original result when `command` retries an append that is already stored
- * (every id stored, in this stream, in this order, at consecutive revisions);
- * undefined when none of its ids is stored. Throws when only some are, or they
- * are stored elsewhere: that is a reuse of ids, not a retry.
- */
-function retriedAppendResult(command: AppendCommand, stored: ReadonlyArray<StoredEventId | undefined>): AppendResult | undefined {
-  const clash = stored.findIndex(s => s !== undefined);
-  if (clash === -1) return undefined;
-  const first = stored[0];
-  const isRetry =
-    first !== undefined &&
-    stored.every(
-      (s, i) => s !== undefined && s.stream === command.stream && s.revision === first.revision + i && s.position === first.position + i,
-    );
-  if (!isRetry) {
-    const s = stored[clash]!;
-    throw new DuplicateEventIdError(command.tenant, command.events[clash]!.eventId, s.stream, s.position);
-  }
-  const last = stored[stored.length - 1]!;
-  return {
-    firstPosition: first.position,
-    lastPosition: last.position,
-    firstRevision: first.revision,
-    lastRevision: last.revision,
-    deduplicated: true,
-  };
-}
-
-/** Throws {@link WrongExpectedRevisionError} unless `head` satisfies `expected`. */
-function checkExpectedRevision(tenant: string, stream: string, expected: ExpectedRevision, head: StreamHead | null): void {
-  const holds =
-    expected.kind === 'any' ||
-    (expected.kind === 'noStream' && head === null) ||
-    (expected.kind === 'streamExists' && head !== null) ||
-    (expected.kind === 'exact' && head !== null && head.revision === expected.revision);
-  if (!holds) throw new WrongExpectedRevisionError(tenant, stream, expected, head?.revision);
 }

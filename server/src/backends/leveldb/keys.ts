@@ -1,3 +1,4 @@
+import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
 /**
  * The LevelDB key layout. A data directory holds two LevelDBs: the log's pages
  * in `events/` (kind `L` only) and, at the top, the indexes and counters (all
@@ -205,9 +206,6 @@ export function entriesOfRun(run: IndexRun, from: number, to: number): IndexEntr
   return entries;
 }
 
-/** A stream's last revision and the log position of its last event. */
-export type StreamHead = {revision: number; position: number};
-
 /** Encodes a {@link StreamHead} value. */
 export function encodeStreamHead(head: StreamHead): Buffer {
   const value = Buffer.allocUnsafe(16);
@@ -220,9 +218,6 @@ export function encodeStreamHead(head: StreamHead): Buffer {
 export function decodeStreamHead(value: Uint8Array): StreamHead {
   return {revision: readSequence(value, 0), position: readSequence(value, 8)};
 }
-
-/** Where an event id was stored: the idempotency record. */
-export type StoredEventId = {position: number; revision: number; stream: string};
 
 /** Encodes a {@link StoredEventId} value. */
 export function encodeStoredEventId(stored: StoredEventId): Buffer {

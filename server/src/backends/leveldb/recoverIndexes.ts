@@ -13,8 +13,8 @@ import {
   tenantHeadKey,
   tenantOfKey,
   tenantRange,
-  type StreamHead,
 } from './keys.js';
+import type {StreamHead} from '../../engine/appendDecisions.js';
 import {uuidBytes} from '@edupulse/event-store-protocol/uuid.js';
 import {readPage, runOperations, type IndexedEvent, type PutOperation} from './logPage.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';

@@ -9,8 +9,8 @@ import {
   readSequence,
   streamHeadKey,
   tenantHeadKey,
-  type StreamHead,
 } from './keys.js';
+import type {StreamHead} from '../../engine/appendDecisions.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
 
 /**

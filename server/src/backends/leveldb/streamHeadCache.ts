@@ -1,6 +1,7 @@
 import type {Level} from 'level';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
-import {decodeStreamHead, streamHeadKey, type StreamHead} from './keys.js';
+import {decodeStreamHead, streamHeadKey} from './keys.js';
+import type {StreamHead} from '../../engine/appendDecisions.js';
 
 /**
  * Stream heads (last revision and position) by stream, read through from
