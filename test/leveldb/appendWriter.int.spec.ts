@@ -7,11 +7,12 @@ import {afterEach, beforeEach, expect, it} from 'vitest';
 import type {ExpectedRevision} from '../../server/src/engine/expectedRevision.js';
 import {AppendWriter, type AppendWriterOptions} from '../../server/src/backends/leveldb/appendWriter.js';
 import {IndexWriter} from '../../server/src/backends/leveldb/indexWriter.js';
+import {storedTenantHead} from '../../server/src/backends/leveldb/tenantHead.js';
 import {openStorage, type Storage} from '../../server/src/backends/leveldb/openDatabase.js';
 import {verifyStore} from '../../server/src/backends/leveldb/verifyStore.js';
 import {logRangeAfter, streamHeadKey} from '../../server/src/backends/leveldb/keys.js';
 import {StreamHeadCache} from '../../server/src/backends/leveldb/streamHeadCache.js';
-import {TenantRegistry} from '../../server/src/backends/leveldb/tenantRegistry.js';
+import {TenantRegistry} from '../../server/src/engine/tenantRegistry.js';
 import type {AppendCommand} from '../../server/src/engine/types.js';
 import {uuidv7} from '../../client/src/index.js';
 import {jsonEvent} from '../support/events.js';
@@ -39,7 +40,7 @@ afterEach(async () => {
  * (it looks up the group's tenants); `options` override the writer's settings.
  */
 function writerOn(planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
-  const tenants = TenantRegistry(db, {limits: {maxEvents: 1000, maxBytes: 1 << 20}});
+  const tenants = TenantRegistry({loadHead: tenant => storedTenantHead(db, tenant), limits: {maxEvents: 1000, maxBytes: 1 << 20}});
   const indexes = options.indexes ?? IndexWriter(db, pino({level: 'silent'}));
   return AppendWriter({
     db,

@@ -16,7 +16,8 @@ import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from 
 import {levelHistorySource, type HistoryTuning} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES, SubscriptionMemory} from '../../engine/subscriptionMemory.js';
 import type {LiveBufferLimits, TenantLog} from '../../engine/tenantLog.js';
-import {TenantRegistry, type TenantHold} from './tenantRegistry.js';
+import {storedTenantHead} from './tenantHead.js';
+import {TenantRegistry, type TenantHold} from '../../engine/tenantRegistry.js';
 
 import type {
   Direction,
@@ -112,7 +113,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
   const eventIds = EventIdHighWater(db);
-  const tenants = TenantRegistry(db, {
+  const tenants = TenantRegistry({
+    loadHead: tenant => storedTenantHead(db, tenant),
     limits: options.liveBuffer,
     budget: liveBudget,
     maxLoaded: options.maxLoadedTenants,

@@ -1,7 +1,5 @@
-import type {Level} from 'level';
-import {readSequence, tenantHeadKey} from './keys.js';
-import type {LiveBufferBudget} from '../../engine/liveBudget.js';
-import {TenantLog, type LiveBufferLimits} from '../../engine/tenantLog.js';
+import type {LiveBufferBudget} from './liveBudget.js';
+import {TenantLog, type LiveBufferLimits} from './tenantLog.js';
 
 /** A tenant's live state, held in memory until {@link TenantHold.release} is called. */
 export type TenantHold = {
@@ -12,7 +10,7 @@ export type TenantHold = {
 
 /**
  * The {@link TenantLog} of the tenants in use, created on first use from the
- * tenant's stored head counter: a restart reads one key per tenant, never the log.
+ * tenant's stored head (one read of the backend's counter, never the log).
  *
  * What uses a tenant holds it: the append writer from planning a group until
  * the group's index batch is written (its stored head counter is then
@@ -43,6 +41,8 @@ export type TenantRegistry = {
 
 /** Settings of the {@link TenantRegistry}. */
 export type TenantRegistryOptions = {
+  /** The tenant's last position as the backend stores it (0 for a tenant without events). */
+  loadHead(tenant: string): Promise<number>;
   /** Bounds of each tenant's live buffer. */
   limits: LiveBufferLimits;
   /** Every tenant's live buffer counts against it, when given. */
@@ -55,17 +55,14 @@ export type TenantRegistryOptions = {
 
 type Entry = {log: Promise<TenantLog>; holds: number};
 
-/** Creates the registry over `db`. */
-export function TenantRegistry(db: Level<Buffer, Uint8Array>, options: TenantRegistryOptions): TenantRegistry {
+/** Creates the registry. */
+export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
   const {limits, budget, maxLoaded = Infinity, onUnload} = options;
   const tenants = new Map<string, Entry>();
   // The loaded tenants nobody holds, least recently released first.
   const idle = new Set<string>();
 
-  async function storedHead(tenant: string): Promise<number> {
-    const stored = await db.get(tenantHeadKey(tenant));
-    return stored === undefined ? 0 : readSequence(stored, 0);
-  }
+  const storedHead = options.loadHead;
 
   async function load(tenant: string): Promise<TenantLog> {
     return TenantLog(tenant, await storedHead(tenant), limits, budget);

@@ -1,0 +1,8 @@
+import type {Level} from 'level';
+import {readSequence, tenantHeadKey} from './keys.js';
+
+/** A tenant's last position as its counter stores it (0 for a tenant without events): one read, never the log. */
+export async function storedTenantHead(db: Level<Buffer, Uint8Array>, tenant: string): Promise<number> {
+  const stored = await db.get(tenantHeadKey(tenant));
+  return stored === undefined ? 0 : readSequence(stored, 0);
+}
