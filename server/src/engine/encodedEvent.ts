@@ -3,7 +3,7 @@ import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventst
 import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '@edupulse/event-store-protocol/wire.js';
 
 /**
- * An event as LevelDB stores it and the wire carries it: the protobuf encoding
+ * An event as the store keeps it and the wire carries it: the protobuf encoding
  * of a RecordedEvent. Subscriptions pass these bytes through to the transport
  * instead of decoding and re-encoding every event for every subscriber.
  */

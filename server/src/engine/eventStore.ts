@@ -98,8 +98,10 @@ export type EventStoreStats = {
   /** Per tenant, how many times its subscriptions fell behind the live buffer since the store opened. */
   fellBehind: ReadonlyMap<string, number>;
   /**
-   * LevelDB's table files at each level, 0 to 6, of the log's database and the
-   * indexes', read when asked for; empty once the store is closed.
+   * For a backend that keeps its data in levels of files (LevelDB: the log's
+   * database and the indexes', levels 0 to 6), the files at each level of
+   * each database, read when asked for; empty for other backends and once
+   * the store is closed.
    */
-  readonly storageFiles: Array<{database: 'log' | 'indexes'; files: number[]}>;
+  readonly storageFiles: Array<{database: string; files: number[]}>;
 };

@@ -6,7 +6,7 @@
  */
 export const HISTORY_PREFETCH_BYTES = 256 * 1024;
 
-/** The least a part (a message, a LevelDB read) may be: 16 KiB. */
+/** The least a part (a message, a read of history) may be: 16 KiB. */
 const MIN_PART_BYTES = 16 * 1024;
 /**
  * Up to 1 MiB a message: at the default 256 events a batch, 2 KiB events then
@@ -31,7 +31,7 @@ export type SubscriptionShare = {
    * returns the most bytes of event data in its next message.
    */
   batchBytes(): number;
-  /** The most bytes one LevelDB read may bring in, by the current share. */
+  /** The most bytes one read of history may bring in, by the current share. */
   readBytes(): number;
   /**
    * Tells the share the size of the message just handed on: the transport
@@ -46,7 +46,7 @@ export type SubscriptionShare = {
  * The memory every subscription together may hold, `totalBytes`
  * (--subscription-memory-bytes). A subscription holds at most four parts:
  * the message the transport is writing, the next one waiting for it, the
- * LevelDB read being sent and the one read ahead. It asks, at each step, for
+ * read of history being sent and the one read ahead. It asks, at each step, for
  * a fair share (the total over the subscriptions running, within 64 KiB to
  * 2.5 MiB) and gets what is free of it, never less than 64 KiB. A share
  * shrinks no faster than its messages leave: while the transport still

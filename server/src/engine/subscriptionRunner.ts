@@ -69,7 +69,7 @@ export type OpenedSubscription = {
   signal: AbortSignal;
   /**
    * What it may hold: the most bytes of event data per batch message (a
-   * batch always holds at least one event) and per LevelDB read, asked once
+   * batch always holds at least one event) and per read of history, asked once
    * per step. Released when the subscription closes.
    */
   share: SubscriptionShare;

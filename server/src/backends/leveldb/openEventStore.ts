@@ -1,5 +1,5 @@
 import type {Logger} from 'pino';
-import {OverloadedError, ShuttingDownError, StartBeyondHeadError, StreamNotFoundError} from '../../engine/errors.js';
+import {StreamNotFoundError} from '../../engine/errors.js';
 import {AppendWriter, type CommitObservation} from './appendWriter.js';
 import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
@@ -12,22 +12,15 @@ import {closeIterator} from './closeIterator.js';
 import {ensureReserve} from './diskReserve.js';
 import {RESERVE_BYTES, filesPerLevel, openStorage} from './openDatabase.js';
 import {StreamHeadCache} from './streamHeadCache.js';
-import {runSubscription, type OpenedSubscription, type SubscriptionTuning} from '../../engine/subscriptionRunner.js';
+import type {SubscriptionTuning} from '../../engine/subscriptionRunner.js';
+import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource, type HistoryTuning} from './historySource.js';
-import {HISTORY_PREFETCH_BYTES, SubscriptionMemory} from '../../engine/subscriptionMemory.js';
-import type {LiveBufferLimits, TenantLog} from '../../engine/tenantLog.js';
+import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
+import type {LiveBufferLimits} from '../../engine/tenantLog.js';
 import {storedTenantHead} from './tenantHead.js';
-import {TenantRegistry, type TenantHold} from '../../engine/tenantRegistry.js';
+import {TenantRegistry} from '../../engine/tenantRegistry.js';
 
-import type {
-  Direction,
-  EventStore,
-  ReadLogResult,
-  ReadStreamResult,
-  StreamInfo,
-  SubscribeCommand,
-  SubscriptionMessage,
-} from '../../engine/eventStore.js';
+import type {Direction, EventStore, ReadLogResult, ReadStreamResult, StreamInfo} from '../../engine/eventStore.js';
 
 /** Settings of the storage engine. */
 export type EventStoreOptions = {
@@ -135,19 +128,15 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     ...(options.onCommit ? {onCommit: options.onCommit} : {}),
     ...(options.onStorageFailure ? {onFailure: options.onStorageFailure} : {}),
   });
-  // Aborted on close; running subscriptions, which would otherwise run
-  // forever, are ended one by one (a listener each on `closing` would trip
-  // Node's leak warning past ten subscriptions).
-  const closing = new AbortController();
-  const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
-  const {memoryBytes, maxRunning, readChunk, checkpointEveryEvents, ...subscriptionTuning} = options.subscriptions;
-  const history = levelHistorySource({db, log, indexes}, {readChunk, checkpointEveryEvents});
-  const memory = SubscriptionMemory(memoryBytes);
-  const fellBehind = new Map<string, number>();
-  const tuning: SubscriptionTuning = {
-    ...subscriptionTuning,
-    onFellBehind: tenant => fellBehind.set(tenant, (fellBehind.get(tenant) ?? 0) + 1),
-  };
+  const {memoryBytes, maxRunning, readChunk, checkpointEveryEvents, ...tuning} = options.subscriptions;
+  const subscriptions = Subscriptions({
+    tenants,
+    history: levelHistorySource({db, log, indexes}, {readChunk, checkpointEveryEvents}),
+    streamHead: (tenant, stream) => streamHeads.get(tenant, stream),
+    memoryBytes,
+    maxRunning,
+    tuning,
+  });
 
   async function readStream(
     tenant: string,
@@ -251,79 +240,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     return {revision: head?.revision, lastPosition: head?.position, logPosition};
   }
 
-  function subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage> {
-    return runSubscription(history, () => openSubscription(command, signal), tuning);
-  }
-
-  /**
-   * Checks where `command` starts and registers the subscription (see
-   * {@link runSubscription}), which holds its tenant until it closes.
-   */
-  async function openSubscription(command: SubscribeCommand, signal: AbortSignal): Promise<OpenedSubscription> {
-    if (closing.signal.aborted) throw new ShuttingDownError();
-    const hold = await tenants.acquire(command.tenant);
-    try {
-      return await openOnTenant(command, signal, hold);
-    } catch (error) {
-      hold.release();
-      throw error;
-    }
-  }
-
-  async function openOnTenant(command: SubscribeCommand, signal: AbortSignal, hold: TenantHold): Promise<OpenedSubscription> {
-    const tenant = hold.log;
-    const streamHead = command.stream === undefined ? null : await streamHeads.get(command.tenant, command.stream);
-    const {from} = command;
-    const head = tenant.head();
-    if (from.kind === 'afterPosition' && from.position > head) {
-      throw new StartBeyondHeadError('afterPosition', head);
-    }
-    if (from.kind === 'afterRevision' && from.revision > (streamHead?.revision ?? -1)) {
-      throw new StartBeyondHeadError('afterRevision', streamHead?.revision);
-    }
-    const predicate = compileEventSelection(command.filter);
-    // Checked again after the reads above. Nothing below throws: from here on
-    // `stop` finds this one in `running`, and runSubscription calls `close`.
-    if (closing.signal.aborted) throw new ShuttingDownError();
-    signal.throwIfAborted();
-    // Each costs its messages and its state: their number is bounded, as their batches are.
-    if (running.size >= maxRunning) {
-      throw new OverloadedError(`the server runs ${running.size} subscriptions, its most (--max-subscriptions); retry later`);
-    }
-    const atEnd = from.kind === 'end';
-    const subscription = new AbortController();
-    const cancel = (): void => subscription.abort(signal.reason);
-    signal.addEventListener('abort', cancel, {once: true});
-    const afterPosition = atEnd ? head : from.kind === 'afterPosition' ? from.position : 0;
-    const progress = {position: afterPosition};
-    const entry = {tenant, progress, subscription};
-    running.add(entry);
-    return {
-      request: {
-        tenant,
-        stream: command.stream,
-        afterPosition,
-        afterRevision: atEnd ? (streamHead?.revision ?? -1) : from.kind === 'afterRevision' ? from.revision : -1,
-        predicate,
-        maxBatchSize: command.maxBatchSize,
-        heartbeatIntervalMs: command.heartbeatIntervalMs,
-        progress,
-      },
-      signal: subscription.signal,
-      share: memory.open(),
-      // Ending because the store closes is UNAVAILABLE, whatever the subscription threw.
-      failure: error => (closing.signal.aborted && !signal.aborted ? new ShuttingDownError() : error),
-      close() {
-        running.delete(entry);
-        signal.removeEventListener('abort', cancel);
-        hold.release();
-      },
-    };
-  }
-
   async function stop(): Promise<void> {
-    closing.abort();
-    for (const {subscription} of running) subscription.abort(new ShuttingDownError());
+    subscriptions.stop();
     await writer.close();
   }
 
@@ -339,18 +257,12 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     readStream,
     readLog,
     streamInfo,
-    subscribe,
+    subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
-      activeSubscriptions: running.size,
-      subscriptions: [...running].map(({tenant, progress}) => ({
-        tenant: tenant.tenant,
-        lag: Math.max(0, tenant.head() - progress.position),
-      })),
+      ...subscriptions.stats(),
       liveBufferBytes: liveBudget.used(),
       indexBacklogBytes: indexes.backlogBytes(),
-      subscriptionMemoryBytes: memory.granted(),
       tenantsLoaded: tenants.loaded(),
-      fellBehind,
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
       get storageFiles() {
         if (db.status !== 'open' || log.status !== 'open') return [];
