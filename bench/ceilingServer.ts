@@ -85,7 +85,7 @@ server.add(EventStoreServerDefinition, {
         yield {content: {$case: 'caughtUp' as const, value: {position: BigInt(position)}}};
         while (!context.signal.aborted) {
           const framed = subscriber.queue.shift();
-          if (framed !== undefined) yield {framed};
+          if (framed !== undefined) yield {kind: 'framed' as const, framed};
           else await new Promise<void>(resolve => (subscriber.wake = resolve));
         }
       } finally {
@@ -96,7 +96,8 @@ server.add(EventStoreServerDefinition, {
     // maxBatchSize events per message, like the store; endless until cancelled.
     const size = request.maxBatchSize === 0 ? BATCH : Math.min(request.maxBatchSize, BATCH);
     const events = batch.slice(0, size);
-    while (!context.signal.aborted) yield {encodedEvents: events};
+    // A message's array is its own: the encoder empties it once encoded (spendBatch), as it does the store's.
+    while (!context.signal.aborted) yield {kind: 'events' as const, encodedEvents: events.slice()};
   },
 });
 const port = await server.listen('127.0.0.1:0');

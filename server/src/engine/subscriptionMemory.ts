@@ -11,7 +11,7 @@ const MIN_PART_BYTES = 16 * 1024;
 /**
  * Up to 1 MiB a message: at the default 256 events a batch, 2 KiB events then
  * fill a message (about 540 KB) instead of stopping at 120; half the
- * messages, and a sixth less server CPU per event caught up (bench/README.md,
+ * messages, and a sixth less server CPU per event caught up (docs/performance-journal.md,
  * "Subscription batches of up to 1 MiB").
  */
 const MAX_BATCH_BYTES = 1024 * 1024;
