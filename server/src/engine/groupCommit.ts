@@ -2,7 +2,7 @@ import type {Logger} from 'pino';
 import {checkExpectedRevision, retriedAppendResult, type StoredEventId, type StreamHead} from './appendDecisions.js';
 import {encodeRecordedEvent, SharedFields, type EncodedEvent, type EventToEncode} from './encodedEvent.js';
 import {LogWriteFailedError, OverloadedError, ShuttingDownError} from './errors.js';
-import type {LiveEvent, TenantLog} from './tenantLog.js';
+import type {LiveEvent, LiveTenant} from './liveTenant.js';
 import type {TenantHold, TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
@@ -135,9 +135,9 @@ type GroupPlan<Batch> = {
   /** What the group writes (nothing when every append was refused or a retry), and the backend's batch of it. */
   writes: GroupWrites;
   batch: Batch | undefined;
-  published: Map<TenantLog, LiveEvent[]>;
+  published: Map<LiveTenant, LiveEvent[]>;
   /** Bytes of event data published, by tenant (for the commit's metrics). */
-  publishedBytes: Map<TenantLog, number>;
+  publishedBytes: Map<LiveTenant, number>;
   /** What this group changes: the next group is planned on it before this one is written. */
   state: GroupState;
   /** When the write began, for the commit-latency metric. */
@@ -294,14 +294,14 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
       void backend.committed(plan.batch, plan.writes).then(mayRelease => {
         if (mayRelease) plan.release();
       });
-      for (const [log, events] of published) log.publish(events);
+      for (const [tenant, events] of published) tenant.publish(events);
       const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
       if (seconds >= slowCommitSeconds) noteSlowCommit(seconds);
       if (options.onCommit !== undefined) {
         const byTenant = new Map<string, {events: number; bytes: number}>();
         let events = 0;
-        for (const [log, live] of published) {
-          byTenant.set(log.tenant, {events: live.length, bytes: plan.publishedBytes.get(log) ?? 0});
+        for (const [tenant, live] of published) {
+          byTenant.set(tenant.tenant, {events: live.length, bytes: plan.publishedBytes.get(tenant) ?? 0});
           events += live.length;
         }
         options.onCommit({appends: group.length, events, seconds, byTenant});
@@ -344,12 +344,12 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
       for (const outcome of acquired) if (outcome.status === 'fulfilled') outcome.value.release();
     };
     try {
-      const logs = new Map<string, TenantLog>();
+      const liveTenants = new Map<string, LiveTenant>();
       for (const outcome of acquired) {
         if (outcome.status === 'rejected') throw outcome.reason;
-        logs.set(outcome.value.log.tenant, outcome.value.log);
+        liveTenants.set(outcome.value.live.tenant, outcome.value.live);
       }
-      return await planOnTenants(group, before, logs, release);
+      return await planOnTenants(group, before, liveTenants, release);
     } catch (error) {
       release();
       throw error;
@@ -360,7 +360,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
   async function planOnTenants(
     group: readonly Pending[],
     before: GroupState | undefined,
-    logs: ReadonlyMap<string, TenantLog>,
+    liveTenants: ReadonlyMap<string, LiveTenant>,
     release: () => void,
   ): Promise<GroupPlan<Batch>> {
     const recordedAt = new Date();
@@ -378,13 +378,13 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
     // The accepted events of each tenant, at consecutive positions, and where their ids go.
     const accepted = new Map<string, AcceptedEvent[]>();
     const acceptedIds = new Map<string, Array<{idBytes: Uint8Array; stored: StoredEventId}>>();
-    const published = new Map<TenantLog, LiveEvent[]>();
-    const publishedBytes = new Map<TenantLog, number>();
+    const published = new Map<LiveTenant, LiveEvent[]>();
+    const publishedBytes = new Map<LiveTenant, number>();
     const decisions: Decision[] = [];
 
     for (const pending of group) {
       const {tenant, stream, expected, events} = pending.command;
-      const log = logs.get(tenant)!;
+      const liveTenant = liveTenants.get(tenant)!;
       const streamKey = `${tenant}\0${stream}`;
       try {
         const head = heads.has(streamKey) ? heads.get(streamKey)! : headOf(tenant, stream);
@@ -402,9 +402,9 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
         }
         checkExpectedRevision(tenant, stream, expected, head);
 
-        const firstPosition = (positions.get(tenant) ?? log.head()) + 1;
+        const firstPosition = (positions.get(tenant) ?? liveTenant.head()) + 1;
         const firstRevision = head === null ? 0 : head.revision + 1;
-        const live = published.get(log) ?? [];
+        const live = published.get(liveTenant) ?? [];
         let dataBytes = 0;
         for (let i = 0; i < events.length; i++) {
           const e = events[i]!;
@@ -440,8 +440,8 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
           live.push({stream, revision, position, type: e.type, encoded, size: encoded.byteLength + 200});
           dataBytes += e.data.byteLength;
         }
-        published.set(log, live);
-        publishedBytes.set(log, (publishedBytes.get(log) ?? 0) + dataBytes);
+        published.set(liveTenant, live);
+        publishedBytes.set(liveTenant, (publishedBytes.get(liveTenant) ?? 0) + dataBytes);
         const lastPosition = firstPosition + events.length - 1;
         const lastRevision = firstRevision + events.length - 1;
         positions.set(tenant, lastPosition);

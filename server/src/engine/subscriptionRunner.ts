@@ -2,7 +2,7 @@ import type {SubscriptionMessage} from './eventStore.js';
 import type {EncodedEvent} from './encodedEvent.js';
 import type {EventPredicate} from './eventFilter.js';
 import type {SubscriptionShare} from './subscriptionMemory.js';
-import type {TenantLog} from './tenantLog.js';
+import type {LiveTenant} from './liveTenant.js';
 
 /**
  * A step of history: events to send (maybe none), the last position
@@ -48,7 +48,7 @@ export type SubscriptionTuning = {
 
 /** One subscription's request, validated. */
 export type SubscriptionRequest = {
-  tenant: TenantLog;
+  tenant: LiveTenant;
   /** The one stream subscribed to, or undefined for the whole log. */
   stream: string | undefined;
   /** Deliver events after this position (log subscriptions). */

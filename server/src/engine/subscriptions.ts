@@ -4,7 +4,7 @@ import type {EventStoreStats, SubscribeCommand, SubscriptionMessage} from './eve
 import {compileEventSelection} from './eventFilter.js';
 import {SubscriptionMemory} from './subscriptionMemory.js';
 import {runSubscription, type HistorySource, type OpenedSubscription, type SubscriptionTuning} from './subscriptionRunner.js';
-import type {TenantLog} from './tenantLog.js';
+import type {LiveTenant} from './liveTenant.js';
 import type {TenantHold, TenantRegistry} from './tenantRegistry.js';
 
 /** Settings of {@link Subscriptions}. */
@@ -40,7 +40,7 @@ export function Subscriptions(options: SubscriptionsOptions): Subscriptions {
   // forever, are ended one by one (a listener each on `closing` would trip
   // Node's leak warning past ten subscriptions).
   const closing = new AbortController();
-  const running = new Set<{tenant: TenantLog; progress: {position: number}; subscription: AbortController}>();
+  const running = new Set<{tenant: LiveTenant; progress: {position: number}; subscription: AbortController}>();
   const memory = SubscriptionMemory(options.memoryBytes);
   const fellBehind = new Map<string, number>();
   const tuning: SubscriptionTuning = {
@@ -71,7 +71,7 @@ export function Subscriptions(options: SubscriptionsOptions): Subscriptions {
   }
 
   async function openOnTenant(command: SubscribeCommand, signal: AbortSignal, hold: TenantHold): Promise<OpenedSubscription> {
-    const tenant = hold.log;
+    const tenant = hold.live;
     const streamHead = command.stream === undefined ? null : await options.streamHead(command.tenant, command.stream);
     const {from} = command;
     const head = tenant.head();

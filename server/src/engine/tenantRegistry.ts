@@ -1,15 +1,15 @@
 import type {LiveBufferBudget} from './liveBudget.js';
-import {TenantLog, type LiveBufferLimits} from './tenantLog.js';
+import {LiveTenant, type LiveBufferLimits} from './liveTenant.js';
 
 /** A tenant's live state, held in memory until {@link TenantHold.release} is called. */
 export type TenantHold = {
-  log: TenantLog;
+  live: LiveTenant;
   /** Ends the hold (once; later calls do nothing). */
   release(): void;
 };
 
 /**
- * The {@link TenantLog} of the tenants in use, created on first use from the
+ * The {@link LiveTenant} of the tenants in use, created on first use from the
  * tenant's stored head (one read of the backend's counter, never the log).
  *
  * What uses a tenant holds it: the append writer from planning a group until
@@ -53,7 +53,7 @@ export type TenantRegistryOptions = {
   onUnload?: (tenant: string) => void;
 };
 
-type Entry = {log: Promise<TenantLog>; holds: number};
+type Entry = {live: Promise<LiveTenant>; holds: number};
 
 /** Creates the registry. */
 export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
@@ -64,8 +64,8 @@ export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
 
   const storedHead = options.loadHead;
 
-  async function load(tenant: string): Promise<TenantLog> {
-    return TenantLog(tenant, await storedHead(tenant), limits, budget);
+  async function load(tenant: string): Promise<LiveTenant> {
+    return LiveTenant(tenant, await storedHead(tenant), limits, budget);
   }
 
   function unload(tenant: string): void {
@@ -86,8 +86,8 @@ export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
       let entry = tenants.get(tenant);
       if (entry === undefined) {
         // One load per tenant even when many calls arrive at once.
-        const loading: Entry = {log: load(tenant), holds: 0};
-        loading.log.catch(() => {
+        const loading: Entry = {live: load(tenant), holds: 0};
+        loading.live.catch(() => {
           if (tenants.get(tenant) === loading) tenants.delete(tenant);
         });
         tenants.set(tenant, (entry = loading));
@@ -107,8 +107,8 @@ export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
           unloadIdleBeyondBound();
         }
       };
-      return held.log.then(
-        log => ({log, release}),
+      return held.live.then(
+        live => ({live, release}),
         (error: unknown) => {
           release();
           throw error;
@@ -117,7 +117,7 @@ export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
     },
     async head(tenant) {
       const entry = tenants.get(tenant);
-      return entry === undefined ? storedHead(tenant) : (await entry.log).head();
+      return entry === undefined ? storedHead(tenant) : (await entry.live).head();
     },
     loaded: () => tenants.size,
   };

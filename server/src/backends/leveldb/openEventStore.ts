@@ -16,7 +16,7 @@ import type {SubscriptionTuning} from '../../engine/subscriptionRunner.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource, type HistoryTuning} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
-import type {LiveBufferLimits} from '../../engine/tenantLog.js';
+import type {LiveBufferLimits} from '../../engine/liveTenant.js';
 import {storedTenantHead} from './tenantHead.js';
 import {TenantRegistry} from '../../engine/tenantRegistry.js';
 

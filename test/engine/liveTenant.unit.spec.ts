@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {LiveBufferBudget, type LiveBufferMember} from '../../server/src/engine/liveBudget.js';
-import {TenantLog, type LiveEvent} from '../../server/src/engine/tenantLog.js';
+import {LiveTenant, type LiveEvent} from '../../server/src/engine/liveTenant.js';
 import {WAKE_TURN} from '../../server/src/engine/wakeInTurns.js';
 import {SubscriptionMemory} from '../../server/src/engine/subscriptionMemory.js';
 import {range} from '../support/events.js';
@@ -10,9 +10,9 @@ function live(position: number, size = 10): LiveEvent {
 }
 const positionsOf = (events: readonly LiveEvent[] | 'behind') => (events === 'behind' ? 'behind' : events.map(e => e.position));
 
-describe('TenantLog live buffer', () => {
+describe('LiveTenant live buffer', () => {
   it('buffers nothing while nobody subscribes, but tracks the head', () => {
-    const log = TenantLog('t', 5, {maxEvents: 4, maxBytes: 1000});
+    const log = LiveTenant('t', 5, {maxEvents: 4, maxBytes: 1000});
     log.publish([live(6), live(7)]);
     expect(log.head()).toBe(7);
     log.retain();
@@ -21,7 +21,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it('keeps the newest events within the count bound and reports readers behind it', () => {
-    const log = TenantLog('t', 0, {maxEvents: 4, maxBytes: 1000});
+    const log = LiveTenant('t', 0, {maxEvents: 4, maxBytes: 1000});
     log.retain();
     log.publish([1, 2, 3, 4, 5, 6].map(p => live(p)));
     expect(positionsOf(log.eventsAfter(2, 10))).toEqual([3, 4, 5, 6]);
@@ -30,7 +30,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it('keeps within the byte bound, but always the newest event', () => {
-    const log = TenantLog('t', 0, {maxEvents: 100, maxBytes: 25});
+    const log = LiveTenant('t', 0, {maxEvents: 100, maxBytes: 25});
     log.retain();
     log.publish([live(1, 10), live(2, 10), live(3, 10)]);
     expect(positionsOf(log.eventsAfter(1, 10))).toEqual([2, 3]);
@@ -40,7 +40,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it('caps a read at a byte budget of encoded events, but always returns the next event', () => {
-    const log = TenantLog('t', 0, {maxEvents: 100, maxBytes: 10_000});
+    const log = LiveTenant('t', 0, {maxEvents: 100, maxBytes: 10_000});
     log.retain();
     const sized = (p: number, bytes: number) => ({...live(p), encoded: new Uint8Array(bytes)});
     log.publish([sized(1, 300), sized(2, 300), sized(3, 300), sized(4, 1000)]);
@@ -51,7 +51,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it('drops the buffer when the last subscriber leaves', () => {
-    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const log = LiveTenant('t', 0, {maxEvents: 10, maxBytes: 1000});
     const release = log.retain();
     log.publish([live(1), live(2)]);
     release();
@@ -62,7 +62,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it('wakes waiters on commit, times out, and honours abort without leaving listeners', async () => {
-    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const log = LiveTenant('t', 0, {maxEvents: 10, maxBytes: 1000});
     const controller = new AbortController();
     const woken = log.waitForCommit(0, 10_000, controller.signal);
     log.publish([live(1)]);
@@ -75,7 +75,7 @@ describe('TenantLog live buffer', () => {
   });
 
   it("wakes a commit's waiters in turns of the event loop, each of them once", async () => {
-    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const log = LiveTenant('t', 0, {maxEvents: 10, maxBytes: 1000});
     const signal = new AbortController().signal;
     const woken: boolean[] = [];
     const waits = Array.from({length: 2 * WAKE_TURN + 5}, () =>
@@ -99,14 +99,14 @@ describe('TenantLog live buffer', () => {
 
 describe('live buffers of all tenants within one budget', () => {
   const roomy = {maxEvents: 1000, maxBytes: 10_000};
-  const publish = (log: TenantLog, from: number, to: number, size = 10) => {
+  const publish = (log: LiveTenant, from: number, to: number, size = 10) => {
     for (let p = from; p <= to; p++) log.publish([live(p, size)]);
   };
 
   it('trims the largest buffer first, down to seven eighths of the bound, and spares small ones', () => {
     const budget = LiveBufferBudget(100);
-    const busy = TenantLog('busy', 0, roomy, budget);
-    const quiet = TenantLog('quiet', 0, roomy, budget);
+    const busy = LiveTenant('busy', 0, roomy, budget);
+    const quiet = LiveTenant('quiet', 0, roomy, budget);
     busy.retain();
     quiet.retain();
     publish(quiet, 1, 1);
@@ -123,7 +123,7 @@ describe('live buffers of all tenants within one budget', () => {
 
   it('trims buffers of equal size to a common level', () => {
     const budget = LiveBufferBudget(120);
-    const logs = ['a', 'b', 'c', 'd'].map(name => TenantLog(name, 0, roomy, budget));
+    const logs = ['a', 'b', 'c', 'd'].map(name => LiveTenant(name, 0, roomy, budget));
     for (const log of logs) log.retain();
     for (const log of logs) publish(log, 1, 3);
     expect(budget.used()).toBe(120);
@@ -137,8 +137,8 @@ describe('live buffers of all tenants within one budget', () => {
 
   it("always keeps each buffer's newest event, and frees a buffer's bytes when its last subscriber leaves", () => {
     const budget = LiveBufferBudget(15);
-    const a = TenantLog('a', 0, roomy, budget);
-    const b = TenantLog('b', 0, roomy, budget);
+    const a = LiveTenant('a', 0, roomy, budget);
+    const b = LiveTenant('b', 0, roomy, budget);
     const releaseA = a.retain();
     b.retain();
     publish(a, 1, 1, 40);
@@ -149,7 +149,7 @@ describe('live buffers of all tenants within one budget', () => {
     releaseA();
     expect(budget.used()).toBe(40);
     // Its own per-tenant bound still holds within the budget.
-    const capped = TenantLog('c', 0, {maxEvents: 2, maxBytes: 10_000}, budget);
+    const capped = LiveTenant('c', 0, {maxEvents: 2, maxBytes: 10_000}, budget);
     capped.retain();
     publish(capped, 1, 5, 1);
     expect(budget.used()).toBe(42);
@@ -157,7 +157,7 @@ describe('live buffers of all tenants within one budget', () => {
 });
 
 describe('LiveBufferBudget', () => {
-  /** A buffer of event sizes, oldest first, that keeps its newest (the contract TenantLog keeps). */
+  /** A buffer of event sizes, oldest first, that keeps its newest (the contract LiveTenant keeps). */
   function buffer(budget: LiveBufferBudget, ...sizes: number[]) {
     const events = [...sizes];
     let trims = 0;
@@ -201,9 +201,9 @@ describe('LiveBufferBudget', () => {
   });
 });
 
-describe('TenantLog shared framing', () => {
+describe('LiveTenant shared framing', () => {
   it('encodes a range once and hands every subscriber asking for it the same bytes', () => {
-    const log = TenantLog('t', 0, {maxEvents: 10, maxBytes: 1000});
+    const log = LiveTenant('t', 0, {maxEvents: 10, maxBytes: 1000});
     log.retain();
     const encoded = (p: number) => ({...live(p), encoded: new Uint8Array([p])});
     log.publish([encoded(1), encoded(2)]);

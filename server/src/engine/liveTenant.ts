@@ -34,7 +34,7 @@ export type LiveBufferLimits = {
  * position has been evicted has fallen behind and reads from disk instead: the
  * buffer never grows for a slow reader, and nothing is lost.
  */
-export type TenantLog = {
+export type LiveTenant = {
   readonly tenant: string;
   /** The last committed position (0 when the log is empty). */
   head(): number;
@@ -75,12 +75,12 @@ const WAIT_SWEEP_MS = 20;
  * Creates the live state of a tenant whose stored log ends at `head`; its
  * buffer counts against `budget` (by default, a budget of its own without bound).
  */
-export function TenantLog(
+export function LiveTenant(
   tenant: string,
   head: number,
   limits: LiveBufferLimits,
   budget: LiveBufferBudget = LiveBufferBudget(Infinity),
-): TenantLog {
+): LiveTenant {
   const capacity = limits.maxEvents;
   let ring: Array<LiveEvent | undefined> = [];
   // The buffer holds positions oldest..committedHead; oldest = committedHead + 1 when empty.
