@@ -107,7 +107,7 @@ export async function levelSyncedCommitLatency(eventBytes: number, rate: number,
  */
 export async function settleCompaction(dataDir: string, maxSeconds = 180): Promise<number> {
   const storage = await openStorage(dataDir, false);
-  const stats = (): string => databaseProperty(storage.log, 'leveldb.stats') + databaseProperty(storage.db, 'leveldb.stats');
+  const stats = (): string => databaseProperty(storage.logDb, 'leveldb.stats') + databaseProperty(storage.indexDb, 'leveldb.stats');
   const started = now();
   let before = stats();
   for (;;) {
@@ -130,7 +130,7 @@ export async function settleCompaction(dataDir: string, maxSeconds = 180): Promi
 export async function levelIteration(dataDir: string): Promise<{entries: number; events: number; perSecond: number}> {
   const storage = await openStorage(dataDir, false);
   // The same prefetch bound as the store's history reads, so that the ratio compares like with like.
-  const iterator = storage.log.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
+  const iterator = storage.logDb.iterator({gte: Buffer.from('L'), lt: Buffer.from('M'), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
   let entries = 0;
   let events = 0;
   const started = now();

@@ -142,7 +142,7 @@ it('verify reports a damaged index and exits non-zero', async () => {
   await cli(['append', 'lesson-1', '{}', '--type', 'test.E', '--address', server.address]);
   await stop(server);
   const storage = await openStorage(dataDir);
-  await storage.db.del(streamIndexKey('default', 'lesson-1', 1));
+  await storage.indexDb.del(streamIndexKey('default', 'lesson-1', 1));
   await storage.close();
   const verified = await cli(['verify', '--data-dir', dataDir]);
   expect(verified.code).toBe(1);

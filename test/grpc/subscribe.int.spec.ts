@@ -262,8 +262,8 @@ describe('Subscribe over a damaged log', () => {
     await first.stop();
     const storage = await openStorage(first.dataDir);
     // Each append is a page of its own, keyed by its last position: 3, 6, 9.
-    expect(await storage.log.get(logKey('default', 6))).toBeDefined();
-    await storage.log.del(logKey('default', 6));
+    expect(await storage.logDb.get(logKey('default', 6))).toBeDefined();
+    await storage.logDb.del(logKey('default', 6));
     await storage.close();
     const t = await startTestServer({}, first.dataDir);
     try {

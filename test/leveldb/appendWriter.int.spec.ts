@@ -23,12 +23,12 @@ import {jsonEvent} from '../support/events.js';
 // (wrapBatchWrites, the only stand-in here).
 let dir: string;
 let storage: Storage;
-let db: Storage['db'];
-let log: Storage['log'];
+let indexDb: Storage['indexDb'];
+let logDb: Storage['logDb'];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edupulse-es-writer-'));
   storage = await openStorage(dir);
-  ({db, log} = storage);
+  ({indexDb, logDb} = storage);
 });
 afterEach(async () => {
   await storage.close();
@@ -40,11 +40,11 @@ afterEach(async () => {
  * (it looks up the group's tenants); `options` override the writer's settings.
  */
 function writerOn(planned: () => void = () => undefined, options: Partial<AppendWriterOptions> = {}): AppendWriter {
-  const tenants = TenantRegistry({loadHead: tenant => storedTenantHead(db, tenant), limits: {maxEvents: 1000, maxBytes: 1 << 20}});
-  const indexes = options.indexes ?? IndexWriter(db, pino({level: 'silent'}));
+  const tenants = TenantRegistry({loadHead: tenant => storedTenantHead(indexDb, tenant), limits: {maxEvents: 1000, maxBytes: 1 << 20}});
+  const indexes = options.indexes ?? IndexWriter(indexDb, pino({level: 'silent'}));
   return AppendWriter({
-    db,
-    log,
+    indexDb,
+    logDb,
     indexes,
     tenants: {
       ...tenants,
@@ -53,7 +53,7 @@ function writerOn(planned: () => void = () => undefined, options: Partial<Append
         return tenants.acquire(tenant);
       },
     },
-    streamHeads: StreamHeadCache(db, 1000, indexes),
+    streamHeads: StreamHeadCache(indexDb, 1000, indexes),
     sync: false,
     maxQueuedBytes: 1 << 20,
     logger: pino({level: 'silent'}),
@@ -70,7 +70,7 @@ type BatchWrite = (options: {sync?: boolean}) => Promise<void>;
  * gets each batch's number, from 1, and its real write, and returns the write
  * to use.
  */
-function wrapBatchWrites(target: Storage['db'], wrap: (batch: number, write: BatchWrite) => BatchWrite): void {
+function wrapBatchWrites(target: Storage['indexDb'], wrap: (batch: number, write: BatchWrite) => BatchWrite): void {
   const realBatch = target.batch.bind(target);
   let batches = 0;
   target.batch = (() => {
@@ -112,7 +112,7 @@ it('plans appends that come during a write on top of it, fails them with it when
   const firstHeld = new Promise<void>(resolve => (releaseFirst = resolve));
   let batches = 0;
   // The first group's pages fail.
-  wrapBatchWrites(log, (n, write) => {
+  wrapBatchWrites(logDb, (n, write) => {
     batches = n;
     if (n !== 1) return write;
     return async () => {
@@ -150,10 +150,10 @@ it('plans appends that come during a write on top of it, fails them with it when
   // Reopened, the store has what the disk holds: here nothing of either, so the log starts at position 1.
   await storage.close();
   storage = await openStorage(dir);
-  ({db, log} = storage);
+  ({indexDb, logDb} = storage);
   const reopened = writerOn();
   expect(await reopened.append(command('s', {kind: 'noStream'}))).toMatchObject({firstPosition: 1, lastPosition: 1, firstRevision: 0});
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+  expect(await logDb.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
   await reopened.close();
 });
 
@@ -161,7 +161,7 @@ it('acknowledges a group whose pages were written but not its indexes, takes no 
   let failing = false;
   let failed = 0;
   // The indexes' batches fail once `failing` is set.
-  wrapBatchWrites(db, (_, write) =>
+  wrapBatchWrites(indexDb, (_, write) =>
     failing
       ? async () => {
           failed += 1;
@@ -169,7 +169,7 @@ it('acknowledges a group whose pages were written but not its indexes, takes no 
         }
       : write,
   );
-  const indexes = IndexWriter(db, pino({level: 'silent'}));
+  const indexes = IndexWriter(indexDb, pino({level: 'silent'}));
   const writer = writerOn(undefined, {indexes});
   await writer.append(command('s', {kind: 'noStream'}));
   // Its index batch starts a turn after the answer: let it land before the indexes' disk fails.
@@ -183,11 +183,11 @@ it('acknowledges a group whose pages were written but not its indexes, takes no 
   // Planned on indexes that miss that append, another could store a retry twice: refused.
   await expect(writer.append(command('s', {kind: 'any'}))).rejects.toThrow('could not write its indexes');
   await writer.close();
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+  expect(await logDb.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
 
   await storage.close();
   storage = await openStorage(dir);
-  ({db, log} = storage);
+  ({indexDb, logDb} = storage);
   expect(storage.recovered).toEqual([{tenant: '', replayed: 1, rebuilt: false}]);
   expect((await verifyStore(storage)).problems).toEqual([]);
   const reopened = writerOn();
@@ -199,7 +199,7 @@ it('acknowledges a group once its pages are durable, writes the next group besid
   let releaseIndex!: () => void;
   const indexHeld = new Promise<void>(resolve => (releaseIndex = resolve));
   // The first index batch is held until released.
-  wrapBatchWrites(db, (n, write) =>
+  wrapBatchWrites(indexDb, (n, write) =>
     n === 1
       ? async options => {
           await indexHeld;
@@ -207,7 +207,7 @@ it('acknowledges a group once its pages are durable, writes the next group besid
         }
       : write,
   );
-  const indexes = IndexWriter(db, pino({level: 'silent'}));
+  const indexes = IndexWriter(indexDb, pino({level: 'silent'}));
   const writer = writerOn(undefined, {indexes});
 
   // Time-ordered ids, as the SDK makes them: a new one is known not to be stored without a look-up.
@@ -217,10 +217,10 @@ it('acknowledges a group once its pages are durable, writes the next group besid
   const pending = indexes.caughtUp();
   expect(pending).toBeDefined();
   // Nothing of it is indexed yet.
-  expect(await db.get(streamHeadKey('', 's'))).toBeUndefined();
+  expect(await indexDb.get(streamHeadKey('', 's'))).toBeUndefined();
   // The next group's pages are written meanwhile, planned on the first (expects its revision).
   expect(await writer.append(command('s', {kind: 'exact', revision: 0}, uuidv7()))).toMatchObject({firstPosition: 2, firstRevision: 1});
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+  expect(await logDb.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
 
   // A retry of the first must find its ids in the index: it waits for the held batch.
   let retried = false;
@@ -234,19 +234,19 @@ it('acknowledges a group once its pages are durable, writes the next group besid
   expect(indexes.caughtUp()).toBeUndefined();
   // Both index batches landed, in order: the store checks clean, the stream at revision 1.
   expect((await verifyStore(storage)).problems).toEqual([]);
-  expect(await StreamHeadCache(db, 10, indexes).get('', 's')).toEqual({revision: 1, position: 2});
+  expect(await StreamHeadCache(indexDb, 10, indexes).get('', 's')).toEqual({revision: 1, position: 2});
 });
 
 it('writes no more of the log while the index batches queued behind it hold their bound, and goes on once they are written', async () => {
   let releaseIndex!: () => void;
   const indexHeld = new Promise<void>(resolve => (releaseIndex = resolve));
   // Every index batch waits until released, as LevelDB holds writes while its compaction is behind.
-  wrapBatchWrites(db, (_, write) => async options => {
+  wrapBatchWrites(indexDb, (_, write) => async options => {
     await indexHeld;
     return write(options);
   });
   // One group's index batch (a stream index run, an id, two heads: some 150 bytes) fills this bound.
-  const indexes = IndexWriter(db, pino({level: 'silent'}), {maxBacklogBytes: 100});
+  const indexes = IndexWriter(indexDb, pino({level: 'silent'}), {maxBacklogBytes: 100});
   const writer = writerOn(undefined, {indexes});
   // Time-ordered ids: known not to be stored without a look-up, which would wait for the held batch on its own.
   expect(await writer.append(command('s', {kind: 'noStream'}, uuidv7()))).toMatchObject({firstPosition: 1});
@@ -257,13 +257,13 @@ it('writes no more of the log while the index batches queued behind it hold thei
   const second = writer.append(command('s', {kind: 'exact', revision: 0}, uuidv7())).finally(() => (answered = true));
   await new Promise(resolve => setTimeout(resolve, 50));
   expect(answered).toBe(false);
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
+  expect(await logDb.keys(logRangeAfter('', 0)).all()).toHaveLength(1);
 
   releaseIndex();
   expect(await second).toMatchObject({firstPosition: 2, firstRevision: 1});
   await writer.close();
   expect(indexes.backlogBytes()).toBe(0);
-  expect(await log.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
+  expect(await logDb.keys(logRangeAfter('', 0)).all()).toHaveLength(2);
   expect((await verifyStore(storage)).problems).toEqual([]);
 });
 
@@ -285,7 +285,7 @@ it('answers every append of a burst that comes while a write lasts, in order and
 it('warns when a commit is slow to write, and not again within the interval', async () => {
   const held = new Set<number>([1, 2]);
   // The first two groups' pages take 50 ms longer to write.
-  wrapBatchWrites(log, (n, write) =>
+  wrapBatchWrites(logDb, (n, write) =>
     held.has(n)
       ? async options => {
           await new Promise(resolve => setTimeout(resolve, 50));

@@ -37,7 +37,7 @@ async function pagesOf(dataDir: string, tenant = 'default'): Promise<Array<[numb
   const storage = await openStorage(dataDir, false);
   try {
     const pages: Array<[number, number, number]> = [];
-    for await (const [key, value] of storage.log.iterator({gt: logKey(tenant, 0), lte: logKey(tenant, 2 ** 40)})) {
+    for await (const [key, value] of storage.logDb.iterator({gt: logKey(tenant, 0), lte: logKey(tenant, 2 ** 40)})) {
       const page = readPage(positionOfLogKey(key), value);
       pages.push([page.first, page.last, value.byteLength]);
     }
@@ -51,7 +51,7 @@ async function pagesOf(dataDir: string, tenant = 'default'): Promise<Array<[numb
 async function runsOf(dataDir: string, stream: string, tenant = 'default'): Promise<IndexRun[]> {
   const storage = await openStorage(dataDir, false);
   try {
-    const entries = await storage.db.iterator(streamIndexRangeAfter(tenant, stream, -1)).all();
+    const entries = await storage.indexDb.iterator(streamIndexRangeAfter(tenant, stream, -1)).all();
     return entries.map(([key, value]) => decodeIndexRun(key, value));
   } finally {
     await storage.close();
@@ -62,9 +62,9 @@ async function runsOf(dataDir: string, stream: string, tenant = 'default'): Prom
 async function expectCurrentAndSound(dataDir: string): Promise<void> {
   const storage = await openStorage(dataDir, false);
   try {
-    expect(readSequence(await storage.db.get(FORMAT_VERSION_KEY), 0)).toBe(FORMAT_VERSION);
+    expect(readSequence(await storage.indexDb.get(FORMAT_VERSION_KEY), 0)).toBe(FORMAT_VERSION);
     // Every page is in the log's own database.
-    expect(await storage.db.keys({...LOG_KEYS, limit: 1}).all()).toEqual([]);
+    expect(await storage.indexDb.keys({...LOG_KEYS, limit: 1}).all()).toEqual([]);
     expect((await verifyStore(storage)).problems).toEqual([]);
   } finally {
     await storage.close();
@@ -362,12 +362,12 @@ describe('verify, on a stream indexed in runs', () => {
     await first.client.append({stream: 'b', events: range(0, 9).map(n => jsonEvent('test.Run', {n}))});
     await first.stop();
     const storage = await openStorage(first.dataDir, false);
-    const {db} = storage;
+    const {indexDb} = storage;
     try {
       expect((await verifyStore(storage)).problems).toEqual([]);
       // a: 50 events at positions 1–50 on page 50; b: 10 at 51–60 on page 60.
-      await db.put(streamIndexKey('default', 'a', 49), encodeIndexRun({lastPosition: 50, page: 50, count: 49}));
-      await db.put(streamIndexKey('default', 'b', 9), encodeIndexRun({lastPosition: 60, page: 61, count: 10}));
+      await indexDb.put(streamIndexKey('default', 'a', 49), encodeIndexRun({lastPosition: 50, page: 50, count: 49}));
+      await indexDb.put(streamIndexKey('default', 'b', 9), encodeIndexRun({lastPosition: 60, page: 61, count: 10}));
       const {problems} = await verifyStore(storage);
       expect(problems).toEqual([
         'stream index of "a" revision 0 does not point at position 1',

@@ -5,7 +5,7 @@ import {afterEach, beforeEach} from 'vitest';
 import {openStorage, type Storage} from '../../server/src/backends/leveldb/openDatabase.js';
 
 /** The storage of the running test: real LevelDBs in a fresh temp directory. */
-export type TempStorage = {dir: string; storage: Storage; db: Storage['db']};
+export type TempStorage = {dir: string; storage: Storage; db: Storage['indexDb']};
 
 /**
  * Opens a fresh storage in a new temp directory before each test of the file,
@@ -16,7 +16,7 @@ export function storagePerTest(prefix: string): TempStorage {
   beforeEach(async () => {
     current.dir = await mkdtemp(join(tmpdir(), prefix));
     current.storage = await openStorage(current.dir);
-    current.db = current.storage.db;
+    current.db = current.storage.indexDb;
   });
   afterEach(async () => {
     await current.storage.close();

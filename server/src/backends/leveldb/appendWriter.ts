@@ -26,9 +26,9 @@ export type AppendWriterOptions = {
   /** Told about every commit that wrote something. */
   onCommit?: (observation: CommitObservation) => void;
   /** The indexes and counters, read here (event ids) when a group is planned. */
-  db: Level<Buffer, Uint8Array>;
+  indexDb: Level<Buffer, Uint8Array>;
   /** The log's pages. */
-  log: Level<Buffer, Uint8Array>;
+  logDb: Level<Buffer, Uint8Array>;
   /** Writes each group's index entries and counters once its pages are durable. */
   indexes: IndexWriter;
   /** Each group holds its tenants from its planning until its index batch is written. */
@@ -64,8 +64,8 @@ type LevelBatch = {pages: PutOperation[]; operations: PutOperation[]};
  * unsynced: after a crash, opening the store indexes the log's tail again.
  */
 export function AppendWriter(options: AppendWriterOptions): AppendWriter {
-  const {db, log, indexes, streamHeads} = options;
-  const eventIds = options.eventIds ?? EventIdHighWater(db);
+  const {indexDb, logDb, indexes, streamHeads} = options;
+  const eventIds = options.eventIds ?? EventIdHighWater(indexDb);
 
   /** Reads, in two round trips, the stream heads and stored event ids a group needs. */
   async function lookUp(group: readonly AppendCommand[]): Promise<GroupFacts> {
@@ -100,7 +100,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
         // The ids of groups acknowledged lately may still be on their way to the index.
         const ready = readableIndexes(indexes);
         if (ready !== undefined) await ready;
-        const values = await db.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
+        const values = await indexDb.getMany(entries.map(([, bytes]) => eventIdKey(tenant, bytes)));
         const found = new Map<string, StoredEventId>();
         for (const [i, [eventId]] of entries.entries()) {
           const value = values[i];
@@ -151,7 +151,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       prepare,
       room: () => indexes.room(),
       write: async batch => {
-        await writeBatch(log, batch.pages, options.sync);
+        await writeBatch(logDb, batch.pages, options.sync);
       },
       committed,
       flushed: async () => {

@@ -27,14 +27,14 @@ export type EventIdHighWater = {
 };
 
 /** Creates the high-water marks over the indexes' database `db`: a tenant's is its largest stored id, read on first use. */
-export function EventIdHighWater(db: Level<Buffer, Uint8Array>): EventIdHighWater {
+export function EventIdHighWater(indexDb: Level<Buffer, Uint8Array>): EventIdHighWater {
   // Per tenant: the largest id stored, null when none; loaded on first use.
   const highest = new Map<string, Promise<Buffer | null>>();
 
   function highestOf(tenant: string): Promise<Buffer | null> {
     let loaded = highest.get(tenant);
     if (loaded === undefined) {
-      loaded = db
+      loaded = indexDb
         .keys({...eventIdRange(tenant), reverse: true, limit: 1})
         .all()
         .then(keys => {

@@ -26,7 +26,7 @@ export type HistoryTuning = {
 
 /** Subscriptions' history from the log's pages and the stream index. */
 export function levelHistorySource(
-  {db, log, indexes}: Pick<Storage, 'db' | 'log'> & {indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>},
+  {indexDb, logDb, indexes}: Pick<Storage, 'indexDb' | 'logDb'> & {indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>},
   {readChunk, checkpointEveryEvents}: HistoryTuning,
 ): HistorySource {
   return {log: readLogHistory, stream: readStreamHistory};
@@ -54,7 +54,7 @@ export function levelHistorySource(
     const readPages = async (afterKey: Buffer): Promise<Array<[Buffer, Uint8Array]>> => {
       // classic-level stops a read once it has passed highWaterMarkBytes, so a read may bring one page more.
       const highWaterMarkBytes = Math.max(0, share.readBytes() - PAGE_BYTES);
-      const iterator = log.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
+      const iterator = logDb.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
       let entries: Array<[Buffer, Uint8Array]> = [];
       try {
         entries = await iterator.nextv(readChunk);
@@ -125,7 +125,7 @@ export function levelHistorySource(
     const coveredUpTo = head();
     const ready = readableIndexes(indexes);
     if (ready !== undefined) await ready;
-    const iterator = db.iterator({...streamIndexRangeAfter(tenant, name, after), signal});
+    const iterator = indexDb.iterator({...streamIndexRangeAfter(tenant, name, after), signal});
     let last = cursor;
     let revision = after;
     try {
@@ -140,7 +140,7 @@ export function levelHistorySource(
         next = readAhead(iterator.nextv(chunk));
         // The first run may start at or before `after`: only the revisions after it count.
         const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
-        const values = await eventsAt(log, tenant, indexed);
+        const values = await eventsAt(logDb, tenant, indexed);
         const events: EncodedEvent[] = [];
         const maxBytes = share.batchBytes();
         let bytes = 0;

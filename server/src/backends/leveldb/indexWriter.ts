@@ -65,7 +65,7 @@ export type IndexWriterOptions = {
 const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
 
 /** Creates the index writer over the indexes' database. */
-export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, options: IndexWriterOptions = {}): IndexWriter {
+export function IndexWriter(indexDb: Level<Buffer, Uint8Array>, logger: Logger, options: IndexWriterOptions = {}): IndexWriter {
   const maxBacklogBytes = options.maxBacklogBytes ?? INDEX_BACKLOG_BYTES;
   // The last batch queued, settled once it and every batch before it are.
   let tail: Promise<void> | undefined;
@@ -81,7 +81,7 @@ export function IndexWriter(db: Level<Buffer, Uint8Array>, logger: Logger, optio
     await (before ?? nextTurn());
     try {
       // A batch after a failed one would index a stream's later revisions without its earlier ones.
-      if (failed === undefined) await writeBatch(db, operations, false);
+      if (failed === undefined) await writeBatch(indexDb, operations, false);
     } catch (error) {
       logger.error(
         {err: error},

@@ -80,14 +80,14 @@ export function readPage(last: number, value: Uint8Array): LogPage {
  * unless every one of them is there.
  */
 export async function streamEntries(
-  db: Level<Buffer, Uint8Array>,
+  indexDb: Level<Buffer, Uint8Array>,
   tenant: string,
   stream: string,
   from: number,
   to: number,
 ): Promise<IndexEntry[]> {
   const entries: IndexEntry[] = [];
-  const iterator = db.iterator(streamIndexRangeAfter(tenant, stream, from - 1));
+  const iterator = indexDb.iterator(streamIndexRangeAfter(tenant, stream, from - 1));
   try {
     for (;;) {
       const next = await iterator.next();
@@ -109,9 +109,9 @@ export async function streamEntries(
  * The events that stream-index entries point at, in their order: one read of
  * the log's database per distinct page.
  */
-export async function eventsAt(log: Level<Buffer, Uint8Array>, tenant: string, entries: readonly IndexEntry[]): Promise<EncodedEvent[]> {
+export async function eventsAt(logDb: Level<Buffer, Uint8Array>, tenant: string, entries: readonly IndexEntry[]): Promise<EncodedEvent[]> {
   const lasts = [...new Set(entries.map(e => e.page))];
-  const values = await log.getMany(lasts.map(last => logKey(tenant, last)));
+  const values = await logDb.getMany(lasts.map(last => logKey(tenant, last)));
   const pages = new Map<number, LogPage>();
   for (const [i, last] of lasts.entries()) {
     const value = values[i];

@@ -23,15 +23,15 @@ function isFormat1LogValue(value: Uint8Array): boolean {
  * position only) as format 2: each event becomes a page of one, each index
  * entry names it. Safe to run again after a crash: what is done is recognised.
  */
-export async function migrateFormat1(db: Level<Buffer, Uint8Array>): Promise<number> {
-  let batch = db.batch();
+export async function migrateFormat1(indexDb: Level<Buffer, Uint8Array>): Promise<number> {
+  let batch = indexDb.batch();
   let migrated = 0;
   const flush = async (force: boolean): Promise<void> => {
     if (batch.length === 0 || (!force && batch.length < 1000)) return;
     await batch.write({sync: true});
-    batch = db.batch();
+    batch = indexDb.batch();
   };
-  for await (const [key, value] of db.iterator({gte: Buffer.from('L'), lt: Buffer.from('M')})) {
+  for await (const [key, value] of indexDb.iterator({gte: Buffer.from('L'), lt: Buffer.from('M')})) {
     if (!isFormat1LogValue(value)) continue;
     const page = new Uint8Array(framedLength(value));
     writeFramed(page, 0, value);
@@ -39,7 +39,7 @@ export async function migrateFormat1(db: Level<Buffer, Uint8Array>): Promise<num
     migrated += 1;
     await flush(false);
   }
-  for await (const [key, value] of db.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
+  for await (const [key, value] of indexDb.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
     if (value.byteLength !== 8) continue;
     const position = readSequence(value, 0);
     batch.put(key, formatTwoIndexEntry(position, position));
@@ -69,8 +69,8 @@ function asRun(key: Uint8Array, value: Uint8Array): IndexRun {
  * runs they are, so a migration cut short is finished by the next open.
  * Returns the number of entries removed.
  */
-export async function migrateFormat2(db: Level<Buffer, Uint8Array>): Promise<number> {
-  let batch = db.batch();
+export async function migrateFormat2(indexDb: Level<Buffer, Uint8Array>): Promise<number> {
+  let batch = indexDb.batch();
   let removed = 0;
   // The run being gathered: its stream's key prefix (the key without the revision), its keys, its span,
   // and whether it is already one format-3 entry.
@@ -86,10 +86,10 @@ export async function migrateFormat2(db: Level<Buffer, Uint8Array>): Promise<num
     open = undefined;
     if (batch.length >= 1000) {
       await batch.write({sync: true});
-      batch = db.batch();
+      batch = indexDb.batch();
     }
   };
-  for await (const [key, value] of db.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
+  for await (const [key, value] of indexDb.iterator({gte: Buffer.from('S'), lt: Buffer.from('T')})) {
     const run = asRun(key, value);
     const prefix = key.subarray(0, key.byteLength - 8);
     if (
@@ -118,19 +118,19 @@ export async function migrateFormat2(db: Level<Buffer, Uint8Array>): Promise<num
  * database. Safe to run again after a crash: pages already moved are put again
  * unchanged, and the rest are still where they were. Returns the pages moved.
  */
-export async function migrateFormat3(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Array>): Promise<number> {
+export async function migrateFormat3(indexDb: Level<Buffer, Uint8Array>, logDb: Level<Buffer, Uint8Array>): Promise<number> {
   let moved = 0;
   let after: Buffer | undefined;
   for (;;) {
     // From the last page moved on, so that the deleted ones are not skipped over again.
-    const entries = await db.iterator({...(after === undefined ? LOG_KEYS : {gt: after, lt: LOG_KEYS.lt}), limit: 1000}).all();
+    const entries = await indexDb.iterator({...(after === undefined ? LOG_KEYS : {gt: after, lt: LOG_KEYS.lt}), limit: 1000}).all();
     if (entries.length === 0) return moved;
     after = entries.at(-1)![0];
-    await log.batch(
+    await logDb.batch(
       entries.map(([key, value]) => ({type: 'put' as const, key, value})),
       {sync: true},
     );
-    await db.batch(
+    await indexDb.batch(
       entries.map(([key]) => ({type: 'del' as const, key})),
       {sync: true},
     );

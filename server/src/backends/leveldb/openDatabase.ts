@@ -40,9 +40,9 @@ export function filesPerLevel(db: Level<Buffer, Uint8Array>): number[] {
 /** A data directory's two LevelDBs (keys.ts). */
 export type Storage = {
   /** The indexes and counters: stream-index runs, stream heads, event ids, tenant heads, the format version. */
-  db: Level<Buffer, Uint8Array>;
+  indexDb: Level<Buffer, Uint8Array>;
   /** The log's pages. */
-  log: Level<Buffer, Uint8Array>;
+  logDb: Level<Buffer, Uint8Array>;
   /** What opening did to indexes that a crash left behind the log. */
   recovered: IndexRecovery[];
   /** The disk reserve (diskReserve.ts): bytes released to open, and whether the directory holds one now. */
@@ -100,26 +100,32 @@ const mib = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024))} MiB
 export async function openStorage(dataDir: string, create = true): Promise<Storage> {
   // A disk that filled up leaves LevelDB too little room to recover: the reserve gives it back.
   const released = await releaseReserveIfLow(dataDir, RESERVE_BYTES).catch(() => 0);
-  const db = await openLevel(dataDir, create);
-  let log: Level<Buffer, Uint8Array> | undefined;
+  const indexDb = await openLevel(dataDir, create);
+  let logDb: Level<Buffer, Uint8Array> | undefined;
   try {
     // Once the directory exists, so does the log's database in it (a format-3 store has none yet).
-    log = await openLevel(join(dataDir, LOG_DIRECTORY), true);
-    const stored = await db.get(FORMAT_VERSION_KEY);
+    logDb = await openLevel(join(dataDir, LOG_DIRECTORY), true);
+    const stored = await indexDb.get(FORMAT_VERSION_KEY);
     const version = stored === undefined ? undefined : readSequence(stored, 0);
     if (version !== undefined && (version < 1 || version > FORMAT_VERSION)) {
       throw new Error(`data directory has storage format ${version}, this server reads format ${FORMAT_VERSION}`);
     }
-    if (version === 1) await migrateFormat1(db);
-    if (version !== undefined && version <= 2) await migrateFormat2(db);
-    if (version !== undefined && version <= 3) await migrateFormat3(db, log);
-    if (version !== FORMAT_VERSION) await db.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
-    const recovered = await recoverIndexes(db, log);
+    if (version === 1) await migrateFormat1(indexDb);
+    if (version !== undefined && version <= 2) await migrateFormat2(indexDb);
+    if (version !== undefined && version <= 3) await migrateFormat3(indexDb, logDb);
+    if (version !== FORMAT_VERSION) await indexDb.put(FORMAT_VERSION_KEY, encodeSequence(FORMAT_VERSION), {sync: true});
+    const recovered = await recoverIndexes(indexDb, logDb);
     const held = await ensureReserve(dataDir, RESERVE_BYTES);
-    const opened = log;
-    return {db, log, recovered, reserve: {released, held}, close: async () => void (await Promise.all([db.close(), opened.close()]))};
+    const opened = logDb;
+    return {
+      indexDb,
+      logDb: opened,
+      recovered,
+      reserve: {released, held},
+      close: async () => void (await Promise.all([indexDb.close(), opened.close()])),
+    };
   } catch (error) {
-    await Promise.all([db.close(), log?.close()]);
+    await Promise.all([indexDb.close(), logDb?.close()]);
     throw error;
   }
 }

@@ -72,7 +72,7 @@ export type SubscriptionOptions = SubscriptionTuning &
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
   const storage = await openStorage(options.dataDir);
-  const {db, log} = storage;
+  const {indexDb, logDb} = storage;
   for (const {tenant, replayed, rebuilt} of storage.recovered) {
     options.logger.warn(
       {tenant, replayed, rebuilt},
@@ -105,19 +105,19 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     reserveRetry.unref();
   }
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
-  const eventIds = EventIdHighWater(db);
+  const eventIds = EventIdHighWater(indexDb);
   const tenants = TenantRegistry({
-    loadHead: tenant => storedTenantHead(db, tenant),
+    loadHead: tenant => storedTenantHead(indexDb, tenant),
     limits: options.liveBuffer,
     budget: liveBudget,
     maxLoaded: options.maxLoadedTenants,
     onUnload: tenant => eventIds.forget(tenant),
   });
-  const indexes = IndexWriter(db, options.logger, {onFailure: options.onStorageFailure});
-  const streamHeads = StreamHeadCache(db, options.streamHeadCacheSize, indexes);
+  const indexes = IndexWriter(indexDb, options.logger, {onFailure: options.onStorageFailure});
+  const streamHeads = StreamHeadCache(indexDb, options.streamHeadCacheSize, indexes);
   const writer = AppendWriter({
-    db,
-    log,
+    indexDb,
+    logDb,
     indexes,
     tenants,
     eventIds,
@@ -131,7 +131,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   const {memoryBytes, maxRunning, readChunk, checkpointEveryEvents, ...tuning} = options.subscriptions;
   const subscriptions = Subscriptions({
     tenants,
-    history: levelHistorySource({db, log, indexes}, {readChunk, checkpointEveryEvents}),
+    history: levelHistorySource({indexDb, logDb, indexes}, {readChunk, checkpointEveryEvents}),
     streamHead: (tenant, stream) => streamHeads.get(tenant, stream),
     memoryBytes,
     maxRunning,
@@ -156,14 +156,14 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     if (forwards && start > head.revision) {
       return {events: [], nextRevision: undefined, streamRevision: head.revision};
     }
-    const entries = await streamEntries(db, tenant, stream, Math.min(start, end), Math.max(start, end));
+    const entries = await streamEntries(indexDb, tenant, stream, Math.min(start, end), Math.max(start, end));
     if (!forwards) entries.reverse();
     // Fetched a few at a time, so that a page of large events stops at its byte bound without reading the rest.
     const events: EncodedEvent[] = [];
     let bytes = 0;
     let taken = 0;
     while (taken < entries.length && bytes < options.readPageBytes) {
-      const fetched = await eventsAt(log, tenant, entries.slice(taken, taken + READ_STEP));
+      const fetched = await eventsAt(logDb, tenant, entries.slice(taken, taken + READ_STEP));
       for (const encoded of fetched) {
         events.push(encoded);
         taken += 1;
@@ -193,11 +193,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     // Pages are keyed by their last position: the page holding `from` is the first at or after it.
     let pagesFrom = logKey(tenant, from);
     if (!forwards) {
-      const [holding] = await log.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
+      const [holding] = await logDb.keys({gte: pagesFrom, lte: logKey(tenant, logPosition), limit: 1}).all();
       if (holding === undefined) throw new Error(`the log of tenant "${tenant}" has no page holding position ${from}`);
       pagesFrom = holding;
     }
-    const iterator = log.iterator(
+    const iterator = logDb.iterator(
       forwards
         ? {gte: pagesFrom, lte: logKey(tenant, logPosition), highWaterMarkBytes: HISTORY_PREFETCH_BYTES}
         : {gte: logKey(tenant, 1), lte: pagesFrom, reverse: true, highWaterMarkBytes: HISTORY_PREFETCH_BYTES},
@@ -265,10 +265,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       tenantsLoaded: tenants.loaded(),
       // Read from LevelDB only by whoever asks for it; none once it is closed (a scrape during shutdown).
       get storageFiles() {
-        if (db.status !== 'open' || log.status !== 'open') return [];
+        if (indexDb.status !== 'open' || logDb.status !== 'open') return [];
         return [
-          {database: 'log' as const, files: filesPerLevel(log)},
-          {database: 'indexes' as const, files: filesPerLevel(db)},
+          {database: 'log' as const, files: filesPerLevel(logDb)},
+          {database: 'indexes' as const, files: filesPerLevel(indexDb)},
         ];
       },
     }),

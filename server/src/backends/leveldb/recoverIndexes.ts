@@ -41,40 +41,40 @@ const REPLAY_BATCH_OPERATIONS = 5000;
  * indexes are rebuilt from its whole log. Costs one seek per tenant when
  * nothing is to be done.
  */
-export async function recoverIndexes(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Array>): Promise<IndexRecovery[]> {
-  const [inLog, inIndexes] = await Promise.all([logHeads(log), indexHeads(db)]);
+export async function recoverIndexes(indexDb: Level<Buffer, Uint8Array>, logDb: Level<Buffer, Uint8Array>): Promise<IndexRecovery[]> {
+  const [inLog, inIndexes] = await Promise.all([logHeads(logDb), indexHeads(indexDb)]);
   const recovered: IndexRecovery[] = [];
   for (const tenant of new Set([...inLog.keys(), ...inIndexes.keys()])) {
     const logHead = inLog.get(tenant) ?? 0;
     const indexHead = inIndexes.get(tenant) ?? 0;
     if (logHead === indexHead) continue;
     const rebuilt = indexHead > logHead;
-    if (rebuilt) await clearIndexes(db, tenant);
-    const replayed = await replay(db, log, tenant, rebuilt ? 0 : indexHead);
+    if (rebuilt) await clearIndexes(indexDb, tenant);
+    const replayed = await replay(indexDb, logDb, tenant, rebuilt ? 0 : indexHead);
     recovered.push({tenant, replayed, rebuilt});
   }
   return recovered;
 }
 
 /** The last position of each tenant's log, from its last page: one seek per tenant. */
-async function logHeads(log: Level<Buffer, Uint8Array>): Promise<Map<string, number>> {
+async function logHeads(logDb: Level<Buffer, Uint8Array>): Promise<Map<string, number>> {
   const heads = new Map<string, number>();
   let from: Buffer = LOG_KEYS.gte;
   for (;;) {
-    const [first] = await log.keys({gte: from, lt: LOG_KEYS.lt, limit: 1}).all();
+    const [first] = await logDb.keys({gte: from, lt: LOG_KEYS.lt, limit: 1}).all();
     if (first === undefined) return heads;
     const tenant = tenantOfKey(first);
     const range = tenantRange('L', tenant);
-    const [last] = await log.keys({...range, reverse: true, limit: 1}).all();
+    const [last] = await logDb.keys({...range, reverse: true, limit: 1}).all();
     heads.set(tenant, positionOfLogKey(last!));
     from = range.lt;
   }
 }
 
 /** Each tenant's head counter: the last position its indexes cover. */
-async function indexHeads(db: Level<Buffer, Uint8Array>): Promise<Map<string, number>> {
+async function indexHeads(indexDb: Level<Buffer, Uint8Array>): Promise<Map<string, number>> {
   const heads = new Map<string, number>();
-  for await (const [key, value] of db.iterator({gte: Buffer.from('T'), lt: Buffer.from('U')})) {
+  for await (const [key, value] of indexDb.iterator({gte: Buffer.from('T'), lt: Buffer.from('U')})) {
     heads.set(tenantOfKey(key), readSequence(value, 0));
   }
   return heads;
@@ -84,9 +84,9 @@ async function indexHeads(db: Level<Buffer, Uint8Array>): Promise<Map<string, nu
  * Removes a tenant's indexes, its head counter last: a crash part way leaves
  * the counter past the log, and the next open clears again.
  */
-async function clearIndexes(db: Level<Buffer, Uint8Array>, tenant: string): Promise<void> {
-  for (const kind of ['S', 'H', 'I'] as const) await db.clear(tenantRange(kind, tenant));
-  await db.del(tenantHeadKey(tenant), {sync: true});
+async function clearIndexes(indexDb: Level<Buffer, Uint8Array>, tenant: string): Promise<void> {
+  for (const kind of ['S', 'H', 'I'] as const) await indexDb.clear(tenantRange(kind, tenant));
+  await indexDb.del(tenantHeadKey(tenant), {sync: true});
 }
 
 /**
@@ -95,18 +95,23 @@ async function clearIndexes(db: Level<Buffer, Uint8Array>, tenant: string): Prom
  * resumes from there). Throws when the log has a gap or an event is not where
  * its page puts it: `verify` then says more.
  */
-async function replay(db: Level<Buffer, Uint8Array>, log: Level<Buffer, Uint8Array>, tenant: string, after: number): Promise<number> {
+async function replay(
+  indexDb: Level<Buffer, Uint8Array>,
+  logDb: Level<Buffer, Uint8Array>,
+  tenant: string,
+  after: number,
+): Promise<number> {
   let expected = after + 1;
   let operations: PutOperation[] = [];
   const heads = new Map<string, StreamHead>();
   const flush = async (): Promise<void> => {
     for (const [stream, head] of heads) operations.push({type: 'put', key: streamHeadKey(tenant, stream), value: encodeStreamHead(head)});
     operations.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(expected - 1)});
-    await db.batch(operations, {sync: true});
+    await indexDb.batch(operations, {sync: true});
     operations = [];
     heads.clear();
   };
-  const pages = log.iterator({...logRangeAfter(tenant, after), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
+  const pages = logDb.iterator({...logRangeAfter(tenant, after), highWaterMarkBytes: HISTORY_PREFETCH_BYTES});
   for await (const [key, value] of pages) {
     const page = readPage(positionOfLogKey(key), value);
     if (page.first !== expected) {

@@ -29,7 +29,7 @@ export type LogRestorer = {
 };
 
 /** Creates a restorer writing into a data directory's storage: each batch's pages first, then its indexes. */
-export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 1000): LogRestorer {
+export function LogRestorer({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>, batchSize = 1000): LogRestorer {
   const tenantHeads = new Map<string, number>();
   const streamHeads = new Map<string, StreamHead | null>();
   let pages: PutOperation[] = [];
@@ -43,7 +43,7 @@ export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 
   async function tenantHead(tenant: string): Promise<number> {
     let head = tenantHeads.get(tenant);
     if (head === undefined) {
-      const stored = await db.get(tenantHeadKey(tenant));
+      const stored = await indexDb.get(tenantHeadKey(tenant));
       head = stored === undefined ? 0 : readSequence(stored, 0);
       tenantHeads.set(tenant, head);
     }
@@ -53,7 +53,7 @@ export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 
   async function streamHead(tenant: string, stream: string): Promise<StreamHead | null> {
     const key = `${tenant}\0${stream}`;
     if (!streamHeads.has(key)) {
-      const stored = await db.get(streamHeadKey(tenant, stream));
+      const stored = await indexDb.get(streamHeadKey(tenant, stream));
       streamHeads.set(key, stored === undefined ? null : decodeStreamHead(stored));
     }
     return streamHeads.get(key)!;
@@ -69,8 +69,8 @@ export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 
     for (const [tenant, head] of tenantHeads) {
       batch.push({type: 'put', key: tenantHeadKey(tenant), value: encodeSequence(head)});
     }
-    if (pages.length > 0) await log.batch(pages, {sync: true});
-    if (batch.length > 0) await db.batch(batch, {sync: true});
+    if (pages.length > 0) await logDb.batch(pages, {sync: true});
+    if (batch.length > 0) await indexDb.batch(batch, {sync: true});
     pages = [];
     batch = [];
     pendingIds.clear();
@@ -93,7 +93,7 @@ export function LogRestorer({db, log}: Pick<Storage, 'db' | 'log'>, batchSize = 
       }
       const idBytes = Buffer.from(event.eventId.replaceAll('-', ''), 'hex');
       if (idBytes.length !== 16) throw new Error(`event at position ${position}: "${event.eventId}" is not a UUID`);
-      if (pendingIds.has(event.eventId) || (await db.get(eventIdKey(tenant, idBytes))) !== undefined) {
+      if (pendingIds.has(event.eventId) || (await indexDb.get(eventIdKey(tenant, idBytes))) !== undefined) {
         throw new Error(`event ${event.eventId}: its id is already stored in tenant "${tenant}"`);
       }
       let paged = pagedByTenant.get(tenant);

@@ -23,7 +23,7 @@ export type StreamHeadCache = {
 
 /** Creates a cache of at most `maxEntries` stream heads over `db`. */
 export function StreamHeadCache(
-  db: Level<Buffer, Uint8Array>,
+  indexDb: Level<Buffer, Uint8Array>,
   maxEntries: number,
   indexes: Pick<IndexWriter, 'caughtUp' | 'failure'>,
 ): StreamHeadCache {
@@ -58,7 +58,7 @@ export function StreamHeadCache(
       const setBefore = headsSet;
       const ready = readableIndexes(indexes);
       if (ready !== undefined) await ready;
-      const values = await db.getMany(missing.map(i => streamHeadKey(tenant, streams[i]!)));
+      const values = await indexDb.getMany(missing.map(i => streamHeadKey(tenant, streams[i]!)));
       const current = headsSet === setBefore;
       for (const [j, i] of missing.entries()) {
         const key = `${tenant}\0${streams[i]!}`;

@@ -44,7 +44,7 @@ async function* keysOfKind(db: Level<Buffer, Uint8Array>, kind: string): AsyncGe
  * matches its last event; every event id is indexed to its event; and no index
  * entry or counter refers to anything that is not in the log.
  */
-export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promise<VerifyReport> {
+export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>): Promise<VerifyReport> {
   const problems: string[] = [];
   const problem = (text: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
@@ -53,9 +53,9 @@ export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promi
   const report: VerifyReport = {tenants: [], problems};
 
   const heads = new Map<string, number>();
-  for await (const [tenant, , value] of keysOfKind(db, 'T')) heads.set(tenant, readSequence(value, 0));
+  for await (const [tenant, , value] of keysOfKind(indexDb, 'T')) heads.set(tenant, readSequence(value, 0));
   // Tenants with events but no counter are found by their log keys.
-  for await (const [tenant] of keysOfKind(log, 'L')) {
+  for await (const [tenant] of keysOfKind(logDb, 'L')) {
     if (!heads.has(tenant)) {
       problem(`tenant "${tenant}" has events but no head counter`);
       heads.set(tenant, 0);
@@ -65,16 +65,16 @@ export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promi
   // Events indexed (the counts of the stream-index runs) and event ids per tenant, in one pass per kind.
   const counts = new Map<string, {index: number; ids: number}>();
   const countOf = (tenant: string) => counts.get(tenant) ?? counts.set(tenant, {index: 0, ids: 0}).get(tenant)!;
-  for await (const [tenant, rest, value] of keysOfKind(db, 'S')) {
+  for await (const [tenant, rest, value] of keysOfKind(indexDb, 'S')) {
     try {
       countOf(tenant).index += decodeIndexRun(rest, value).count;
     } catch (error) {
       problem(`tenant "${tenant}": unreadable stream index entry (${(error as Error).message})`);
     }
   }
-  for await (const [tenant] of keysOfKind(db, 'I')) countOf(tenant).ids += 1;
+  for await (const [tenant] of keysOfKind(indexDb, 'I')) countOf(tenant).ids += 1;
   const storedHeads = new Map<string, Array<[string, Uint8Array]>>();
-  for await (const [tenant, rest, value] of keysOfKind(db, 'H')) {
+  for await (const [tenant, rest, value] of keysOfKind(indexDb, 'H')) {
     const list = storedHeads.get(tenant) ?? storedHeads.set(tenant, []).get(tenant)!;
     list.push([rest.toString(), value]);
   }
@@ -99,12 +99,12 @@ export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promi
      */
     const lookUp = async (stream: string, revision: number, idKey: Buffer): Promise<[Uint8Array | undefined, IndexRun | undefined]> => {
       const cached = runs.get(stream);
-      if (covers(cached, revision)) return [await db.get(idKey), cached];
+      if (covers(cached, revision)) return [await indexDb.get(idKey), cached];
       const indexKey = streamIndexKey(tenant, stream, revision);
-      const [id, ending] = await db.getMany([idKey, indexKey]);
+      const [id, ending] = await indexDb.getMany([idKey, indexKey]);
       let run = ending === undefined ? undefined : readRun(indexKey, ending);
       if (ending === undefined) {
-        const [entry] = await db.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
+        const [entry] = await indexDb.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
         run = entry === undefined ? undefined : readRun(entry[0], entry[1]);
       }
       runs.set(stream, run);
@@ -112,7 +112,7 @@ export async function verifyStore({db, log}: Pick<Storage, 'db' | 'log'>): Promi
     };
     let expected = 1;
     let events = 0;
-    for await (const [key, value] of log.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
+    for await (const [key, value] of logDb.iterator({...logRangeAfter(tenant, 0), highWaterMarkBytes: HISTORY_PREFETCH_BYTES})) {
       let page: LogPage;
       try {
         page = readPage(positionOfLogKey(key), value);
