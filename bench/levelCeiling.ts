@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {Level} from 'level';
 import {unframe} from '../server/src/engine/encodedEvent.js';
 
-import {WRITE_BUFFER_BYTES, databaseProperty, openStorage} from '../server/src/backends/leveldb/openDatabase.js';
+import {WRITE_BUFFER_BYTES, databaseProperty, openStorage} from '../server/src/backends/leveldb/openStorage.js';
 import {atSteadyRate, eventData, latencyOf, now, sleep, type Latency} from './harness.js';
 import {HISTORY_PREFETCH_BYTES} from '../server/src/engine/subscriptionMemory.js';
 

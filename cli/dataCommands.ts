@@ -3,7 +3,7 @@ import {createInterface} from 'node:readline';
 import {Command} from 'commander';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {createApiKey, type Role} from '../server/src/auth/apiKeys.js';
-import {openStorage} from '../server/src/backends/leveldb/openDatabase.js';
+import {openStorage} from '../server/src/backends/leveldb/openStorage.js';
 import {LogRestorer} from '../server/src/backends/leveldb/restoreLog.js';
 import {verifyStore} from '../server/src/backends/leveldb/verifyStore.js';
 import {startProgress} from './progress.js';

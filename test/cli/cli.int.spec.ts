@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {openStorage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 import {streamIndexKey} from '../../server/src/backends/leveldb/keys.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 import {freshDataDir} from '../support/testServer.js';

@@ -1,7 +1,7 @@
 import {Status} from 'nice-grpc';
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {logKey} from '../../server/src/backends/leveldb/keys.js';
-import {openStorage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 import {jsonEvent, range} from '../support/events.js';
 import {shapeOf, startSubscriber, type Subscriber} from '../support/subscriber.js';
 import {startTestServer, type TestServer} from '../support/testServer.js';

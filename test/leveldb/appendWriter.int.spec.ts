@@ -8,7 +8,7 @@ import type {ExpectedRevision} from '../../server/src/engine/expectedRevision.js
 import {AppendWriter, type AppendWriterOptions} from '../../server/src/backends/leveldb/appendWriter.js';
 import {IndexWriter} from '../../server/src/backends/leveldb/indexWriter.js';
 import {storedTenantHead} from '../../server/src/backends/leveldb/tenantHead.js';
-import {openStorage, type Storage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage, type Storage} from '../../server/src/backends/leveldb/openStorage.js';
 import {verifyStore} from '../../server/src/backends/leveldb/verifyStore.js';
 import {logRangeAfter, streamHeadKey} from '../../server/src/backends/leveldb/keys.js';
 import {StreamHeadCache} from '../../server/src/backends/leveldb/streamHeadCache.js';

@@ -8,7 +8,7 @@ import {ClientError, Status, createChannel, createClient} from 'nice-grpc';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {EventStoreServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {RESERVE_FILE} from '../../server/src/backends/leveldb/diskReserve.js';
-import {RESERVE_BYTES} from '../../server/src/backends/leveldb/openDatabase.js';
+import {RESERVE_BYTES} from '../../server/src/backends/leveldb/openStorage.js';
 import {jsonEvent, range} from '../support/events.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 

@@ -26,7 +26,7 @@ import {
   type IndexRun,
 } from '../../server/src/backends/leveldb/keys.js';
 import {PAGE_BYTES, readPage} from '../../server/src/backends/leveldb/logPage.js';
-import {openStorage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 import {verifyStore} from '../../server/src/backends/leveldb/verifyStore.js';
 import {jsonEvent, jsonOf, range} from '../support/events.js';
 import {startSubscriber} from '../support/subscriber.js';

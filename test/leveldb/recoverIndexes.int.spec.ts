@@ -3,7 +3,7 @@ import {join} from 'node:path';
 import {Status} from 'nice-grpc';
 import {expect, it} from 'vitest';
 import {LOG_DIRECTORY} from '../../server/src/backends/leveldb/keys.js';
-import {openStorage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 import type {IndexRecovery} from '../../server/src/backends/leveldb/recoverIndexes.js';
 import {verifyStore} from '../../server/src/backends/leveldb/verifyStore.js';
 import {jsonEvent, range} from '../support/events.js';

@@ -2,7 +2,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach} from 'vitest';
-import {openStorage, type Storage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {openStorage, type Storage} from '../../server/src/backends/leveldb/openStorage.js';
 
 /** The storage of the running test: real LevelDBs in a fresh temp directory. */
 export type TempStorage = {dir: string; storage: Storage; db: Storage['indexDb']};

@@ -4,7 +4,7 @@ import {closeIterator} from './closeIterator.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
 import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
-import type {Storage} from './openDatabase.js';
+import type {Storage} from './openStorage.js';
 
 /**
  * Marks a read-ahead promise as handled, so that a read still in flight when

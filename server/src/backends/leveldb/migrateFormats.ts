@@ -4,7 +4,7 @@ import {decodeIndexRun, encodeIndexRun, encodeSequence, LOG_KEYS, readSequence, 
 
 /*
  * Older storage formats, rewritten in place when a data directory is opened
- * (openDatabase.ts): format 1 kept an event per log entry, format 2 pages
+ * (openStorage.ts): format 1 kept an event per log entry, format 2 pages
  * keyed by their first position, format 3 the pages among the indexes.
  */
 

@@ -10,7 +10,7 @@ import {eventsAt, readPage, streamEntries} from './logPage.js';
 import {LiveBufferBudget} from '../../engine/liveBudget.js';
 import {closeIterator} from './closeIterator.js';
 import {ensureReserve} from './diskReserve.js';
-import {RESERVE_BYTES, filesPerLevel, openStorage} from './openDatabase.js';
+import {RESERVE_BYTES, filesPerLevel, openStorage} from './openStorage.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import type {SubscriptionTuning} from '../../engine/subscriptionRunner.js';
 import {Subscriptions} from '../../engine/subscriptions.js';

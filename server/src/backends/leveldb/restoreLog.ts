@@ -1,4 +1,4 @@
-import type {Storage} from './openDatabase.js';
+import type {Storage} from './openStorage.js';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {
   decodeStreamHead,

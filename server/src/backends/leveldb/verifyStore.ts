@@ -14,7 +14,7 @@ import {
   type IndexRun,
 } from './keys.js';
 import {readPage, type LogPage} from './logPage.js';
-import type {Storage} from './openDatabase.js';
+import type {Storage} from './openStorage.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
 
 /** What `verifyStore` found. */

@@ -2,7 +2,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {expect, it} from 'vitest';
-import {WRITE_BUFFER_BYTES, openStorage} from '../../server/src/backends/leveldb/openDatabase.js';
+import {WRITE_BUFFER_BYTES, openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 
 // A real LevelDB in a temp directory; its `leveldb.sstables` property lists the table files.
 it('opens LevelDB with the large write buffer: 12 MiB of writes stay in memory, no table file yet', async () => {
