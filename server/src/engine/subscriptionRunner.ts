@@ -8,7 +8,14 @@ import type {LiveTenant} from './liveTenant.js';
  * A step of history: events to send (maybe none), the last position
  * considered, and for a stream the last revision considered.
  */
-export type HistoryBatch = {events: EncodedEvent[]; cursor: number; checkpoint: boolean; revision?: number};
+export type HistoryBatch = {
+  events: EncodedEvent[];
+  /** Bytes of `events`, as the reader counted them while batching. */
+  bytes: number;
+  cursor: number;
+  checkpoint: boolean;
+  revision?: number;
+};
 
 /** What a backend's history reads are for: whose, which events, within what. */
 export type HistoryReading = {
@@ -127,7 +134,8 @@ export async function* runSubscription(
           cursor = batch.cursor;
           if (batch.revision !== undefined) lastRevision = batch.revision;
           if (batch.events.length > 0) {
-            const bytes = byteLengthOf(batch.events);
+            // Read before the yield: the encoder empties the batch's array.
+            const {bytes} = batch;
             yield {kind: 'events', encodedEvents: batch.events};
             sent(cursor, bytes);
           } else if (batch.checkpoint) {
@@ -163,16 +171,19 @@ export async function* runSubscription(
       }
       if (buffered.length > 0) {
         const events: EncodedEvent[] = [];
+        let bytes = 0;
         for (const event of buffered) {
           if (stream !== undefined) {
             if (event.stream !== stream) continue;
             lastRevision = event.revision;
           }
-          if (predicate === undefined || predicate(event)) events.push(event.encoded);
+          if (predicate === undefined || predicate(event)) {
+            events.push(event.encoded);
+            bytes += event.encoded.byteLength;
+          }
         }
         cursor = buffered[buffered.length - 1]!.position;
         if (events.length > 0) {
-          const bytes = byteLengthOf(events);
           yield {kind: 'events', encodedEvents: events};
           sent(cursor, bytes);
         } else if (Date.now() - lastSentAt >= tuning.checkpointIntervalMs) {
@@ -200,10 +211,4 @@ export async function* runSubscription(
     share.release();
     close();
   }
-}
-
-function byteLengthOf(events: readonly EncodedEvent[]): number {
-  let bytes = 0;
-  for (const event of events) bytes += event.byteLength;
-  return bytes;
 }

@@ -87,8 +87,8 @@ export function levelHistorySource(
           if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
             if (++skipped >= checkpointEveryEvents) {
               // Report progress: first what matched so far, then how far the scan got.
-              if (events.length > 0) yield {events, cursor: scanned, checkpoint: false};
-              yield {events: [], cursor: scanned, checkpoint: true};
+              if (events.length > 0) yield {events, bytes, cursor: scanned, checkpoint: false};
+              yield {events: [], bytes: 0, cursor: scanned, checkpoint: true};
               events = [];
               bytes = 0;
               skipped = 0;
@@ -99,14 +99,14 @@ export function levelHistorySource(
           events.push(encoded);
           bytes += encoded.byteLength;
           if (events.length >= maxBatchSize || bytes >= maxBytes) {
-            yield {events, cursor: scanned, checkpoint: false};
+            yield {events, bytes, cursor: scanned, checkpoint: false};
             events = [];
             bytes = 0;
           }
         }
       }
     }
-    if (scanned > from) yield {events, cursor: scanned, checkpoint: false};
+    if (scanned > from) yield {events, bytes, cursor: scanned, checkpoint: false};
   }
 
   /**
@@ -155,14 +155,14 @@ export function levelHistorySource(
           events.push(value);
           bytes += value.byteLength;
           if (events.length >= maxBatchSize || bytes >= maxBytes) {
-            yield {events: events.splice(0), cursor: last, checkpoint: false, revision};
+            yield {events: events.splice(0), bytes, cursor: last, checkpoint: false, revision};
             bytes = 0;
             yielded = true;
           }
         }
-        if (events.length > 0 || !yielded) yield {events, cursor: last, checkpoint: events.length === 0, revision};
+        if (events.length > 0 || !yielded) yield {events, bytes, cursor: last, checkpoint: events.length === 0, revision};
       }
-      if (coveredUpTo > last) yield {events: [], cursor: coveredUpTo, checkpoint: false, revision};
+      if (coveredUpTo > last) yield {events: [], bytes: 0, cursor: coveredUpTo, checkpoint: false, revision};
     } finally {
       await iterator.close();
     }
