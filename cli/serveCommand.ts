@@ -5,14 +5,16 @@ import {resolveServerConfig, settings} from '../server/src/config/settings.js';
 
 /** `edupulse-es serve`: runs the server until SIGINT/SIGTERM (a second signal exits at once). */
 export function serveCommand(): Command {
-  const command = new Command('serve').description('start the event store server on an embedded LevelDB');
+  const command = new Command('serve').description(
+    'start the event store server on an embedded LevelDB, or on PostgreSQL (--postgres-url)',
+  );
   for (const setting of settings) {
     command.addOption(new Option(setting.flag, `${setting.description} [${setting.env}, default ${setting.defaultText}]`));
   }
   return command.action(async (flags: Record<string, unknown>) => {
     const config = resolveServerConfig(flags, process.env);
     const logger = pino({level: config.logLevel});
-    if (!config.fsync) logger.warn('fsync is off: a machine crash can lose acknowledged appends');
+    if (!config.fsync && config.postgresUrl === undefined) logger.warn('fsync is off: a machine crash can lose acknowledged appends');
     const server = await startEventStoreServer(config, logger);
     // Scripts that start the server on port 0 read the real address from this line.
     process.stdout.write(`EDUPULSE_LISTENING ${server.address}\n`);

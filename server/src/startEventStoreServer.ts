@@ -13,6 +13,9 @@ import {callMiddleware} from './grpc/callMiddleware.js';
 import type {ServerConfig} from './config/config.js';
 import type {EventStore, EventStoreStats} from './engine/eventStore.js';
 import {openEventStore} from './backends/leveldb/openEventStore.js';
+import {describeDatabase} from './backends/postgres/connectPool.js';
+import {openPostgresEventStore} from './backends/postgres/openEventStore.js';
+import type {StoreOptions} from './engine/storeOptions.js';
 import {EventStoreServiceImpl} from './grpc/eventStoreService.js';
 import {grpcServerCounters} from './observability/grpcMetrics.js';
 import {EventStoreServerDefinition} from './grpc/serverDefinition.js';
@@ -58,9 +61,42 @@ function credentialsOf(config: ServerConfig): ServerCredentials {
   );
 }
 
+/** Opens the store the configuration names: PostgreSQL with a URL, else LevelDB in the data directory. */
+function openStore(
+  config: ServerConfig,
+  logger: Logger,
+  hooks: Pick<StoreOptions, 'onCommit' | 'onStorageFailure' | 'onStorageRecovered'>,
+): Promise<EventStore> {
+  const common: StoreOptions = {
+    maxQueuedAppendBytes: config.maxQueuedAppendBytes,
+    maxLoadedTenants: config.maxLoadedTenants,
+    readLogScanLimit: config.readLogScanLimit,
+    readPageBytes: config.readPageBytes,
+    liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
+    liveBufferTotalBytes: config.liveBufferTotalBytes,
+    subscriptions: {
+      memoryBytes: config.subscriptionMemoryBytes,
+      maxRunning: config.maxSubscriptions,
+      // Records per read of history; a subscriber holds two reads (read-ahead).
+      readChunk: 128,
+      checkpointEveryEvents: 4096,
+      checkpointIntervalMs: 1000,
+    },
+    logger,
+    ...hooks,
+  };
+  if (config.postgresUrl !== undefined) {
+    return openPostgresEventStore({
+      ...common,
+      postgres: {url: config.postgresUrl, poolSize: config.postgresPoolSize, statementTimeoutMs: config.postgresStatementTimeoutMs},
+    });
+  }
+  return openEventStore({...common, dataDir: config.dataDir, fsync: config.fsync, streamHeadCacheSize: config.streamHeadCacheSize});
+}
+
 /**
- * Starts serving on `config.host:config.port` and opens the store in
- * `config.dataDir`. Health reports NOT_SERVING until the store is open (calls to
+ * Starts serving on `config.host:config.port` and opens the store (in
+ * `config.dataDir`, or in PostgreSQL at `config.postgresUrl`). Health reports NOT_SERVING until the store is open (calls to
  * the store get UNAVAILABLE until then) and again from the start of shutdown.
  */
 export async function startEventStoreServer(config: ServerConfig, logger?: Logger): Promise<EventStoreServer> {
@@ -124,28 +160,14 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   const port = await server.listen(`${host}:${config.port}`, credentials);
   let metricsEndpoint: {port: number; close(): Promise<void>} | undefined;
   try {
-    store = await openEventStore({
-      dataDir: config.dataDir,
-      fsync: config.fsync,
-      maxQueuedAppendBytes: config.maxQueuedAppendBytes,
-      streamHeadCacheSize: config.streamHeadCacheSize,
-      maxLoadedTenants: config.maxLoadedTenants,
-      readLogScanLimit: config.readLogScanLimit,
-      readPageBytes: config.readPageBytes,
-      liveBuffer: {maxEvents: config.liveBufferEvents, maxBytes: config.liveBufferBytes},
-      liveBufferTotalBytes: config.liveBufferTotalBytes,
-      subscriptions: {
-        memoryBytes: config.subscriptionMemoryBytes,
-        maxRunning: config.maxSubscriptions,
-        // Events per LevelDB read in history; a subscriber holds two chunks (read-ahead).
-        readChunk: 128,
-        checkpointEveryEvents: 4096,
-        checkpointIntervalMs: 1000,
-      },
-      logger: log,
+    store = await openStore(config, log, {
       onCommit: metrics.onCommit,
-      // Acknowledged appends hold; what the failure stops (appends, stream reads) waits for a restart.
+      // LevelDB: acknowledged appends hold, and what the failure stops (appends, stream reads) waits for a restart.
+      // PostgreSQL: requests get UNAVAILABLE until the database answers again.
       onStorageFailure: () => setHealth('unhealthy'),
+      onStorageRecovered: () => {
+        if (shuttingDown === undefined) setHealth('healthy');
+      },
     });
     if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
   } catch (error) {
@@ -158,8 +180,9 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   log.info(
     {
       address,
-      dataDir: config.dataDir,
-      fsync: config.fsync,
+      ...(config.postgresUrl === undefined
+        ? {dataDir: config.dataDir, fsync: config.fsync}
+        : {postgres: describeDatabase(config.postgresUrl)}),
       tls: config.tlsCertFile !== undefined,
       mutualTls: config.tlsClientCaFile !== undefined,
       apiKeys: keys?.size ?? 0,

@@ -83,9 +83,9 @@ describe('layering', () => {
     expect(violations('server/', i => under('client/')(i) || under('cli/')(i))).toEqual([]);
   });
 
-  it('keeps the engine core free of gRPC, of LevelDB and of the layers above it', () => {
+  it('keeps the engine core free of gRPC, of the storage engines and of the layers above it', () => {
     const rule = (i: Import) =>
-      isPackage('@grpc/grpc-js', 'nice-grpc', 'nice-grpc-common', 'level', 'classic-level')(i) ||
+      isPackage('@grpc/grpc-js', 'nice-grpc', 'nice-grpc-common', 'level', 'classic-level', 'pg')(i) ||
       ['server/src/grpc/', 'server/src/backends/', 'server/src/config/', 'server/src/observability/', 'server/src/auth/'].some(f =>
         under(f)(i),
       );
@@ -100,6 +100,13 @@ describe('layering', () => {
     const outside = [...graph.keys()].filter(m => m.startsWith('server/') && !m.startsWith('server/src/backends/leveldb/'));
     const leaks = outside.flatMap(m => violations(m, isPackage('level', 'classic-level')));
     expect(leaks).toEqual([]);
+  });
+
+  it('keeps PostgreSQL inside its backend, and the backends apart', () => {
+    const outside = [...graph.keys()].filter(m => m.startsWith('server/') && !m.startsWith('server/src/backends/postgres/'));
+    expect(outside.flatMap(m => violations(m, isPackage('pg')))).toEqual([]);
+    expect(violations('server/src/backends/postgres/', under('server/src/backends/leveldb/'))).toEqual([]);
+    expect(violations('server/src/backends/leveldb/', under('server/src/backends/postgres/'))).toEqual([]);
   });
 
   it('has no import cycles', () => {

@@ -31,6 +31,12 @@ export type ServerConfig = {
   host: string;
   port: number;
   dataDir: string;
+  /** A libpq URL: the store is in this PostgreSQL database, shared with other servers; undefined keeps it in `dataDir`. */
+  postgresUrl: string | undefined;
+  /** Connections to PostgreSQL each server keeps at most. */
+  postgresPoolSize: number;
+  /** PostgreSQL cancels a statement of the store's that runs longer (the request gets UNAVAILABLE). */
+  postgresStatementTimeoutMs: number;
   /** fsync each commit before acknowledging appends (the safe default). */
   fsync: boolean;
   /** JSON file of hashed API keys; without it the server runs open (loopback only, unless `insecureNoAuth`). */
@@ -94,6 +100,9 @@ export const defaultConfig: ServerConfig = {
   host: '127.0.0.1',
   port: 50051,
   dataDir: './data',
+  postgresUrl: undefined,
+  postgresPoolSize: 10,
+  postgresStatementTimeoutMs: 30_000,
   fsync: true,
   keysFile: undefined,
   insecureNoAuth: false,

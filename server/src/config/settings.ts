@@ -80,6 +80,31 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.dataDir = nonEmpty(t)),
   },
   {
+    flag: '--postgres-url <url>',
+    env: 'EDUPULSE_POSTGRES_URL',
+    defaultText: '(none: LevelDB)',
+    description:
+      'keep the store in this PostgreSQL database (a libpq URL, e.g. postgres://edupulse@db:5432/events; the password may come from PGPASSWORD), shared by any number of servers; --data-dir is then unused',
+    apply: (c, t) => {
+      if (!/^postgres(ql)?:\/\//.test(t)) throw new Error(`must be a URL starting with postgres:// or postgresql://, got "${t}"`);
+      c.postgresUrl = t;
+    },
+  },
+  {
+    flag: '--postgres-pool-size <n>',
+    env: 'EDUPULSE_POSTGRES_POOL_SIZE',
+    defaultText: String(defaultConfig.postgresPoolSize),
+    description: 'connections to PostgreSQL per server (appends use two, reads and subscriptions share the rest)',
+    apply: (c, t) => (c.postgresPoolSize = integer(t, 3, 1000, 'a whole number')),
+  },
+  {
+    flag: '--postgres-statement-timeout-ms <ms>',
+    env: 'EDUPULSE_POSTGRES_STATEMENT_TIMEOUT_MS',
+    defaultText: String(defaultConfig.postgresStatementTimeoutMs),
+    description: "PostgreSQL cancels the store's statements that run longer; the request gets UNAVAILABLE",
+    apply: (c, t) => (c.postgresStatementTimeoutMs = integer(t, 100, 3_600_000, 'milliseconds')),
+  },
+  {
     flag: '--no-fsync',
     env: 'EDUPULSE_FSYNC',
     defaultText: 'true',

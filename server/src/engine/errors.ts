@@ -92,6 +92,21 @@ export class LogWriteFailedError extends Error {
   }
 }
 
+/**
+ * The store's database cannot be reached now (UNAVAILABLE): the request did
+ * nothing, or for an append whose commit was cut off, may have been stored;
+ * a retry with the same event ids stores each event once either way. The
+ * store recovers by itself once the database answers again.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`the store's database is unavailable (${reason}); retry with backoff, with the same event ids`, {cause});
+  }
+}
+
 /** The server is shutting down (UNAVAILABLE); retry, or resume the subscription, elsewhere or later. */
 export class ShuttingDownError extends Error {
   override readonly name = 'ShuttingDownError';

@@ -19,7 +19,7 @@ export type CommitObservation = {
 };
 
 /** An accepted event, at its place: what a backend stores. */
-export type AcceptedEvent = {position: number; stream: string; revision: number; encoded: EncodedEvent};
+export type AcceptedEvent = {position: number; stream: string; revision: number; eventId: string; type: string; encoded: EncodedEvent};
 
 /** What a group commit writes: a backend turns it into one atomic batch. */
 export type GroupWrites = {
@@ -37,6 +37,14 @@ export type GroupWrites = {
 export type GroupFacts = {
   headOf(tenant: string, stream: string): StreamHead | null;
   storedIdOf(tenant: string, eventId: string): StoredEventId | undefined;
+  /**
+   * The tenant's last position as stored, for a backend that reads its facts
+   * under a lock on the group's tenants (shared storage, other writers): such
+   * facts include every commit, the group in flight's too, so they take
+   * precedence over what the committer remembers. Without it, the committer's
+   * own state is the truth and the facts only fill it in.
+   */
+  tenantHead?(tenant: string): number;
 };
 
 /**
@@ -48,8 +56,21 @@ export type CommitBackend<Batch> = {
   failure(): Error | undefined;
   /** The stream heads and stored event ids that the group's decisions need. */
   lookUp(group: readonly AppendCommand[]): Promise<GroupFacts>;
-  /** The batch that writes a group's accepted events, ids and heads. */
-  prepare(writes: GroupWrites): Batch;
+  /** The batch that writes a group's accepted events, ids and heads, on the facts looked up for it. */
+  prepare(writes: GroupWrites, facts: GroupFacts): Batch;
+  /**
+   * The group of `facts` writes nothing after all (every append refused, a
+   * retry, or failed): the backend lets go of what it holds for it (a
+   * transaction, its locks). May be called more than once per group.
+   */
+  abandon?(facts: GroupFacts): void;
+  /**
+   * True when a failed write leaves the backend in doubt (LevelDB may carry
+   * on past a failed write of its log): the committer then refuses appends
+   * until a reopen. False when a failed write is all-or-nothing and the next
+   * one may be tried (a database transaction): only its group fails.
+   */
+  failedWriteIsFinal: boolean;
   /** Resolves once the backend has room for another batch (a bounded backlog); undefined when it has now. */
   room(): Promise<void> | undefined;
   /** Writes the batch atomically and durably; rejects when it could not. */
@@ -76,6 +97,12 @@ export type GroupCommitOptions<Batch> = {
   logger: Logger;
   /** Told about every commit that wrote something. */
   onCommit?: (observation: CommitObservation) => void;
+  /**
+   * Hands a commit's events to its tenant's live state; by default
+   * `live.publish(events)`. A backend that other writers share feeds it in
+   * order with theirs.
+   */
+  publish?: (live: LiveTenant, events: LiveEvent[]) => void;
   /**
    * Told once, when a write fails: the committer then refuses every append
    * until the store is reopened (the server reports NOT_SERVING).
@@ -140,6 +167,8 @@ type GroupPlan<Batch> = {
   publishedBytes: Map<LiveTenant, number>;
   /** What this group changes: the next group is planned on it before this one is written. */
   state: GroupState;
+  /** The facts the group was decided on. */
+  facts: GroupFacts;
   /** When the write began, for the commit-latency metric. */
   started: bigint;
   /** Ends the group's holds on its tenants. */
@@ -149,6 +178,7 @@ type GroupPlan<Batch> = {
 /** Creates the committer over `options.backend`. */
 export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): GroupCommitter {
   const {backend, tenants, logger} = options;
+  const publish = options.publish ?? ((live: LiveTenant, events: LiveEvent[]) => live.publish(events));
   let queue: Pending[] = [];
   let queuedBytes = 0;
   let running: Promise<void> | undefined;
@@ -220,8 +250,9 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
           const failure = await inFlight.written;
           settle(inFlight.plan, failure);
           inFlight = undefined;
-          if (failure !== undefined && plan !== undefined) {
+          if (failure !== undefined && plan !== undefined && plan.facts.tenantHead === undefined) {
             // Planned on top of a batch that was not written: nothing of it holds.
+            // (Facts read under the backend's lock were read after that batch failed.)
             settle(plan, failure);
             continue;
           }
@@ -262,6 +293,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
     try {
       await backend.write(plan.batch);
     } catch (error) {
+      if (!backend.failedWriteIsFinal) return error;
       if (failed === undefined) {
         failed = new LogWriteFailedError(error);
         logger.error({err: error, appends: plan.group.length}, 'a write of the log failed; refusing appends until a restart');
@@ -280,6 +312,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
   function settle(plan: GroupPlan<Batch>, failure: unknown): void {
     const {group, decisions, published} = plan;
     for (const pending of group) queuedBytes -= pending.command.bytes;
+    if (failure !== undefined || plan.batch === undefined) backend.abandon?.(plan.facts);
     if (failure !== undefined) {
       plan.release();
       for (const pending of group) pending.reject(failure);
@@ -294,7 +327,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
       void backend.committed(plan.batch, plan.writes).then(mayRelease => {
         if (mayRelease) plan.release();
       });
-      for (const [tenant, events] of published) tenant.publish(events);
+      for (const [tenant, events] of published) publish(tenant, events);
       const seconds = Number(process.hrtime.bigint() - plan.started) / 1e9;
       if (seconds >= slowCommitSeconds) noteSlowCommit(seconds);
       if (options.onCommit !== undefined) {
@@ -363,9 +396,26 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
     liveTenants: ReadonlyMap<string, LiveTenant>,
     release: () => void,
   ): Promise<GroupPlan<Batch>> {
+    const facts = await backend.lookUp(group.map(p => p.command));
+    try {
+      return planOnFacts(group, facts.tenantHead === undefined ? before : undefined, liveTenants, release, facts);
+    } catch (error) {
+      backend.abandon?.(facts);
+      throw error;
+    }
+  }
+
+  /** {@link planOnTenants} once the facts are looked up. */
+  function planOnFacts(
+    group: readonly Pending[],
+    before: GroupState | undefined,
+    liveTenants: ReadonlyMap<string, LiveTenant>,
+    release: () => void,
+    facts: GroupFacts,
+  ): GroupPlan<Batch> {
     const recordedAt = new Date();
     const shared = SharedFields();
-    const {headOf, storedIdOf} = await backend.lookUp(group.map(p => p.command));
+    const {headOf, storedIdOf, tenantHead} = facts;
 
     // State as left by the group in flight and the appends decided so far in this one.
     const positions = new Map(before?.positions);
@@ -402,7 +452,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
         }
         checkExpectedRevision(tenant, stream, expected, head);
 
-        const firstPosition = (positions.get(tenant) ?? liveTenant.head()) + 1;
+        const firstPosition = (positions.get(tenant) ?? tenantHead?.(tenant) ?? liveTenant.head()) + 1;
         const firstRevision = head === null ? 0 : head.revision + 1;
         const live = published.get(liveTenant) ?? [];
         let dataBytes = 0;
@@ -431,7 +481,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
           const encoded = encodeRecordedEvent(event, shared);
           let tenantEvents = accepted.get(tenant);
           if (tenantEvents === undefined) accepted.set(tenant, (tenantEvents = []));
-          tenantEvents.push({position, encoded, stream, revision});
+          tenantEvents.push({position, encoded, stream, revision, eventId: e.eventId, type: e.type});
           const storedId = {position, revision, stream};
           own.set(e.eventId, storedId);
           let tenantIds = acceptedIds.get(tenant);
@@ -475,8 +525,8 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
       heads: new Map(newHeads.map(([tenant, stream, head]) => [`${tenant}\0${stream}`, head])),
       ids: ownIds,
     };
-    const batch = accepted.size === 0 ? undefined : backend.prepare(writes);
-    return {group, decisions, writes, batch, published, publishedBytes, state, started: 0n, release};
+    const batch = accepted.size === 0 ? undefined : backend.prepare(writes, facts);
+    return {group, decisions, writes, batch, published, publishedBytes, state, facts, started: 0n, release};
   }
 
   async function close(): Promise<void> {

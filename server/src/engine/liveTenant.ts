@@ -40,6 +40,12 @@ export type LiveTenant = {
   head(): number;
   /** Called by the writer after a commit, with the tenant's new events in position order. */
   publish(events: readonly LiveEvent[]): void;
+  /**
+   * Moves the head to `position` without its events, when nobody subscribes
+   * (there is no buffer to fill); false when someone does: then only
+   * {@link publish} may move it.
+   */
+  idleTo(position: number): boolean;
   /** Registers a subscriber (the buffer fills while there are any); call the result to unregister. */
   retain(): () => void;
   /**
@@ -130,6 +136,15 @@ export function LiveTenant(
     }
   }
 
+  function idleTo(position: number): boolean {
+    if (subscribers > 0) return false;
+    if (position > committedHead) {
+      committedHead = position;
+      oldest = committedHead + 1;
+    }
+    return true;
+  }
+
   function retain(): () => void {
     if (subscribers === 0) {
       ring = new Array<LiveEvent | undefined>(capacity);
@@ -210,5 +225,5 @@ export function LiveTenant(
     });
   }
 
-  return {tenant, head: () => committedHead, publish, retain, eventsAfter, framedAfter, waitForCommit};
+  return {tenant, head: () => committedHead, publish, idleTo, retain, eventsAfter, framedAfter, waitForCommit};
 }

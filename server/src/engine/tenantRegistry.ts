@@ -49,6 +49,8 @@ export type TenantRegistryOptions = {
   budget?: LiveBufferBudget;
   /** Most tenants kept loaded while idle (unbounded when not given). */
   maxLoaded?: number;
+  /** Told of each tenant loaded, with its live state (a backend shared with other writers feeds it their commits). */
+  onLoad?: (live: LiveTenant) => void;
   /** Told of each tenant unloaded, so that what is kept per tenant beside its live state can go too. */
   onUnload?: (tenant: string) => void;
 };
@@ -57,7 +59,7 @@ type Entry = {live: Promise<LiveTenant>; holds: number};
 
 /** Creates the registry. */
 export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
-  const {limits, budget, maxLoaded = Infinity, onUnload} = options;
+  const {limits, budget, maxLoaded = Infinity, onLoad, onUnload} = options;
   const tenants = new Map<string, Entry>();
   // The loaded tenants nobody holds, least recently released first.
   const idle = new Set<string>();
@@ -65,7 +67,9 @@ export function TenantRegistry(options: TenantRegistryOptions): TenantRegistry {
   const storedHead = options.loadHead;
 
   async function load(tenant: string): Promise<LiveTenant> {
-    return LiveTenant(tenant, await storedHead(tenant), limits, budget);
+    const live = LiveTenant(tenant, await storedHead(tenant), limits, budget);
+    onLoad?.(live);
+    return live;
   }
 
   function unload(tenant: string): void {

@@ -9,6 +9,7 @@ import {
   OverloadedError,
   ShuttingDownError,
   StartBeyondHeadError,
+  StorageUnavailableError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../engine/errors.js';
@@ -71,6 +72,7 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
     ]);
   }
   if (error instanceof OverloadedError) return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
+  if (error instanceof StorageUnavailableError) return new ServerError(Status.UNAVAILABLE, error.message);
   if (error instanceof ShuttingDownError) return new ServerError(Status.UNAVAILABLE, error.message);
   if (error instanceof IndexesFailedError || error instanceof LogWriteFailedError) {
     return new ServerError(Status.UNAVAILABLE, error.message);

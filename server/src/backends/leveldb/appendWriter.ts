@@ -157,6 +157,8 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
       flushed: async () => {
         await indexes.caughtUp();
       },
+      // LevelDB may place records after a failed write of its log where its recovery does not find them.
+      failedWriteIsFinal: true,
       slowCommitHint:
         'LevelDB holds writes back while its compaction is behind (12 files at level 0: its LOG file then says "Too many L0 files; waiting..."), and so does a slow disk',
     },

@@ -1,8 +1,10 @@
-import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
+import {peekEventHeader} from '../../engine/encodedEvent.js';
+import {LogBatcher, streamBatches} from '../../engine/historyBatches.js';
 import type {HistoryBatch, HistoryReading, HistorySource} from '../../engine/subscriptionRunner.js';
 import {closeIterator} from './closeIterator.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
 import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLogKey, streamIndexRangeAfter} from './keys.js';
+import type {HistoryTuning} from '../../engine/storeOptions.js';
 import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
 import type {Storage} from './openStorage.js';
 
@@ -15,14 +17,6 @@ function readAhead<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
 }
-
-/** How history is read from LevelDB. */
-export type HistoryTuning = {
-  /** LevelDB entries (log pages, or stream-index runs) read per iterator step while catching up. */
-  readChunk: number;
-  /** Send a checkpoint after this many consecutive non-matching events in history. */
-  checkpointEveryEvents: number;
-};
 
 /** Subscriptions' history from the log's pages and the stream index. */
 export function levelHistorySource(
@@ -41,7 +35,6 @@ export function levelHistorySource(
     {tenant, predicate, maxBatchSize, share, signal}: HistoryReading,
   ): AsyncGenerator<HistoryBatch> {
     // Pages are keyed by their last position: the first one after `from` holds from + 1.
-    let maxBytes = share.batchBytes();
     const range = logRangeAfter(tenant, from);
     /**
      * The pages after `afterKey`, one LevelDB read's worth, through an
@@ -63,50 +56,23 @@ export function levelHistorySource(
         await closeIterator(iterator, entries.length, signal);
       }
     };
-    let events: EncodedEvent[] = [];
-    let bytes = 0;
-    let skipped = 0;
-    let scanned = from;
+    const batcher = LogBatcher(tenant, from, predicate, maxBatchSize, checkpointEveryEvents);
     // Read ahead: the next chunk comes off LevelDB while this one is being sent.
     let next = readAhead(readPages(range.gt));
     for (;;) {
       const entries = await next;
       if (entries.length === 0) break;
       next = readAhead(readPages(entries[entries.length - 1]![0]));
-      maxBytes = share.batchBytes();
+      const maxBytes = share.batchBytes();
       for (const [key, value] of entries) {
         const page = readPage(positionOfLogKey(key), value);
-        // Only the first page may start before the cursor; a page starting after it leaves a hole.
-        if (page.first > scanned + 1 || (scanned > from && page.first !== scanned + 1)) {
-          throw new Error(`the log of tenant "${tenant}" has a gap after position ${scanned}`);
-        }
-        for (let i = scanned + 1 - page.first; i < page.events.length; i++) {
-          const encoded = page.events[i]!;
-          scanned += 1;
-          // Without a filter the event is never decoded: its stored bytes go out as they are.
-          if (predicate !== undefined && !predicate(peekEventHeader(encoded))) {
-            if (++skipped >= checkpointEveryEvents) {
-              // Report progress: first what matched so far, then how far the scan got.
-              if (events.length > 0) yield {events, bytes, cursor: scanned, checkpoint: false};
-              yield {events: [], bytes: 0, cursor: scanned, checkpoint: true};
-              events = [];
-              bytes = 0;
-              skipped = 0;
-            }
-            continue;
-          }
-          skipped = 0;
-          events.push(encoded);
-          bytes += encoded.byteLength;
-          if (events.length >= maxBatchSize || bytes >= maxBytes) {
-            yield {events, bytes, cursor: scanned, checkpoint: false};
-            events = [];
-            bytes = 0;
-          }
+        // Only the first page may start before the cursor (the batcher refuses a hole).
+        for (let i = Math.max(0, batcher.scanned() + 1 - page.first); i < page.events.length; i++) {
+          yield* batcher.take(page.first + i, page.events[i]!, maxBytes);
         }
       }
     }
-    if (scanned > from) yield {events, bytes, cursor: scanned, checkpoint: false};
+    yield* batcher.finish();
   }
 
   /**
@@ -141,26 +107,15 @@ export function levelHistorySource(
         // The first run may start at or before `after`: only the revisions after it count.
         const indexed = entries.flatMap(([key, value]) => entriesOfRun(decodeIndexRun(key, value), after + 1, MAX_SEQUENCE));
         const values = await eventsAt(logDb, tenant, indexed);
-        const events: EncodedEvent[] = [];
-        const maxBytes = share.batchBytes();
-        let bytes = 0;
-        let yielded = false;
-        for (const [i, value] of values.entries()) {
-          const header = peekEventHeader(value);
-          revision = header.revision;
-          // Re-read after falling behind: what the cursor passed was already considered.
-          if (indexed[i]!.position <= last) continue;
-          last = indexed[i]!.position;
-          if (predicate !== undefined && !predicate(header)) continue;
-          events.push(value);
-          bytes += value.byteLength;
-          if (events.length >= maxBatchSize || bytes >= maxBytes) {
-            yield {events: events.splice(0), bytes, cursor: last, checkpoint: false, revision};
-            bytes = 0;
-            yielded = true;
-          }
-        }
-        if (events.length > 0 || !yielded) yield {events, bytes, cursor: last, checkpoint: events.length === 0, revision};
+        const records = values.map((encoded, i) => ({
+          position: indexed[i]!.position,
+          revision: peekEventHeader(encoded).revision,
+          encoded,
+        }));
+        const read = streamBatches(records, last, predicate, maxBatchSize, share.batchBytes());
+        last = read.cursor;
+        revision = read.revision ?? revision;
+        yield* read.batches;
       }
       if (coveredUpTo > last) yield {events: [], bytes: 0, cursor: coveredUpTo, checkpoint: false, revision};
     } finally {

@@ -1,6 +1,6 @@
-import type {Logger} from 'pino';
 import {StreamNotFoundError} from '../../engine/errors.js';
-import {AppendWriter, type CommitObservation} from './appendWriter.js';
+import {AppendWriter} from './appendWriter.js';
+import type {StoreOptions} from '../../engine/storeOptions.js';
 import {peekEventHeader, type EncodedEvent} from '../../engine/encodedEvent.js';
 import {EventIdHighWater} from './eventIdHighWater.js';
 import {compileEventSelection, type EventSelection} from '../../engine/eventFilter.js';
@@ -12,62 +12,27 @@ import {closeIterator} from './closeIterator.js';
 import {ensureReserve} from './diskReserve.js';
 import {RESERVE_BYTES, filesPerLevel, openStorage} from './openStorage.js';
 import {StreamHeadCache} from './streamHeadCache.js';
-import type {SubscriptionTuning} from '../../engine/subscriptionRunner.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
-import {levelHistorySource, type HistoryTuning} from './historySource.js';
+import {levelHistorySource} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
-import type {LiveBufferLimits} from '../../engine/liveTenant.js';
 import {storedTenantHead} from './tenantHead.js';
 import {TenantRegistry} from '../../engine/tenantRegistry.js';
+import {streamPage, streamPageRange} from '../../engine/streamPage.js';
 
 import type {Direction, EventStore, ReadLogResult, ReadStreamResult, StreamInfo} from '../../engine/eventStore.js';
 
-/** Settings of the storage engine. */
-export type EventStoreOptions = {
+/** Settings of the LevelDB store. */
+export type EventStoreOptions = StoreOptions & {
   /** The LevelDB directory (created when missing). */
   dataDir: string;
   /** fsync every commit before acknowledging it. */
   fsync: boolean;
-  /** Bound of the append queue, in payload bytes. */
-  maxQueuedAppendBytes: number;
   /** Stream heads kept in memory. */
   streamHeadCacheSize: number;
-  /** Most tenants kept loaded while idle (no append on its way, no subscription); the least recently used go first. */
-  maxLoadedTenants: number;
-  /** Most events a filtered ReadLog call scans. */
-  readLogScanLimit: number;
-  /**
-   * Most bytes of events in one read page: a page ends after the event that
-   * reaches it (so it holds at least one event), whatever its `maxCount`.
-   */
-  readPageBytes: number;
-  /** Bounds of each tenant's live buffer. */
-  liveBuffer: LiveBufferLimits;
-  /** Bytes all tenants' live buffers may hold together. */
-  liveBufferTotalBytes: number;
-  subscriptions: SubscriptionOptions;
-  logger: Logger;
-  /** Told about every commit, for metrics. */
-  onCommit?: (observation: CommitObservation) => void;
-  /**
-   * Told when a write failed for good: of the log (the store then refuses
-   * appends until it is reopened) or of the indexes (appends and stream reads).
-   * The server reports NOT_SERVING from then on.
-   */
-  onStorageFailure?: () => void;
 };
 
 /** Stream-index entries whose events one step of a stream read fetches. */
 const READ_STEP = 32;
-
-/** How subscriptions read and send, server-wide. */
-export type SubscriptionOptions = SubscriptionTuning &
-  HistoryTuning & {
-    /** Bytes all subscriptions together may hold (their messages and reads): see {@link SubscriptionMemory}. */
-    memoryBytes: number;
-    /** Subscriptions that may run at once; one more is refused with {@link OverloadedError}. */
-    maxRunning: number;
-  };
 
 /** Opens (creating if needed) the store in `options.dataDir`. */
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
@@ -150,14 +115,10 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     if (ready !== undefined) await ready;
     const head = await streamHeads.get(tenant, stream);
     if (head === null) throw new StreamNotFoundError(tenant, stream);
-    const forwards = direction === 'forwards';
-    const start = forwards ? (fromRevision ?? 0) : Math.min(fromRevision ?? head.revision, head.revision);
-    const end = forwards ? Math.min(start + maxCount - 1, head.revision) : Math.max(start - maxCount + 1, 0);
-    if (forwards && start > head.revision) {
-      return {events: [], nextRevision: undefined, streamRevision: head.revision};
-    }
-    const entries = await streamEntries(indexDb, tenant, stream, Math.min(start, end), Math.max(start, end));
-    if (!forwards) entries.reverse();
+    const range = streamPageRange(direction, fromRevision, maxCount, head.revision);
+    if (range === undefined) return {events: [], nextRevision: undefined, streamRevision: head.revision};
+    const entries = await streamEntries(indexDb, tenant, stream, range.low, range.high);
+    if (direction === 'backwards') entries.reverse();
     // Fetched a few at a time, so that a page of large events stops at its byte bound without reading the rest.
     const events: EncodedEvent[] = [];
     let bytes = 0;
@@ -171,9 +132,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
         if (bytes >= options.readPageBytes) break;
       }
     }
-    const last = start + (forwards ? taken - 1 : 1 - taken);
-    const more = forwards ? last < head.revision : last > 0;
-    return {events, nextRevision: more ? (forwards ? last + 1 : last - 1) : undefined, streamRevision: head.revision};
+    return streamPage(events, range.start, direction, head.revision);
   }
 
   async function readLog(

@@ -1,0 +1,88 @@
+import type {Pool} from 'pg';
+import type {Logger} from 'pino';
+
+/**
+ * The schema, as numbered steps. A step is never edited once released: a
+ * change is a new step. Each runs in a transaction of its own.
+ *
+ * - `edupulse_tenants` holds each tenant's last position. An append locks its
+ *   tenant's row for the length of one transaction (never across a client
+ *   round trip), so positions are gapless and commit in position order.
+ * - `edupulse_events` holds every event as the store sends it (its encoded
+ *   RecordedEvent), keyed by tenant and position, with the columns that reads
+ *   and decisions look up: stream and revision (unique: a stream's events),
+ *   event id (unique per tenant: idempotency).
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE edupulse_tenants (
+     tenant text PRIMARY KEY,
+     head bigint NOT NULL DEFAULT 0
+   );
+   CREATE TABLE edupulse_events (
+     tenant text NOT NULL,
+     position bigint NOT NULL,
+     stream text NOT NULL,
+     revision bigint NOT NULL,
+     event_id uuid NOT NULL,
+     type text NOT NULL,
+     bytes integer NOT NULL,
+     record bytea NOT NULL,
+     PRIMARY KEY (tenant, position)
+   );
+   CREATE UNIQUE INDEX edupulse_events_stream ON edupulse_events (tenant, stream, revision);
+   CREATE UNIQUE INDEX edupulse_events_event_id ON edupulse_events (tenant, event_id);`,
+];
+
+/** The schema version this server writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Any key of PostgreSQL's advisory locks that the store's migrations take. */
+const MIGRATION_LOCK = 7_153_201_944;
+
+/** The database's schema is newer than this server: an older server must not write to it. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+/**
+ * Brings the schema to {@link SCHEMA_VERSION}, under an advisory lock so that
+ * servers starting at once apply each step once; refuses a newer schema.
+ */
+export async function migrate(pool: Pool, logger: Logger): Promise<void> {
+  const client = await pool.connect();
+  // A connection lost meanwhile fails the query under way; unheard, its error event would end the process.
+  const onError = (): void => {};
+  client.on('error', onError);
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS edupulse_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const {rows} = await client.query<{version: number | null}>('SELECT max(version) AS version FROM edupulse_schema');
+      const current = rows[0]?.version ?? 0;
+      if (current > SCHEMA_VERSION) {
+        throw new SchemaTooNewError(
+          `the database's schema is at version ${current}, newer than this server's ${SCHEMA_VERSION}: run a newer server`,
+        );
+      }
+      for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(MIGRATIONS[version - 1]!);
+          await client.query('INSERT INTO edupulse_schema (version) VALUES ($1)', [version]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+        logger.info({version}, `applied the PostgreSQL schema's step ${version}`);
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.off('error', onError);
+    client.release();
+  }
+}
