@@ -4,21 +4,67 @@ import {Command} from 'commander';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {createApiKey, type Role} from '../server/src/auth/apiKeys.js';
 import {openStorage} from '../server/src/backends/leveldb/openStorage.js';
-import {LogRestorer} from '../server/src/backends/leveldb/restoreLog.js';
+import {levelLogRestorer} from '../server/src/backends/leveldb/restoreLog.js';
 import {verifyStore} from '../server/src/backends/leveldb/verifyStore.js';
+import {connectPool} from '../server/src/backends/postgres/connectPool.js';
+import {migrate} from '../server/src/backends/postgres/migrations.js';
+import {postgresLogRestorer} from '../server/src/backends/postgres/restoreLog.js';
+import {verifyPostgresStore} from '../server/src/backends/postgres/verifyStore.js';
+import type {LogRestorer, VerifyReport} from '../server/src/engine/storeMaintenance.js';
+import {pino} from 'pino';
 import {startProgress} from './progress.js';
 
-/** `import`, `verify` (offline, on a data directory) and `keys create`. */
+/** Where `import` and `verify` work: a LevelDB data directory (the server stopped), or a PostgreSQL database. */
+type StoreFlags = {dataDir?: string; postgresUrl?: string};
+
+/** A store opened for `import` and `verify`. */
+type OfflineStore = {
+  restorer(): LogRestorer;
+  verify(): Promise<VerifyReport>;
+  /** What opening it repaired, as lines for the person running the command. */
+  notes: string[];
+  close(): Promise<void>;
+};
+
+async function openOfflineStore(flags: StoreFlags, forWriting: boolean): Promise<OfflineStore> {
+  if ((flags.dataDir === undefined) === (flags.postgresUrl === undefined)) {
+    throw new Error('give one of --data-dir <dir> and --postgres-url <url>');
+  }
+  if (flags.postgresUrl !== undefined) {
+    const logger = pino({level: 'warn'}, process.stderr);
+    const pool = await connectPool({url: flags.postgresUrl, poolSize: 2, statementTimeoutMs: 600_000}, logger);
+    try {
+      await migrate(pool, logger);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return {restorer: () => postgresLogRestorer(pool), verify: () => verifyPostgresStore(pool), notes: [], close: () => pool.end()};
+  }
+  const storage = await openStorage(flags.dataDir!, forWriting);
+  return {
+    restorer: () => levelLogRestorer(storage),
+    verify: () => verifyStore(storage),
+    notes: storage.recovered.map(
+      ({tenant, replayed, rebuilt}) =>
+        `tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}`,
+    ),
+    close: () => storage.close(),
+  };
+}
+
+/** `import`, `verify` (on a stopped server's data directory, or on PostgreSQL) and `keys create`. */
 export function dataCommands(): Command[] {
   const importCommand = new Command('import')
-    .description('restore an NDJSON export into a data directory (the server must not be running on it)')
-    .requiredOption('--data-dir <dir>', 'the data directory to restore into (created when missing)')
+    .description('restore an NDJSON export into a store: a data directory (the server must not be running on it) or PostgreSQL')
+    .option('--data-dir <dir>', 'the data directory to restore into (created when missing)')
+    .option('--postgres-url <url>', 'the PostgreSQL database to restore into (servers may run on it)')
     .argument('[file]', 'the export; standard input when left out')
-    .action(async (file: string | undefined, flags: {dataDir: string}) => {
+    .action(async (file: string | undefined, flags: StoreFlags) => {
       const input = file === undefined ? process.stdin : createReadStream(file);
-      const storage = await openStorage(flags.dataDir);
+      const store = await openOfflineStore(flags, true);
       try {
-        const restorer = LogRestorer(storage);
+        const restorer = store.restorer();
         const total = file === undefined ? 0 : await countLines(file);
         const progress = startProgress('import', total);
         let line = 0;
@@ -42,22 +88,19 @@ export function dataCommands(): Command[] {
         progress.stop();
         process.stderr.write(`imported ${restored} events\n`);
       } finally {
-        await storage.close();
+        await store.close();
       }
     });
 
   const verify = new Command('verify')
-    .description("check a data directory's counters and indexes against its log (the server must not be running)")
-    .requiredOption('--data-dir <dir>', 'the data directory')
-    .action(async (flags: {dataDir: string}) => {
-      const storage = await openStorage(flags.dataDir, false);
+    .description("check a store's counters and indexes against its log: a data directory (the server must not be running) or PostgreSQL")
+    .option('--data-dir <dir>', 'the data directory')
+    .option('--postgres-url <url>', 'the PostgreSQL database (checked in one snapshot; servers may run on it)')
+    .action(async (flags: StoreFlags) => {
+      const store = await openOfflineStore(flags, false);
       try {
-        for (const {tenant, replayed, rebuilt} of storage.recovered) {
-          process.stdout.write(
-            `tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}\n`,
-          );
-        }
-        const report = await verifyStore(storage);
+        for (const note of store.notes) process.stdout.write(`${note}\n`);
+        const report = await store.verify();
         for (const t of report.tenants) {
           process.stdout.write(`tenant ${t.tenant}: ${t.events} events in ${t.streams} streams\n`);
         }
@@ -65,7 +108,7 @@ export function dataCommands(): Command[] {
         process.stdout.write(report.problems.length === 0 ? 'verify: OK\n' : `verify: ${report.problems.length} problems\n`);
         if (report.problems.length > 0) process.exitCode = 1;
       } finally {
-        await storage.close();
+        await store.close();
       }
     });
 

@@ -1,4 +1,4 @@
-import {execFile, spawn} from 'node:child_process';
+import {execFile} from 'node:child_process';
 import {rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -6,25 +6,13 @@ import {promisify} from 'node:util';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {openStorage} from '../../server/src/backends/leveldb/openStorage.js';
 import {streamIndexKey} from '../../server/src/backends/leveldb/keys.js';
+import {cli} from '../support/cliProcess.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 import {freshDataDir} from '../support/testServer.js';
 
 const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
-/** Runs `edupulse-es ...args`, optionally feeding standard input; resolves with its output and exit code. */
-function cli(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<{stdout: string; stderr: string; code: number}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], {env: {...process.env, ...env}});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', c => (stdout += String(c)));
-    child.stderr.on('data', c => (stderr += String(c)));
-    child.on('error', reject);
-    child.on('exit', code => resolve({stdout, stderr, code: code ?? -1}));
-    child.stdin.end(input ?? '');
-  });
-}
 const lines = (text: string): unknown[] =>
   text
     .trim()

@@ -12,24 +12,10 @@ import {
 } from './keys.js';
 import type {StreamHead} from '../../engine/appendDecisions.js';
 import {pageOperations, type PagedEvent, type PutOperation} from './logPage.js';
-
-/**
- * Writes exported events back into a data directory exactly as they were:
- * positions, revisions, ids and timestamps. Events must come in position order
- * and continue the tenant's log without a gap (position = head + 1, revision =
- * the stream's head + 1), and their ids must be new: so a restore into a fresh
- * directory reproduces the original log, and a wrong or partial file is refused
- * rather than silently making a different history.
- */
-export type LogRestorer = {
-  /** Adds one event (writes happen in batches). Throws on any discontinuity. */
-  add(event: RecordedEvent): Promise<void>;
-  /** Writes what is pending (fsync'd) and returns how many events were restored. */
-  finish(): Promise<number>;
-};
+import {checkRestoredEventContinues, type LogRestorer} from '../../engine/storeMaintenance.js';
 
 /** Creates a restorer writing into a data directory's storage: each batch's pages first, then its indexes. */
-export function LogRestorer({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>, batchSize = 1000): LogRestorer {
+export function levelLogRestorer({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>, batchSize = 1000): LogRestorer {
   const tenantHeads = new Map<string, number>();
   const streamHeads = new Map<string, StreamHead | null>();
   let pages: PutOperation[] = [];
@@ -82,15 +68,7 @@ export function LogRestorer({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>
       const {tenant, stream} = event;
       const position = Number(event.position);
       const revision = Number(event.revision);
-      const head = await tenantHead(tenant);
-      if (position !== head + 1) {
-        throw new Error(`event ${event.eventId}: position ${position} does not continue tenant "${tenant}" at ${head + 1}`);
-      }
-      const streamAt = await streamHead(tenant, stream);
-      const expected = streamAt === null ? 0 : streamAt.revision + 1;
-      if (revision !== expected) {
-        throw new Error(`event ${event.eventId}: revision ${revision} of "${stream}" should be ${expected}`);
-      }
+      checkRestoredEventContinues(event, await tenantHead(tenant), await streamHead(tenant, stream));
       const idBytes = Buffer.from(event.eventId.replaceAll('-', ''), 'hex');
       if (idBytes.length !== 16) throw new Error(`event at position ${position}: "${event.eventId}" is not a UUID`);
       if (pendingIds.has(event.eventId) || (await indexDb.get(eventIdKey(tenant, idBytes))) !== undefined) {

@@ -16,13 +16,7 @@ import {
 import {readPage, type LogPage} from './logPage.js';
 import type {Storage} from './openStorage.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
-
-/** What `verifyStore` found. */
-export type VerifyReport = {
-  tenants: Array<{tenant: string; events: number; streams: number}>;
-  /** Every inconsistency found, as sentences; empty when the store is sound. */
-  problems: string[];
-};
+import type {VerifyReport} from '../../engine/storeMaintenance.js';
 
 const MAX_PROBLEMS = 100;
 

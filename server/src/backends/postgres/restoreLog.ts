@@ -1,0 +1,122 @@
+import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import type pg from 'pg';
+import type {StreamHead} from '../../engine/appendDecisions.js';
+import {checkRestoredEventContinues, type LogRestorer} from '../../engine/storeMaintenance.js';
+
+type Pending = {tenant: string; position: number; stream: string; revision: number; eventId: string; type: string; record: Buffer};
+
+/**
+ * A restorer into the PostgreSQL store: each batch in one transaction that
+ * holds its tenants' head rows, so servers may run meanwhile (their appends
+ * to those tenants wait for the batch, and a batch that no longer continues
+ * a tenant's log is refused).
+ */
+export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestorer {
+  const tenantHeads = new Map<string, number>();
+  const streamHeads = new Map<string, StreamHead | null>();
+  let pending: Pending[] = [];
+  let restored = 0;
+
+  async function tenantHead(tenant: string): Promise<number> {
+    let head = tenantHeads.get(tenant);
+    if (head === undefined) {
+      const {rows} = await pool.query<{head: string}>('SELECT head FROM edupulse_tenants WHERE tenant = $1', [tenant]);
+      head = rows.length === 0 ? 0 : Number(rows[0]!.head);
+      tenantHeads.set(tenant, head);
+    }
+    return head;
+  }
+
+  async function streamHead(tenant: string, stream: string): Promise<StreamHead | null> {
+    const key = `${tenant}\0${stream}`;
+    if (!streamHeads.has(key)) {
+      const {rows} = await pool.query<{revision: string; position: string}>(
+        'SELECT revision, position FROM edupulse_events WHERE tenant = $1 AND stream = $2 ORDER BY revision DESC LIMIT 1',
+        [tenant, stream],
+      );
+      streamHeads.set(key, rows.length === 0 ? null : {revision: Number(rows[0]!.revision), position: Number(rows[0]!.position)});
+    }
+    return streamHeads.get(key)!;
+  }
+
+  async function flush(): Promise<void> {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const firstOf = new Map<string, number>();
+    const lastOf = new Map<string, number>();
+    for (const e of batch) {
+      if (!firstOf.has(e.tenant)) firstOf.set(e.tenant, e.position);
+      lastOf.set(e.tenant, e.position);
+    }
+    const tenants = [...firstOf.keys()].sort();
+    const client = await pool.connect();
+    const onError = (): void => {};
+    client.on('error', onError);
+    try {
+      await client.query('INSERT INTO edupulse_tenants (tenant) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [tenants]);
+      await client.query('BEGIN');
+      const {rows} = await client.query<{tenant: string; head: string}>(
+        'SELECT tenant, head FROM edupulse_tenants WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE',
+        [tenants],
+      );
+      for (const {tenant, head} of rows) {
+        if (Number(head) !== firstOf.get(tenant)! - 1) {
+          throw new Error(`tenant "${tenant}" was written meanwhile: its log ends at ${head}, not ${firstOf.get(tenant)! - 1}`);
+        }
+      }
+      try {
+        await client.query(
+          `INSERT INTO edupulse_events (tenant, position, stream, revision, event_id, type, bytes, record)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::integer[], $8::bytea[])`,
+          [
+            batch.map(e => e.tenant),
+            batch.map(e => e.position),
+            batch.map(e => e.stream),
+            batch.map(e => e.revision),
+            batch.map(e => e.eventId),
+            batch.map(e => e.type),
+            batch.map(e => e.record.byteLength),
+            batch.map(e => e.record),
+          ],
+        );
+      } catch (error) {
+        const detail =
+          (error as {constraint?: string; detail?: string}).constraint === 'edupulse_events_event_id'
+            ? (error as {detail?: string}).detail
+            : undefined;
+        throw detail === undefined ? error : new Error(`an event id is already stored: ${detail}`);
+      }
+      await client.query(
+        'UPDATE edupulse_tenants t SET head = v.head FROM unnest($1::text[], $2::bigint[]) AS v(tenant, head) WHERE t.tenant = v.tenant',
+        [[...lastOf.keys()], [...lastOf.values()]],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release();
+    }
+  }
+
+  return {
+    async add(event) {
+      const {tenant, stream} = event;
+      const position = Number(event.position);
+      const revision = Number(event.revision);
+      checkRestoredEventContinues(event, await tenantHead(tenant), await streamHead(tenant, stream));
+      const record = Buffer.from(RecordedEvent.encode(event).finish());
+      pending.push({tenant, position, stream, revision, eventId: event.eventId, type: event.type, record});
+      tenantHeads.set(tenant, position);
+      streamHeads.set(`${tenant}\0${stream}`, {revision, position});
+      restored += 1;
+      if (pending.length >= batchSize) await flush();
+    },
+    async finish() {
+      await flush();
+      return restored;
+    },
+  };
+}
