@@ -223,3 +223,27 @@ export function orderOf<T>(items: readonly T[], round: number): T[] {
   const turned = [...items.slice(start), ...items.slice(0, start)];
   return round % 2 === 1 ? turned.reverse() : turned;
 }
+
+/** One measured figure, with what it is compared against. */
+export type Row = {
+  scenario: string;
+  size: number;
+  variant: string;
+  value: number;
+  /** When measured in several rounds: `value` is the median round's, these the spread. */
+  rounds?: Rounds;
+  unit: string;
+  latency?: Latency;
+  against?: {what: string; value: number; target?: number};
+  /** Live rows: per event, its first delivery's latency and the spread of its copies' arrivals. */
+  fanOut?: {first: Latency; spread: Latency};
+  note?: string;
+};
+
+/** Random data (a copy: it is written to) with the send time (ms, performance clock of this process) in the first 8 bytes. */
+export function stamped(size: number): Uint8Array {
+  const data = eventData(size).slice();
+  new DataView(data.buffer).setFloat64(0, now());
+  return data;
+}
+export const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);

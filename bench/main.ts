@@ -41,8 +41,12 @@ import {
   type DeliveryFigures,
   type Latency,
   type Rounds,
+  type Row,
+  stamped,
+  sentAt,
 } from './harness.js';
 import {startJetStream} from './jetstream.js';
+import {postgresSuite} from './postgresSuite.js';
 import {levelBatchedWrites, levelIteration, levelSyncedCommitLatency, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,6 +58,7 @@ const plan = quick
       seconds: 0.4,
       rounds: 1,
       catchUp: 50_000,
+      postgresCatchUp: 20_000,
       liveSeconds: 2,
       crowdSeconds: 2,
       stallBytes: 8 * 2 ** 20,
@@ -67,6 +72,7 @@ const plan = quick
       seconds: 3,
       rounds: 3,
       catchUp: 1_000_000,
+      postgresCatchUp: 200_000,
       liveSeconds: 6,
       crowdSeconds: 10,
       stallBytes: 128 * 2 ** 20,
@@ -77,21 +83,6 @@ const plan = quick
       liveSizes: SIZES,
     };
 
-/** One measured figure, with what it is compared against. */
-type Row = {
-  scenario: string;
-  size: number;
-  variant: string;
-  value: number;
-  /** When measured in several rounds: `value` is the median round's, these the spread. */
-  rounds?: Rounds;
-  unit: string;
-  latency?: Latency;
-  against?: {what: string; value: number; target?: number};
-  /** Live rows: per event, its first delivery's latency and the spread of its copies' arrivals. */
-  fanOut?: {first: Latency; spread: Latency};
-  note?: string;
-};
 const rows: Row[] = [];
 /** A figure as shown: latencies in ms to a tenth (several are under 1 ms), rates in whole numbers. */
 function figure(value: number, unit: string): string {
@@ -124,21 +115,16 @@ function record(row: Row): Row {
 const STORE_NODE_FLAGS = ['--initial-old-space-size=64'];
 
 async function startStore(dataDir: string, fsync: boolean): Promise<Child> {
-  const args = [
-    ...STORE_NODE_FLAGS,
-    join(root, 'dist/cli/main.js'),
-    'serve',
-    '--port',
-    '0',
-    '--metrics-port',
-    'off',
-    '--data-dir',
-    dataDir,
-    '--log-level',
-    'warn',
-  ];
-  if (!fsync) args.push('--no-fsync');
-  return startChild(process.execPath, args, /EDUPULSE_LISTENING (\S+)/);
+  return startStoreWith(['--data-dir', dataDir, ...(fsync ? [] : ['--no-fsync'])]);
+}
+
+/** The store's server on a free port, metrics off, with `args` naming its storage. */
+function startStoreWith(args: string[]): Promise<Child> {
+  return startChild(
+    process.execPath,
+    [...STORE_NODE_FLAGS, join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--metrics-port', 'off', '--log-level', 'warn', ...args],
+    /EDUPULSE_LISTENING (\S+)/,
+  );
 }
 
 /** Runs `work` against a store started on a new temporary data directory, then stops it and removes the directory. */
@@ -576,14 +562,6 @@ async function catchUpSuite(): Promise<void> {
 // ---------------------------------------------------------------- live
 
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
-
-/** Random data (a copy: it is written to) with the send time (ms, performance clock of this process) in the first 8 bytes. */
-function stamped(size: number): Uint8Array {
-  const data = eventData(size).slice();
-  new DataView(data.buffer).setFloat64(0, now());
-  return data;
-}
-const sentAt = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, 8).getFloat64(0);
 
 /**
  * `seconds` at `rate` whose latencies are dropped: the first events of a run pay
@@ -1080,12 +1058,26 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  // --only append,catchup,live,ghz runs some suites (while working on one); the default runs all.
+  // --only append,catchup,live,ghz,postgres runs some suites (while working on one); the default runs all.
   const only = process.argv
     .find(a => a.startsWith('--only='))
     ?.slice('--only='.length)
     .split(',');
-  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite};
+  const postgres = (): Promise<void> =>
+    postgresSuite({
+      sizes: SIZES,
+      seconds: plan.seconds,
+      rounds: plan.rounds,
+      catchUpEvents: plan.postgresCatchUp,
+      liveRate: plan.liveRate,
+      liveSeconds: plan.liveSeconds,
+      warmUpSeconds: plan.warmUpSeconds,
+      record,
+      startStore: startStoreWith,
+      catchUp,
+      appendLoad,
+    });
+  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres};
   for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);

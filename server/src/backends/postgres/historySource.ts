@@ -28,6 +28,9 @@ const STREAM_STEP = withinBytes(
 
 type Row = {position: string; revision: string; record: Buffer};
 
+/** Rows a step of history reads per stored record that a step of the LevelDB backend reads (a page: many events). */
+const ROWS_PER_RECORD = 8;
+
 /** Marks a read-ahead as handled, so that one in flight when the subscription ends is no unhandled rejection. */
 function readAhead<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
@@ -36,11 +39,13 @@ function readAhead<T>(promise: Promise<T>): Promise<T> {
 
 /** Subscriptions' history from the events table, a step of rows at a time, the next step read while this one is sent. */
 export function postgresHistorySource(pool: pg.Pool, {readChunk, checkpointEveryEvents}: HistoryTuning): HistorySource {
+  // A row holds one event where a LevelDB page holds many: a step reads more rows than pages, within the read's bytes.
+  const rowsPerStep = readChunk * ROWS_PER_RECORD;
   return {log: readLogHistory, stream: readStreamHistory};
 
   async function* readLogHistory(from: number, {tenant, predicate, maxBatchSize, share}: HistoryReading): AsyncGenerator<HistoryBatch> {
     const step = (after: number): Promise<Row[]> =>
-      readAhead(queryRows<Row>(pool, LOG_STEP, [tenant, after, readChunk, share.readBytes()]));
+      readAhead(queryRows<Row>(pool, LOG_STEP, [tenant, after, rowsPerStep, share.readBytes()]));
     const batcher = LogBatcher(tenant, from, predicate, maxBatchSize, checkpointEveryEvents);
     let next = step(from);
     for (;;) {
@@ -66,7 +71,7 @@ export function postgresHistorySource(pool: pg.Pool, {readChunk, checkpointEvery
   ): AsyncGenerator<HistoryBatch> {
     const coveredUpTo = head();
     const step = (afterRevision: number): Promise<Row[]> =>
-      readAhead(queryRows<Row>(pool, STREAM_STEP, [tenant, name, afterRevision, Math.min(readChunk, maxBatchSize), share.readBytes()]));
+      readAhead(queryRows<Row>(pool, STREAM_STEP, [tenant, name, afterRevision, Math.min(rowsPerStep, maxBatchSize), share.readBytes()]));
     let last = cursor;
     let revision = after;
     let next = step(after);

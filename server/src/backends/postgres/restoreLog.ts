@@ -1,5 +1,6 @@
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type pg from 'pg';
+import {GROUP_COMMIT_SQL} from './commitBackend.js';
 import type {StreamHead} from '../../engine/appendDecisions.js';
 import {checkRestoredEventContinues, type LogRestorer} from '../../engine/storeMaintenance.js';
 
@@ -54,32 +55,25 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
     const onError = (): void => {};
     client.on('error', onError);
     try {
-      await client.query('INSERT INTO edupulse_tenants (tenant) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [tenants]);
+      await client.query(GROUP_COMMIT_SQL.createTenants, [tenants]);
       await client.query('BEGIN');
-      const {rows} = await client.query<{tenant: string; head: string}>(
-        'SELECT tenant, head FROM edupulse_tenants WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE',
-        [tenants],
-      );
+      const {rows} = await client.query<{tenant: string; head: string}>(GROUP_COMMIT_SQL.lockTenants, [tenants]);
       for (const {tenant, head} of rows) {
         if (Number(head) !== firstOf.get(tenant)! - 1) {
           throw new Error(`tenant "${tenant}" was written meanwhile: its log ends at ${head}, not ${firstOf.get(tenant)! - 1}`);
         }
       }
       try {
-        await client.query(
-          `INSERT INTO edupulse_events (tenant, position, stream, revision, event_id, type, bytes, record)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::integer[], $8::bytea[])`,
-          [
-            batch.map(e => e.tenant),
-            batch.map(e => e.position),
-            batch.map(e => e.stream),
-            batch.map(e => e.revision),
-            batch.map(e => e.eventId),
-            batch.map(e => e.type),
-            batch.map(e => e.record.byteLength),
-            batch.map(e => e.record),
-          ],
-        );
+        await client.query(GROUP_COMMIT_SQL.insertEvents, [
+          batch.map(e => e.tenant),
+          batch.map(e => e.position),
+          batch.map(e => e.stream),
+          batch.map(e => e.revision),
+          batch.map(e => e.eventId),
+          batch.map(e => e.type),
+          batch.map(e => e.record.byteLength),
+          batch.map(e => e.record),
+        ]);
       } catch (error) {
         const detail =
           (error as {constraint?: string; detail?: string}).constraint === 'edupulse_events_event_id'
@@ -87,10 +81,7 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
             : undefined;
         throw detail === undefined ? error : new Error(`an event id is already stored: ${detail}`);
       }
-      await client.query(
-        'UPDATE edupulse_tenants t SET head = v.head FROM unnest($1::text[], $2::bigint[]) AS v(tenant, head) WHERE t.tenant = v.tenant',
-        [[...lastOf.keys()], [...lastOf.values()]],
-      );
+      await client.query(GROUP_COMMIT_SQL.updateHeads, [[...lastOf.keys()], [...lastOf.values()]]);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
