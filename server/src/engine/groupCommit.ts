@@ -219,8 +219,8 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
    * one leaves: appends that arrive during a write are planned as they arrive
    * (with the rest of their event-loop turn), not once it ends. Writes
    * stay one at a time and in order (a group's index batch is written beside the
-   * next group's pages); when a write fails, the group planned on top of it
-   * fails too.
+   * next group's pages), and each group is answered as soon as its write ends;
+   * when a write fails, the group planned on top of it fails too.
    */
   async function drain(): Promise<void> {
     let inFlight: {plan: GroupPlan<Batch>; written: Promise<unknown>} | undefined;
@@ -231,7 +231,6 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
           // Appends that come while the write lasts are planned at once, not after it.
           const written = await untilWrittenOrAppended(inFlight.written);
           if (written === 'appended') continue;
-          settle(inFlight.plan, written.failure);
           inFlight = undefined;
           continue; // More may have queued meanwhile.
         }
@@ -248,7 +247,6 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
         }
         if (inFlight !== undefined) {
           const failure = await inFlight.written;
-          settle(inFlight.plan, failure);
           inFlight = undefined;
           if (failure !== undefined && plan !== undefined && plan.facts.tenantHead === undefined) {
             // Planned on top of a batch that was not written: nothing of it holds.
@@ -262,7 +260,16 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
         if (room !== undefined) await room;
         const refusal = failed ?? backend.failure();
         if (plan !== undefined && refusal !== undefined) settle(plan, refusal);
-        else if (plan !== undefined) inFlight = {plan, written: write(plan)};
+        else if (plan !== undefined) {
+          // Answered as soon as it is written, not once the next group is planned: a backend's
+          // lookup for that one may wait on locks this one held until its commit.
+          const writing = plan;
+          const written = write(plan).then(failure => {
+            settle(writing, failure);
+            return failure;
+          });
+          inFlight = {plan, written};
+        }
       }
     } finally {
       running = undefined;
