@@ -39,6 +39,13 @@ afterAll(async () => {
   await postgres.stop();
 });
 
+/** The server's `edupulse_database_available` gauge, from its metrics endpoint. */
+async function databaseAvailable(server: ServerProcess): Promise<number | undefined> {
+  const text = await (await fetch(`http://${server.metricsAddress()}/metrics`)).text();
+  const line = /^edupulse_database_available\{database="postgresql"\} (\d+)$/m.exec(text);
+  return line === null ? undefined : Number(line[1]);
+}
+
 /** Appends one event, retrying with the same id until acknowledged; counts the UNAVAILABLE answers. */
 async function appendUntilAcknowledged(
   client: EventStoreClient,
@@ -64,6 +71,7 @@ it('stopped: requests fail fast with UNAVAILABLE and health says NOT_SERVING; st
   await postgres.pause();
   for (const server of servers) {
     await expect.poll(async () => (await healthAt(server.address)).store, {timeout: 60_000, interval: 100}).toBe(NOT_SERVING);
+    expect(await databaseAvailable(server)).toBe(0);
   }
   const started = Date.now();
   const refused = await clients[1]!
@@ -79,6 +87,7 @@ it('stopped: requests fail fast with UNAVAILABLE and health says NOT_SERVING; st
   await postgres.resume();
   for (const server of servers) {
     await expect.poll(async () => (await healthAt(server.address)).store, {timeout: 60_000, interval: 100}).toBe(SERVING);
+    expect(await databaseAvailable(server)).toBe(1);
   }
   const after = await clients[1]!.appendToStream('after', [{type: 'test.Written', json: {}}], {tenant: 'outage'});
   expect(after.firstPosition).toBe(2n);

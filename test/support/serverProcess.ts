@@ -12,6 +12,8 @@ export type ServerProcess = {
   exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** `host:port` of its metrics endpoint, once it has said so (undefined with `--metrics-port off`). */
+  metricsAddress(): string | undefined;
 };
 
 /** Starts `node dist/cli/main.js` on port 0 over `dataDir`; the build comes from the global setup. */
@@ -42,13 +44,15 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
   );
   return new Promise((resolve, reject) => {
     let stdout = '';
+    let listening = false;
     const onData = (chunk: Buffer): void => {
-      stdout += String(chunk);
+      // Only the first lines matter (the addresses): later output is not kept.
+      if (stdout.length < 64 * 1024) stdout += String(chunk);
       const match = /EDUPULSE_LISTENING (\S+)/.exec(stdout);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({address: match[1]!, child, exited, stderr: () => stderr});
+      if (match && !listening) {
+        listening = true;
+        const metricsAddress = (): string | undefined => /EDUPULSE_METRICS (\S+)/.exec(stdout)?.[1];
+        resolve({address: match[1]!, child, exited, stderr: () => stderr, metricsAddress});
       }
     };
     child.stdout.on('data', onData);

@@ -104,4 +104,10 @@ export type EventStoreStats = {
    * the store is closed.
    */
   readonly storageFiles: Array<{database: string; files: number[]}>;
+  /**
+   * For a backend that talks to a database server (PostgreSQL): its
+   * connections now (open, idle, requests waiting for one) and whether the
+   * database answers; undefined for other backends.
+   */
+  readonly storageConnections?: {open: number; idle: number; waiting: number; available: boolean};
 };

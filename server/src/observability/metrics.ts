@@ -127,6 +127,32 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       }
     },
   });
+  new Gauge({
+    name: 'edupulse_database_connections',
+    help: "The server's connections to PostgreSQL: open, idle, and requests waiting for one (past --postgres-pool-size they wait). Absent on LevelDB.",
+    labelNames: ['state'],
+    registers: [own],
+    collect() {
+      this.reset();
+      const connections = stats().storageConnections;
+      if (connections === undefined) return;
+      this.set({state: 'open'}, connections.open);
+      this.set({state: 'idle'}, connections.idle);
+      this.set({state: 'waiting'}, connections.waiting);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_database_available',
+    help: "1 while PostgreSQL answers the server's connection that listens for commits, 0 while it does not (health is NOT_SERVING then). Absent on LevelDB.",
+    // A label, so that the gauge is absent (not 0, unavailable) on LevelDB.
+    labelNames: ['database'],
+    registers: [own],
+    collect() {
+      this.reset();
+      const connections = stats().storageConnections;
+      if (connections !== undefined) this.set({database: 'postgresql'}, connections.available ? 1 : 0);
+    },
+  });
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {

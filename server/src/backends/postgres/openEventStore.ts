@@ -205,6 +205,7 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
       indexBacklogBytes: 0,
       tenantsLoaded: tenants.loaded(),
       storageFiles: [],
+      storageConnections: {open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, available},
     }),
     stop,
     close: () => (closed ??= close()),
