@@ -12,7 +12,7 @@ import {setMaxListeners} from 'node:events';
 import pg from 'pg';
 import {pino} from 'pino';
 import {createEventStoreClient, uuidv7} from '../client/src/index.js';
-import {startPostgres, type TestPostgres} from '../scripts/throwawayPostgres.js';
+import {createDatabase, onServer, startPostgres, type TestPostgres} from '../scripts/throwawayPostgres.js';
 import {GROUP_COMMIT_SQL} from '../server/src/backends/postgres/commitBackend.js';
 import {migrate} from '../server/src/backends/postgres/migrations.js';
 import {
@@ -54,23 +54,7 @@ const CONCURRENCY = 64;
 
 let databases = 0;
 
-async function newDatabase(server: TestPostgres): Promise<string> {
-  const name = `edupulse_bench_${++databases}`;
-  const admin = new pg.Client({connectionString: server.url});
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function checkpoint(server: TestPostgres): Promise<void> {
-  const admin = new pg.Client({connectionString: server.url});
-  await admin.connect();
-  await admin.query('CHECKPOINT');
-  await admin.end();
-}
+const newDatabase = (server: TestPostgres): Promise<string> => createDatabase(server.url, `edupulse_bench_${++databases}`);
 
 /** A pool on `url` with the store's schema, set up as the store's (pipelined). */
 async function schemaPool(url: string, max: number): Promise<pg.Pool> {
@@ -321,7 +305,7 @@ export async function postgresSuite(o: PostgresSuiteOptions): Promise<void> {
     const url = await newDatabase(server);
     // The catch-up loads left PostgreSQL dirty pages to write: a checkpoint now, not in the middle of the
     // live run (as the catch-up suite lets LevelDB's compaction settle before it reads).
-    await checkpoint(server);
+    await onServer(server.url, ['CHECKPOINT']);
     const [a, b] = [await o.startStore(['--postgres-url', url]), await o.startStore(['--postgres-url', url])];
     const [across, same] = await liveAcross(a.ready[1]!, [b.ready[1]!, a.ready[1]!], size, {
       rate: o.liveRate,

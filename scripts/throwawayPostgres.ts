@@ -5,6 +5,7 @@ import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
+import pg from 'pg';
 
 /*
  * A throwaway PostgreSQL server for the tests and the benchmarks: its own
@@ -92,4 +93,23 @@ export async function startPostgres(): Promise<TestPostgres> {
       await rm(dir, {recursive: true, force: true});
     },
   };
+}
+
+/** Runs `statements`, one after another, on the server at `adminUrl` over a connection of their own. */
+export async function onServer(adminUrl: string, statements: readonly string[]): Promise<void> {
+  const client = new pg.Client({connectionString: adminUrl});
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty database `name` on the server at `adminUrl` (a URL of its `postgres` database); the new one's URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  await onServer(adminUrl, [`CREATE DATABASE ${name}`]);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import {createDatabase as createNamedDatabase, onServer} from '../../scripts/throwawayPostgres.js';
 
 export {startPostgres, type TestPostgres} from '../../scripts/throwawayPostgres.js';
 
@@ -10,34 +10,18 @@ export const PASSWORD_ROLE = {user: 'edupulse_password_user', password: 'right'}
 
 let databases = 0;
 
-/** A new, empty database on the server at `adminUrl`; its URL. */
+/** A new, empty database on the server at `adminUrl`, and the role of {@link PASSWORD_ROLE}; its URL. */
 export async function createDatabase(adminUrl: string): Promise<string> {
-  const name = `edupulse_test_${process.pid}_${++databases}`;
-  const client = new pg.Client({connectionString: adminUrl});
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-    await client.query(
-      `DO $$ BEGIN CREATE ROLE ${PASSWORD_ROLE.user} LOGIN PASSWORD '${PASSWORD_ROLE.password}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-    );
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  const url = await createNamedDatabase(adminUrl, `edupulse_test_${process.pid}_${++databases}`);
+  await onServer(adminUrl, [
+    `DO $$ BEGIN CREATE ROLE ${PASSWORD_ROLE.user} LOGIN PASSWORD '${PASSWORD_ROLE.password}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+  ]);
+  return url;
 }
 
 /** Drops a database made by {@link createDatabase}, cutting its connections. */
 export async function dropDatabase(adminUrl: string, url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const client = new pg.Client({connectionString: adminUrl});
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await onServer(adminUrl, [`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`]);
 }
 
 /** The run's shared PostgreSQL (started by the global setup). */

@@ -96,3 +96,13 @@ export function streamBatches(
   }
   return {batches, cursor: last, revision};
 }
+
+/**
+ * Marks a read-ahead promise as handled, so that a read still in flight when
+ * the subscription ends is not an unhandled rejection; awaiting it later
+ * still sees the error.
+ */
+export function readAhead<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}

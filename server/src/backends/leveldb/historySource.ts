@@ -1,5 +1,5 @@
 import {peekEventHeader} from '../../engine/encodedEvent.js';
-import {LogBatcher, streamBatches} from '../../engine/historyBatches.js';
+import {LogBatcher, readAhead, streamBatches} from '../../engine/historyBatches.js';
 import type {HistoryBatch, HistoryReading, HistorySource} from '../../engine/subscriptionRunner.js';
 import {closeIterator} from './closeIterator.js';
 import {readableIndexes, type IndexWriter} from './indexWriter.js';
@@ -7,16 +7,6 @@ import {MAX_SEQUENCE, decodeIndexRun, entriesOfRun, logRangeAfter, positionOfLog
 import type {HistoryTuning} from '../../engine/storeOptions.js';
 import {PAGE_BYTES, eventsAt, readPage} from './logPage.js';
 import type {Storage} from './openStorage.js';
-
-/**
- * Marks a read-ahead promise as handled, so that a read still in flight when
- * the subscription ends (and the iterator closes) is not an unhandled rejection;
- * awaiting it later still sees the error.
- */
-function readAhead<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 /** Subscriptions' history from the log's pages and the stream index. */
 export function levelHistorySource(

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
 import type {CommitBackend, GroupFacts, GroupWrites} from '../../engine/groupCommit.js';
 import type {AppendCommand} from '../../engine/types.js';
-import {storageError} from './storageError.js';
+import {checkIn, checkOut, storageError} from './storageError.js';
 
 /** The channel on which a commit announces each tenant's new head (`<head> <tenant>`): a hint for other servers. */
 export const HEADS_CHANNEL = 'edupulse_heads';
@@ -45,9 +45,6 @@ export const GROUP_COMMIT_SQL = {
   notifyHeads: `SELECT pg_notify('${HEADS_CHANNEL}', v.head || ' ' || v.tenant) FROM unnest($1::text[], $2::bigint[]) AS v(tenant, head)`,
 };
 
-/** The queries of a broken connection fail with its error; that is where it is handled. */
-function ignoreConnectionError(): void {}
-
 /**
  * The group commit over PostgreSQL, shared by any number of servers.
  *
@@ -74,12 +71,10 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
     const newTenants = tenants.filter(t => !knownTenants.has(t));
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      client = await checkOut(pool);
     } catch (error) {
       throw storageError(error);
     }
-    // A connection that breaks while checked out reports it here as well as to its queries: without a listener, the process would end.
-    client.on('error', ignoreConnectionError);
     const transaction: GroupTransaction = {client, done: false};
     try {
       // One round trip: each statement is sent without waiting for the one before.
@@ -129,19 +124,13 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
     transaction.done = true;
     const {client} = transaction;
     if (failure !== undefined) {
-      release(client, failure);
+      checkIn(client, failure);
       return;
     }
     client.query('ROLLBACK').then(
-      () => release(client),
-      (error: unknown) => release(client, error),
+      () => checkIn(client),
+      (error: unknown) => checkIn(client, error),
     );
-  }
-
-  /** Gives a connection back to the pool; one that failed is closed. */
-  function release(client: pg.PoolClient, failure?: unknown): void {
-    client.off('error', ignoreConnectionError);
-    client.release(failure === undefined ? undefined : failure instanceof Error ? failure : true);
   }
 
   async function write({transaction, writes}: Batch): Promise<void> {
@@ -180,7 +169,7 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
       throw storageError(error);
     }
     transaction.done = true;
-    release(client);
+    checkIn(client);
   }
 
   return {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import {LogBatcher, streamBatches} from '../../engine/historyBatches.js';
+import {LogBatcher, readAhead, streamBatches} from '../../engine/historyBatches.js';
 import type {HistoryTuning} from '../../engine/storeOptions.js';
 import {queryRows} from './storageError.js';
 import type {HistoryBatch, HistoryReading, HistorySource} from '../../engine/subscriptionRunner.js';
@@ -30,12 +30,6 @@ type Row = {position: string; revision: string; record: Buffer};
 
 /** Rows a step of history reads per stored record that a step of the LevelDB backend reads (a page: many events). */
 const ROWS_PER_RECORD = 8;
-
-/** Marks a read-ahead as handled, so that one in flight when the subscription ends is no unhandled rejection. */
-function readAhead<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 /** Subscriptions' history from the events table, a step of rows at a time, the next step read while this one is sent. */
 export function postgresHistorySource(pool: pg.Pool, {readChunk, checkpointEveryEvents}: HistoryTuning): HistorySource {

@@ -1,5 +1,6 @@
 import type {Pool} from 'pg';
 import type {Logger} from 'pino';
+import {checkIn, checkOut} from './storageError.js';
 
 /**
  * The schema, as numbered steps. A step is never edited once released: a
@@ -49,10 +50,7 @@ export class SchemaTooNewError extends Error {
  * servers starting at once apply each step once; refuses a newer schema.
  */
 export async function migrate(pool: Pool, logger: Logger): Promise<void> {
-  const client = await pool.connect();
-  // A connection lost meanwhile fails the query under way; unheard, its error event would end the process.
-  const onError = (): void => {};
-  client.on('error', onError);
+  const client = await checkOut(pool);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -82,7 +80,6 @@ export async function migrate(pool: Pool, logger: Logger): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.off('error', onError);
-    client.release();
+    checkIn(client);
   }
 }

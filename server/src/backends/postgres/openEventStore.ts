@@ -16,6 +16,7 @@ import {postgresHistorySource} from './historySource.js';
 import {LiveFeed} from './liveFeed.js';
 import {migrate} from './migrations.js';
 import {queryRows} from './storageError.js';
+import {storedStreamHead, storedTenantHead} from './storedHeads.js';
 
 /** Settings of the PostgreSQL store. */
 export type PostgresStoreOptions = StoreOptions & {
@@ -23,10 +24,6 @@ export type PostgresStoreOptions = StoreOptions & {
   /** How often each loaded tenant's head is read again, beside the database's hints; default 1 s. */
   livePollIntervalMs?: number;
 };
-
-const STREAM_HEAD = 'SELECT revision, position FROM edupulse_events WHERE tenant = $1 AND stream = $2 ORDER BY revision DESC LIMIT 1';
-
-const TENANT_HEAD = 'SELECT head FROM edupulse_tenants WHERE tenant = $1';
 
 /** A stream's events between two revisions, in either order, within a page's bytes (at least one). */
 function streamPageQuery(order: 'ASC' | 'DESC'): string {
@@ -74,14 +71,8 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     },
   });
   const liveBudget = LiveBufferBudget(options.liveBufferTotalBytes);
-  const tenantHead = async (tenant: string): Promise<number> => {
-    const rows = await queryRows<{head: string}>(pool, TENANT_HEAD, [tenant]);
-    return rows.length === 0 ? 0 : Number(rows[0]!.head);
-  };
-  const streamHead = async (tenant: string, stream: string): Promise<StreamHead | null> => {
-    const rows = await queryRows<{revision: string; position: string}>(pool, STREAM_HEAD, [tenant, stream]);
-    return rows.length === 0 ? null : {revision: Number(rows[0]!.revision), position: Number(rows[0]!.position)};
-  };
+  const tenantHead = (tenant: string): Promise<number> => storedTenantHead(pool, tenant);
+  const streamHead = (tenant: string, stream: string): Promise<StreamHead | null> => storedStreamHead(pool, tenant, stream);
   const tenants = TenantRegistry({
     loadHead: tenantHead,
     limits: options.liveBuffer,

@@ -1,5 +1,7 @@
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type pg from 'pg';
+import {checkIn, checkOut} from './storageError.js';
+import {storedStreamHead, storedTenantHead} from './storedHeads.js';
 import {GROUP_COMMIT_SQL} from './commitBackend.js';
 import type {StreamHead} from '../../engine/appendDecisions.js';
 import {checkRestoredEventContinues, type LogRestorer} from '../../engine/storeMaintenance.js';
@@ -21,8 +23,7 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
   async function tenantHead(tenant: string): Promise<number> {
     let head = tenantHeads.get(tenant);
     if (head === undefined) {
-      const {rows} = await pool.query<{head: string}>('SELECT head FROM edupulse_tenants WHERE tenant = $1', [tenant]);
-      head = rows.length === 0 ? 0 : Number(rows[0]!.head);
+      head = await storedTenantHead(pool, tenant);
       tenantHeads.set(tenant, head);
     }
     return head;
@@ -31,11 +32,7 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
   async function streamHead(tenant: string, stream: string): Promise<StreamHead | null> {
     const key = `${tenant}\0${stream}`;
     if (!streamHeads.has(key)) {
-      const {rows} = await pool.query<{revision: string; position: string}>(
-        'SELECT revision, position FROM edupulse_events WHERE tenant = $1 AND stream = $2 ORDER BY revision DESC LIMIT 1',
-        [tenant, stream],
-      );
-      streamHeads.set(key, rows.length === 0 ? null : {revision: Number(rows[0]!.revision), position: Number(rows[0]!.position)});
+      streamHeads.set(key, await storedStreamHead(pool, tenant, stream));
     }
     return streamHeads.get(key)!;
   }
@@ -51,9 +48,7 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
       lastOf.set(e.tenant, e.position);
     }
     const tenants = [...firstOf.keys()].sort();
-    const client = await pool.connect();
-    const onError = (): void => {};
-    client.on('error', onError);
+    const client = await checkOut(pool);
     try {
       await client.query(GROUP_COMMIT_SQL.createTenants, [tenants]);
       await client.query('BEGIN');
@@ -87,8 +82,7 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.off('error', onError);
-      client.release();
+      checkIn(client);
     }
   }
 

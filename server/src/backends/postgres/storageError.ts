@@ -31,3 +31,25 @@ export async function queryRows<Row extends pg.QueryResultRow>(pool: pg.Pool, te
     throw storageError(error);
   }
 }
+
+/** The queries of a broken connection fail with its error; that is where it is handled. */
+function ignoreConnectionError(): void {}
+
+/**
+ * A connection of the pool, for statements that must share one (a
+ * transaction, a session lock). A connection that breaks while checked out
+ * also emits its error, which would end the process unheard: it is ignored
+ * here, since the statements under way fail with it. Give it back with
+ * {@link checkIn}.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  client.on('error', ignoreConnectionError);
+  return client;
+}
+
+/** Gives a connection of {@link checkOut} back to the pool; one that failed (`failure`) is closed. */
+export function checkIn(client: pg.PoolClient, failure?: unknown): void {
+  client.off('error', ignoreConnectionError);
+  client.release(failure === undefined ? undefined : failure instanceof Error ? failure : true);
+}

@@ -1,5 +1,6 @@
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type pg from 'pg';
+import {checkIn, checkOut} from './storageError.js';
 import type {VerifyReport} from '../../engine/storeMaintenance.js';
 
 const MAX_PROBLEMS = 100;
@@ -21,9 +22,7 @@ export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> 
     else if (problems.length === MAX_PROBLEMS) problems.push('… more problems not listed');
   };
   const report: VerifyReport = {tenants: [], problems};
-  const client = await pool.connect();
-  const onError = (): void => {};
-  client.on('error', onError);
+  const client = await checkOut(pool);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const {rows: tenants} = await client.query<{
@@ -101,8 +100,7 @@ export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> 
     }
     await client.query('COMMIT');
   } finally {
-    client.off('error', onError);
-    client.release();
+    checkIn(client);
   }
   return report;
 }
