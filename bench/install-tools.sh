@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the benchmark's outside tools at pinned versions into .tools/bin
-# (shared with the interop suite, ignored by git): NATS server, the peer the
-# store is compared with, and ghz, a gRPC load generator users already trust.
+# (shared with the tests and the interop suite, ignored by git): NATS server,
+# the peer the store is compared with (scripts/install-nats-server.sh), and
+# ghz, a gRPC load generator users already trust.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NATS_SERVER_VERSION=v2.15.2
 GHZ_VERSION=v0.120.0
 tools=$PWD/.tools
 mkdir -p "$tools/bin"
@@ -15,5 +15,5 @@ install() { # name module version
     touch "$tools/.installed-$1-$3"
   fi
 }
-install nats-server github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION"
+bash scripts/install-nats-server.sh
 install ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION"

@@ -47,6 +47,7 @@ import {
 } from './harness.js';
 import {startJetStream} from './jetstream.js';
 import {postgresSuite} from './postgresSuite.js';
+import {relaySuite} from './relaySuite.js';
 import {levelBatchedWrites, levelIteration, levelSyncedCommitLatency, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,6 +60,7 @@ const plan = quick
       rounds: 1,
       catchUp: 50_000,
       postgresCatchUp: 20_000,
+      relayBacklog: 20_000,
       liveSeconds: 2,
       crowdSeconds: 2,
       stallBytes: 8 * 2 ** 20,
@@ -73,6 +75,7 @@ const plan = quick
       rounds: 3,
       catchUp: 1_000_000,
       postgresCatchUp: 200_000,
+      relayBacklog: 200_000,
       liveSeconds: 6,
       crowdSeconds: 10,
       stallBytes: 128 * 2 ** 20,
@@ -239,7 +242,7 @@ async function appendSuite(): Promise<void> {
       },
       ...([false, true] as const).map(syncAlways => async (round: string) => {
         progress(`append ${size}B ${round}: JetStream${syncAlways ? ' (sync always)' : ''}`);
-        const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
+        const peer = await startJetStream(syncAlways);
         await peer.resetStream('BENCH');
         const figures: AppendFigures = {};
         for (const concurrency of [1, 16, 64]) {
@@ -419,7 +422,7 @@ async function catchUpSuite(): Promise<void> {
     progress(`catch-up ${size}B: LevelDB's compaction of the load settled after ${(await settleCompaction(singlesDir)).toFixed(0)} s`);
     const rawSingles = await levelIteration(singlesDir);
     progress(`catch-up ${size}B: JetStream (loading ${total} events)`);
-    const peer = await startJetStream(join(tools, 'nats-server'), false);
+    const peer = await startJetStream(false);
     await peer.resetStream('CATCHUP');
     let published = 0;
     await Promise.all(
@@ -748,7 +751,7 @@ const deliveryNote = ({delivered, expected, first, spread}: LiveFigures): string
  * on its interval (its default, as the store without fsync).
  */
 async function jetStreamLive(size: number, subscribers: number, syncAlways: boolean): Promise<LiveFigures> {
-  const peer = await startJetStream(join(tools, 'nats-server'), syncAlways);
+  const peer = await startJetStream(syncAlways);
   await peer.resetStream('LIVE');
   const deliveries = Deliveries();
   const consumers = await Promise.all(
@@ -1058,7 +1061,7 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  // --only append,catchup,live,ghz,postgres runs some suites (while working on one); the default runs all.
+  // --only append,catchup,live,ghz,postgres,relay runs some suites (while working on one); the default runs all.
   const only = process.argv
     .find(a => a.startsWith('--only='))
     ?.slice('--only='.length)
@@ -1077,7 +1080,17 @@ async function main(): Promise<void> {
       catchUp,
       appendLoad,
     });
-  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres};
+  const relay = (): Promise<void> =>
+    relaySuite({
+      sizes: SIZES,
+      rounds: plan.rounds,
+      backlogEvents: plan.relayBacklog,
+      lagRate: 1000,
+      lagSeconds: plan.liveSeconds,
+      record,
+      startStore: startStoreWith,
+    });
+  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres, relay};
   for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);

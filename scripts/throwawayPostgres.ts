@@ -1,11 +1,11 @@
 import {execFile} from 'node:child_process';
 import {existsSync, readdirSync} from 'node:fs';
 import {chown, mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import pg from 'pg';
+import {freePort} from './freePort.js';
 
 /*
  * A throwaway PostgreSQL server for the tests and the benchmarks: its own
@@ -42,18 +42,6 @@ function binaries(): string {
   if (newest === undefined)
     throw new Error('PostgreSQL is not installed: no pg_ctl on the path or under /usr/lib/postgresql (.ci/run installs it)');
   return join(root, newest, 'bin');
-}
-
-/** A free loopback port (free when asked; PostgreSQL takes it at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number};
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs one of PostgreSQL's programs; as root, as the `postgres` user (PostgreSQL refuses to run as root). */

@@ -23,7 +23,13 @@ import {StoreMetrics} from './observability/metrics.js';
 import {receiveWindowInterceptor} from './grpc/receiveWindow.js';
 import {InvalidSettingError, isLoopback} from './config/settings.js';
 import {StreamTerminator} from './grpc/streamTerminator.js';
-import {descriptorSetUrl, strictDefinition} from './grpc/strictDecoding.js';
+import {strictDefinition} from './grpc/strictDecoding.js';
+import {descriptorSetUrl} from './protocolSchemas.js';
+import {startEventRelay, type EventRelay, type RelayStatus} from './relay/eventRelay.js';
+import type {BrokerSettings} from './relay/brokerSettings.js';
+
+/** The health service name under which the relay reports: SERVING while connected to JetStream and no tenant failing. */
+export const RELAY_HEALTH_SERVICE = 'edupulse.eventstore.v1.EventRelay';
 
 /** A running event store server. */
 export type EventStoreServer = {
@@ -35,6 +41,8 @@ export type EventStoreServer = {
   readonly metricsPort: number | undefined;
   /** Live figures of the store. */
   stats(): EventStoreStats;
+  /** Where the relay to NATS stands; undefined without one. */
+  relayStatus(): Promise<RelayStatus> | undefined;
   /**
    * Graceful shutdown: health goes NOT_SERVING, no new calls are accepted,
    * queued appends are committed, subscriptions end with UNAVAILABLE, and the
@@ -94,6 +102,21 @@ function openStore(
   return openEventStore({...common, dataDir: config.dataDir, fsync: config.fsync, streamHeadCacheSize: config.streamHeadCacheSize});
 }
 
+/** The relay's settings, or undefined when no broker is configured. */
+function brokerSettingsOf(config: ServerConfig): BrokerSettings | undefined {
+  if (config.eventBrokerUrl === undefined) return undefined;
+  return {
+    url: config.eventBrokerUrl,
+    subjectPrefix: config.eventBrokerSubject,
+    token: config.eventBrokerToken,
+    streamName: config.eventBrokerStream,
+    createStream: config.eventBrokerCreateStream,
+    format: config.eventBrokerFormat,
+    duplicateWindowMs: config.eventBrokerDuplicateWindowMs,
+    tlsCaFile: config.eventBrokerTlsCaFile,
+  };
+}
+
 /**
  * Starts serving on `config.host:config.port` and opens the store (in
  * `config.dataDir`, or in PostgreSQL at `config.postgresUrl`). Health reports NOT_SERVING until the store is open (calls to
@@ -111,6 +134,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   const credentials = credentialsOf(config);
 
   let store: EventStore | undefined;
+  let relay: EventRelay | undefined;
   const storeOf = (): EventStore => {
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
@@ -127,6 +151,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         fellBehind: new Map(),
         storageFiles: [],
       },
+    () => relay?.status(),
   );
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
@@ -161,7 +186,10 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   let metricsEndpoint: {port: number; close(): Promise<void>} | undefined;
   try {
     store = await openStore(config, log, {
-      onCommit: metrics.onCommit,
+      onCommit: observation => {
+        metrics.onCommit(observation);
+        relay?.onCommit(observation.byTenant.keys());
+      },
       // LevelDB: acknowledged appends hold, and what the failure stops (appends, stream reads) waits for a restart.
       // PostgreSQL: requests get UNAVAILABLE until the database answers again.
       onStorageFailure: () => setHealth('unhealthy'),
@@ -169,9 +197,23 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         if (shuttingDown === undefined) setHealth('healthy');
       },
     });
+    const broker = brokerSettingsOf(config);
+    if (broker === undefined) {
+      log.info('no event broker configured (--event-broker-url): the relay to NATS is off, and subscriptions are the event bus');
+    } else {
+      health.setStatus('unhealthy', RELAY_HEALTH_SERVICE);
+      relay = await startEventRelay({
+        store,
+        settings: broker,
+        logger: log,
+        leaseMs: config.eventBrokerLeaseMs,
+        onHealth: healthy => health.setStatus(healthy ? 'healthy' : 'unhealthy', RELAY_HEALTH_SERVICE),
+      });
+    }
     if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
   } catch (error) {
     server.forceShutdown();
+    await relay?.stop();
     await store?.close();
     throw error;
   }
@@ -187,6 +229,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       mutualTls: config.tlsClientCaFile !== undefined,
       apiKeys: keys?.size ?? 0,
       metrics: metricsEndpoint === undefined ? 'off' : `${config.metricsHost}:${metricsEndpoint.port}`,
+      relay: config.eventBrokerUrl === undefined ? 'off' : {stream: config.eventBrokerStream, subjects: `${config.eventBrokerSubject}.>`},
     },
     'event store listening',
   );
@@ -199,6 +242,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     // Ends subscriptions and health watches (UNAVAILABLE) so that the calls can drain;
     // in-flight appends commit.
     terminator.terminate();
+    // The relay goes first: it reads the log as a subscriber, and resumes where JetStream stands after a restart.
+    await relay?.stop();
     await open.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(resolve => {
@@ -219,6 +264,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     address,
     metricsPort: metricsEndpoint?.port,
     stats: () => storeOf().stats(),
+    relayStatus: () => relay?.status(),
     shutdown: () => (shuttingDown ??= shutdown()),
   };
 }

@@ -109,6 +109,14 @@ describe('layering', () => {
     expect(violations('server/src/backends/leveldb/', under('server/src/backends/postgres/'))).toEqual([]);
   });
 
+  it('keeps NATS inside the relay, and the relay on the engine interface', () => {
+    const outside = [...graph.keys()].filter(m => m.startsWith('server/') && !m.startsWith('server/src/relay/'));
+    expect(outside.flatMap(m => violations(m, isPackage('@nats-io/transport-node', '@nats-io/jetstream')))).toEqual([]);
+    const rule = (i: Import) =>
+      ['server/src/grpc/', 'server/src/backends/', 'server/src/observability/', 'server/src/auth/'].some(f => under(f)(i));
+    expect(violations('server/src/relay/', rule)).toEqual([]);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

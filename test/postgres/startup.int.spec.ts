@@ -1,3 +1,4 @@
+import {SCHEMA_VERSION} from '../../server/src/backends/postgres/migrations.js';
 import {spawn} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import pg from 'pg';
@@ -88,5 +89,5 @@ it('refuses a database whose schema is newer than the server knows', async () =>
   await client.end();
   const newer = await serve(['--postgres-url', url]);
   expect(newer.code).not.toBe(0);
-  expect(newer.stderr).toContain("the database's schema is at version 999, newer than this server's 1: run a newer server");
+  expect(newer.stderr).toContain(`the database's schema is at version 999, newer than this server's ${SCHEMA_VERSION}: run a newer server`);
 });

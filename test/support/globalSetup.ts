@@ -12,11 +12,14 @@ export const TEST_DATA_ROOT = 'EDUPULSE_TEST_DATA_ROOT';
  * (kill and restart), and makes one folder for every data directory of the
  * run, removed when the run ends: a test that keeps its directory (to reopen
  * it, or because its worker died) leaves nothing behind, and each directory
- * holds a 72 MiB disk reserve. Starts the run's PostgreSQL. The test
+ * holds a 72 MiB disk reserve. Installs nats-server (pinned) when missing,
+ * and starts the run's PostgreSQL. The test
  * workers, started after this, inherit the folder's name and its URL.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   execFileSync('npm', ['run', '--silent', 'build'], {stdio: 'inherit'});
+  // The relay's tests start nats-server from .tools/bin (a no-op once the pinned version is there).
+  execFileSync('bash', ['scripts/install-nats-server.sh'], {stdio: 'inherit'});
   const root = mkdtempSync(join(tmpdir(), 'edupulse-es-run-'));
   process.env[TEST_DATA_ROOT] = root;
   // One PostgreSQL for the run; each test that uses it makes a database of its own.

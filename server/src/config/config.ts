@@ -1,3 +1,5 @@
+import type {RelayFormat} from '../relay/relayedMessage.js';
+
 /** Limits on requests. Each is documented in the README and configurable. */
 export type Limits = {
   /** Longest tenant name. */
@@ -39,6 +41,24 @@ export type ServerConfig = {
   postgresStatementTimeoutMs: number;
   /** fsync each commit before acknowledging appends (the safe default). */
   fsync: boolean;
+  /** NATS server URL(s) the relay publishes to; undefined: no relay. */
+  eventBrokerUrl: string | undefined;
+  /** Subject prefix of relayed events: `<prefix>.<tenant>.<event type>`. */
+  eventBrokerSubject: string;
+  /** NATS token. */
+  eventBrokerToken: string | undefined;
+  /** JetStream stream that captures the relayed subjects. */
+  eventBrokerStream: string;
+  /** Create the stream when missing; false only checks it. */
+  eventBrokerCreateStream: boolean;
+  /** Payload of relayed messages. */
+  eventBrokerFormat: RelayFormat;
+  /** Duplicate window of a stream the relay creates. */
+  eventBrokerDuplicateWindowMs: number;
+  /** CA (PEM) for a `tls://` NATS server. */
+  eventBrokerTlsCaFile: string | undefined;
+  /** How long a server holds a tenant's relay without renewing it (several servers on PostgreSQL). */
+  eventBrokerLeaseMs: number;
   /** JSON file of hashed API keys; without it the server runs open (loopback only, unless `insecureNoAuth`). */
   keysFile: string | undefined;
   /** Allow running without API keys on a non-loopback address. */
@@ -104,6 +124,15 @@ export const defaultConfig: ServerConfig = {
   postgresPoolSize: 10,
   postgresStatementTimeoutMs: 30_000,
   fsync: true,
+  eventBrokerUrl: undefined,
+  eventBrokerSubject: 'edupulse.events',
+  eventBrokerToken: undefined,
+  eventBrokerStream: 'EDUPULSE_EVENTS',
+  eventBrokerCreateStream: true,
+  eventBrokerFormat: 'protobuf',
+  eventBrokerDuplicateWindowMs: 120_000,
+  eventBrokerTlsCaFile: undefined,
+  eventBrokerLeaseMs: 15_000,
   keysFile: undefined,
   insecureNoAuth: false,
   tlsCertFile: undefined,

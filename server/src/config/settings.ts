@@ -1,5 +1,7 @@
 import {isIP} from 'node:net';
 import {defaultConfig, type ServerConfig} from './config.js';
+import {brokerServers, isStreamName} from '../relay/brokerSettings.js';
+import {isSubjectPrefix} from '../relay/subjectNames.js';
 
 /** A setting of the server: one flag, one environment variable, one line of the README's table. */
 export type Setting = {
@@ -110,6 +112,83 @@ export const settings: readonly Setting[] = [
     defaultText: 'true',
     description: "acknowledge appends before they are fsync'd: faster, but a machine crash can lose the last ones",
     apply: (c, t) => (c.fsync = boolean(t)),
+  },
+  {
+    flag: '--event-broker-url <url>',
+    env: 'EDUPULSE_EVENT_BROKER_URL',
+    defaultText: '(none: no relay)',
+    description:
+      'relay every committed event to NATS JetStream at this URL (nats://host:4222, tls://host:4222 for TLS; comma-separated for a cluster), each once, in position order per tenant',
+    apply: (c, t) => {
+      brokerServers(t);
+      c.eventBrokerUrl = t;
+    },
+  },
+  {
+    flag: '--event-broker-subject <prefix>',
+    env: 'EDUPULSE_EVENT_BROKER_SUBJECT',
+    defaultText: defaultConfig.eventBrokerSubject,
+    description: 'subject prefix of relayed events, which go to PREFIX.TENANT.EVENT_TYPE',
+    apply: (c, t) => {
+      if (!isSubjectPrefix(t)) throw new Error(`must be tokens of letters, digits, "_" and "-" separated by dots, got "${t}"`);
+      c.eventBrokerSubject = t;
+    },
+  },
+  {
+    flag: '--event-broker-token <token>',
+    env: 'EDUPULSE_EVENT_BROKER_TOKEN',
+    defaultText: '(none)',
+    description: 'NATS authentication token (prefer the variable: a flag shows in the process list)',
+    apply: (c, t) => (c.eventBrokerToken = nonEmpty(t)),
+  },
+  {
+    flag: '--event-broker-stream <name>',
+    env: 'EDUPULSE_EVENT_BROKER_STREAM',
+    defaultText: defaultConfig.eventBrokerStream,
+    description: 'the JetStream stream that captures PREFIX.>',
+    apply: (c, t) => {
+      if (!isStreamName(t)) throw new Error(`must be a JetStream stream name (no spaces, ".", "*", ">" or slashes), got "${t}"`);
+      c.eventBrokerStream = t;
+    },
+  },
+  {
+    flag: '--no-event-broker-create-stream',
+    env: 'EDUPULSE_EVENT_BROKER_CREATE_STREAM',
+    defaultText: 'true',
+    description: 'only check the stream (it must exist, capture PREFIX.> and allow atomic batches) instead of creating or updating it',
+    apply: (c, t) => (c.eventBrokerCreateStream = boolean(t)),
+  },
+  {
+    flag: '--event-broker-format <format>',
+    env: 'EDUPULSE_EVENT_BROKER_FORMAT',
+    defaultText: defaultConfig.eventBrokerFormat,
+    description: 'payload of relayed messages: protobuf (the RecordedEvent as stored) or json (its proto3 JSON)',
+    apply: (c, t) => {
+      if (t !== 'protobuf' && t !== 'json') throw new Error(`must be protobuf or json, got "${t}"`);
+      c.eventBrokerFormat = t;
+    },
+  },
+  {
+    flag: '--event-broker-duplicate-window-ms <ms>',
+    env: 'EDUPULSE_EVENT_BROKER_DUPLICATE_WINDOW_MS',
+    defaultText: String(defaultConfig.eventBrokerDuplicateWindowMs),
+    description: 'duplicate window (Nats-Msg-Id) of a stream the relay creates',
+    apply: (c, t) => (c.eventBrokerDuplicateWindowMs = integer(t, 1000, 7 * 24 * 3_600_000, 'milliseconds')),
+  },
+  {
+    flag: '--event-broker-tls-ca <file>',
+    env: 'EDUPULSE_EVENT_BROKER_TLS_CA',
+    defaultText: "(none: Node's CAs)",
+    description: "CA (PEM) the NATS server's certificate must chain to, for tls:// URLs",
+    apply: (c, t) => (c.eventBrokerTlsCaFile = nonEmpty(t)),
+  },
+  {
+    flag: '--event-broker-lease-ms <ms>',
+    env: 'EDUPULSE_EVENT_BROKER_LEASE_MS',
+    defaultText: String(defaultConfig.eventBrokerLeaseMs),
+    description:
+      "how long a server holds a tenant's relay without renewing it (renewed every third of it): with several servers on PostgreSQL, how soon another takes over from one that died",
+    apply: (c, t) => (c.eventBrokerLeaseMs = integer(t, 1000, 3_600_000, 'milliseconds')),
   },
   {
     flag: '--log-level <level>',
@@ -285,6 +364,9 @@ export function resolveServerConfig(flags: Record<string, unknown>, env: NodeJS.
   }
   if (config.tlsClientCaFile !== undefined && config.tlsCertFile === undefined) {
     throw new InvalidSettingError('--tls-client-ca (EDUPULSE_TLS_CLIENT_CA) needs --tls-cert and --tls-key');
+  }
+  if (config.eventBrokerTlsCaFile !== undefined && !(config.eventBrokerUrl !== undefined && brokerServers(config.eventBrokerUrl).tls)) {
+    throw new InvalidSettingError('--event-broker-tls-ca (EDUPULSE_EVENT_BROKER_TLS_CA) needs a tls:// --event-broker-url');
   }
   if (config.keysFile === undefined && !isLoopback(config.host) && !config.insecureNoAuth) {
     throw new InvalidSettingError(

@@ -100,6 +100,16 @@ export function unframe(framed: Uint8Array): EncodedEvent[] {
   return events;
 }
 
+/** The events of a response that {@link encodeEventBatchResponse} encoded, as views into it (no copy). */
+export function eventsOfBatchResponse(response: Uint8Array): EncodedEvent[] {
+  if (response[0] !== FIELD_1_BYTES) throw new Error('malformed event batch response');
+  let offset = 1;
+  let byte: number;
+  do byte = response[offset++]!;
+  while (byte >= 0x80 && offset < response.byteLength);
+  return unframe(response.subarray(offset));
+}
+
 /**
  * The wire encoding of `SubscribeResponse{events: EventBatch{events}}` built
  * straight from encoded events: a length-delimited field 1 around the

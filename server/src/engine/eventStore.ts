@@ -1,5 +1,6 @@
 import type {EncodedEvent, EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import type {EventSelection} from './eventFilter.js';
+import type {RelayLedger} from './relayLedger.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
 /** Reading direction. */
@@ -68,6 +69,10 @@ export type EventStore = {
     filter: EventSelection | undefined,
   ): Promise<ReadLogResult>;
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
+  /** The tenant's last position (0 without events), as this server knows it: no read when the tenant is loaded. */
+  logHead(tenant: string): Promise<number>;
+  /** The checkpoints of the broker relay, kept in this store's backend. */
+  readonly relayLedger: RelayLedger;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
   subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   /** Live figures, for tests and metrics. */

@@ -1,13 +1,7 @@
-import {readFileSync} from 'node:fs';
-import {createFileRegistry, fromBinary, type DescMessage} from '@bufbuild/protobuf';
-import {FileDescriptorSetSchema} from '@bufbuild/protobuf/wkt';
+import type {DescMessage} from '@bufbuild/protobuf';
+import {protocolSchemas as registry} from '../protocolSchemas.js';
 import {InvalidArgumentError, type FieldViolation} from './invalidArgument.js';
 import {findWireProblem} from './wireFormat.js';
-
-/** The descriptor set that server reflection serves: the schemas of every request the server decodes. */
-export const descriptorSetUrl = new URL('../../gen/descriptor.binpb', import.meta.url);
-
-const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(descriptorSetUrl)));
 
 const MALFORMED = Symbol('malformed request');
 

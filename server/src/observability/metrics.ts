@@ -4,6 +4,7 @@ import {registry as grpcRegistry} from 'nice-grpc-prometheus';
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
 import type {CommitObservation} from '../backends/leveldb/appendWriter.js';
 import type {EventStoreStats} from '../engine/eventStore.js';
+import type {RelayStatus} from '../relay/eventRelay.js';
 import {INDEX_BACKLOG_BYTES} from '../backends/leveldb/indexWriter.js';
 
 /** The store's Prometheus metrics. */
@@ -16,8 +17,11 @@ export type StoreMetrics = {
   listen(host: string, port: number): Promise<{port: number; close(): Promise<void>}>;
 };
 
-/** Creates the metrics of one server; `stats` is read at each scrape. */
-export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
+/** Creates the metrics of one server; `stats` and `relayStatus` (undefined without a relay) are read at each scrape. */
+export function StoreMetrics(
+  stats: () => EventStoreStats,
+  relayStatus: () => Promise<RelayStatus> | undefined = () => undefined,
+): StoreMetrics {
   const own = new Registry();
   collectDefaultMetrics({register: own});
   const eventsAppended = new Counter({
@@ -153,6 +157,7 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       if (connections !== undefined) this.set({database: 'postgresql'}, connections.available ? 1 : 0);
     },
   });
+  relayMetrics(own, relayStatus);
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {
@@ -187,4 +192,74 @@ export function StoreMetrics(stats: () => EventStoreStats): StoreMetrics {
       };
     },
   };
+}
+
+/**
+ * The relay's metrics, per tenant this server relays; absent without a relay.
+ * A scrape reads the relay's status once, whichever metric asks first. The
+ * counters are the relay's own totals since this server took the tenant.
+ */
+function relayMetrics(registry: Registry, relayStatus: () => Promise<RelayStatus> | undefined): void {
+  let scrape: {at: number; status: Promise<RelayStatus> | undefined} | undefined;
+  const current = (): Promise<RelayStatus> | undefined => {
+    const now = Date.now();
+    if (scrape === undefined || now - scrape.at > 100) scrape = {at: now, status: relayStatus()};
+    return scrape.status;
+  };
+  type Tenant = RelayStatus['tenants'][number];
+  const gauge = (name: string, help: string, value: (t: Tenant) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['tenant'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const t of (await current())?.tenants ?? []) this.set({tenant: t.tenant}, value(t));
+      },
+    });
+  };
+  const counter = (name: string, help: string, value: (t: Tenant) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['tenant'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const t of (await current())?.tenants ?? []) this.inc({tenant: t.tenant}, value(t));
+      },
+    });
+  };
+  gauge('edupulse_relay_lag_events', 'Events of the tenant committed and not yet acknowledged by JetStream.', t => t.lagEvents);
+  gauge(
+    'edupulse_relay_lag_seconds',
+    'Age of the oldest event of the tenant not yet acknowledged by JetStream (0 when none).',
+    t => t.lagSeconds,
+  );
+  counter('edupulse_relay_published_total', 'Events the relay published and JetStream acknowledged.', t => t.published);
+  counter('edupulse_relay_retries_total', 'Times the relay started again after a failed publish.', t => t.retried);
+  counter('edupulse_relay_failures_total', 'Publishes (and starts) of the relay that failed.', t => t.failed);
+  new Counter({
+    name: 'edupulse_relay_connection_failures_total',
+    help: 'Attempts of the relay to connect to NATS JetStream (and check its stream) that failed.',
+    labelNames: ['broker'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await current();
+      if (status !== undefined) this.inc({broker: 'nats'}, status.connectionFailures);
+    },
+  });
+  new Gauge({
+    name: 'edupulse_relay_connected',
+    help: '1 while the relay is connected to NATS JetStream, 0 while it is not (it retries). Absent without --event-broker-url.',
+    labelNames: ['broker'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await current();
+      if (status !== undefined) this.set({broker: 'nats'}, status.connected ? 1 : 0);
+    },
+  });
 }

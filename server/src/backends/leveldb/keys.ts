@@ -14,6 +14,7 @@ import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
  * | `H`  | H tenant 0 stream                | stream head: revision, last position    |
  * | `I`  | I tenant 0 event id (16 bytes)   | position, revision, stream              |
  * | `T`  | T tenant                         | the tenant log's last position          |
+ * | `R`  | R tenant                         | the broker relay's checkpoint (position)|
  * | `V`  | V                                | storage format version                  |
  *
  * The log is stored in pages: the events of one group commit at consecutive
@@ -51,6 +52,7 @@ const STREAM_INDEX = 0x53; // 'S'
 const STREAM_HEAD = 0x48; // 'H'
 const EVENT_ID = 0x49; // 'I'
 const TENANT_HEAD = 0x54; // 'T'
+const RELAY_CHECKPOINT = 0x52; // 'R'
 
 /** Key of the storage format version. */
 export const FORMAT_VERSION_KEY = Buffer.from('V');
@@ -159,6 +161,17 @@ export function tenantRange(kind: 'L' | 'S' | 'H' | 'I', tenant: string): {gte: 
 export function tenantHeadKey(tenant: string): Buffer {
   return prefixed(TENANT_HEAD, tenant, 0).key;
 }
+
+/** Range options covering every tenant's log head key ({@link tenantHeadKey}): one per tenant with events. */
+export const TENANT_HEAD_KEYS = {gte: Buffer.from([TENANT_HEAD]), lt: Buffer.from([TENANT_HEAD + 1])};
+
+/** Key of a tenant's broker relay checkpoint (the last position the broker acknowledged). */
+export function relayCheckpointKey(tenant: string): Buffer {
+  return prefixed(RELAY_CHECKPOINT, tenant, 0).key;
+}
+
+/** Range options covering every relay checkpoint key. */
+export const RELAY_CHECKPOINT_KEYS = {gte: Buffer.from([RELAY_CHECKPOINT]), lt: Buffer.from([RELAY_CHECKPOINT + 1])};
 
 /** An event found through the stream index: its revision, its position and the key (last position) of its page. */
 export type IndexEntry = {revision: number; position: number; page: number};

@@ -12,6 +12,7 @@ import {closeIterator} from './closeIterator.js';
 import {ensureReserve} from './diskReserve.js';
 import {RESERVE_BYTES, filesPerLevel, openStorage} from './openStorage.js';
 import {StreamHeadCache} from './streamHeadCache.js';
+import {levelRelayLedger} from './relayLedger.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
@@ -216,6 +217,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     readStream,
     readLog,
     streamInfo,
+    logHead: tenant => tenants.head(tenant),
+    relayLedger: levelRelayLedger(indexDb, indexes, options.fsync),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),

@@ -13,6 +13,9 @@ import {checkIn, checkOut} from './storageError.js';
  *   RecordedEvent), keyed by tenant and position, with the columns that reads
  *   and decisions look up: stream and revision (unique: a stream's events),
  *   event id (unique per tenant: idempotency).
+ * - `edupulse_relay_checkpoints` holds, per tenant, the last position the
+ *   broker relay published and had acknowledged, and which server relays the
+ *   tenant until when (its lease).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE edupulse_tenants (
@@ -32,6 +35,12 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX edupulse_events_stream ON edupulse_events (tenant, stream, revision);
    CREATE UNIQUE INDEX edupulse_events_event_id ON edupulse_events (tenant, event_id);`,
+  `CREATE TABLE edupulse_relay_checkpoints (
+     tenant text PRIMARY KEY,
+     position bigint NOT NULL DEFAULT 0,
+     owner text,
+     lease_until timestamptz NOT NULL DEFAULT now()
+   );`,
 ];
 
 /** The schema version this server writes and reads. */

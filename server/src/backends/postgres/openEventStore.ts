@@ -15,6 +15,7 @@ import {connectPool, type PostgresSettings} from './connectPool.js';
 import {postgresHistorySource} from './historySource.js';
 import {LiveFeed} from './liveFeed.js';
 import {migrate} from './migrations.js';
+import {postgresRelayLedger} from './relayLedger.js';
 import {queryRows} from './storageError.js';
 import {storedStreamHead, storedTenantHead} from './storedHeads.js';
 
@@ -189,6 +190,8 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     readStream,
     readLog,
     streamInfo,
+    logHead: tenant => tenants.head(tenant),
+    relayLedger: postgresRelayLedger(pool),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),
