@@ -1,3 +1,4 @@
+import {rm} from 'node:fs/promises';
 import {randomUUID} from 'node:crypto';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createChannel, createClient} from 'nice-grpc';
@@ -7,6 +8,7 @@ import {defaultConfig} from '../../server/src/config/config.js';
 import {InvalidSettingError, resolveServerConfig} from '../../server/src/config/settings.js';
 import {startEventStoreServer, RELAY_HEALTH_SERVICE} from '../../server/src/startEventStoreServer.js';
 import {pino} from 'pino';
+import {makeTestCertificates} from '../support/certificates.js';
 import {jsonEvent} from '../support/events.js';
 import {natsClient, readStream, startNats, storedCount, waitForStored, type TestNats} from '../support/jetStream.js';
 import {scrapeMetrics, value} from '../support/metrics.js';
@@ -139,6 +141,39 @@ describe('the relay when NATS is down, refuses it, or is set up wrong', () => {
       await test.stop();
       await test.dispose();
       await small.stop();
+    }
+  });
+
+  it('publishes over TLS to a tls:// URL, checking the certificate against --event-broker-tls-ca', async () => {
+    const certificates = await makeTestCertificates();
+    const secure = await startNats({tls: {certFile: certificates.serverCert, keyFile: certificates.serverKey}});
+    const stream = `TLS_${unique()}`;
+    const tenant = `school-${unique()}`;
+    const trusting = await startTestServer({
+      eventBrokerUrl: secure.url,
+      eventBrokerStream: stream,
+      eventBrokerTlsCaFile: certificates.caCert,
+    });
+    // Without the CA, Node's own CAs do not vouch for the certificate: the relay says so and appends go on.
+    const doubting = await startTestServer({eventBrokerUrl: secure.url, eventBrokerStream: `${stream}_X`});
+    const nc = await natsClient(secure.url, undefined, certificates.caCert);
+    try {
+      expect(secure.url).toMatch(/^tls:\/\//);
+      await trusting.client.append({tenant, stream: 's', events: [jsonEvent('a', {})], expectedRevision: undefined});
+      await waitForStored(nc, stream, 1);
+      expect((await readStream(nc, stream))[0]?.headers['EduPulse-Tenant']).toBe(tenant);
+      await doubting.client.append({tenant, stream: 's', events: [jsonEvent('a', {})], expectedRevision: undefined});
+      const status = await doubting.server.relayStatus();
+      expect(status?.connected).toBe(false);
+      expect(status?.error).toMatch(/certificate/i);
+    } finally {
+      await nc.close();
+      for (const test of [trusting, doubting]) {
+        await test.stop();
+        await test.dispose();
+      }
+      await secure.stop();
+      await rm(certificates.dir, {recursive: true, force: true});
     }
   });
 

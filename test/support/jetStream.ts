@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
 import {DeliverPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream';
 
@@ -7,8 +8,13 @@ export {startNats, type TestNats} from '../../scripts/throwawayNats.js';
 export type RelayedMessage = {seq: number; subject: string; headers: Record<string, string>; data: Uint8Array};
 
 /** A connection to the NATS server at `url` (one attempt, no reconnects), for reading what the relay published. */
-export function natsClient(url: string, token?: string): Promise<NatsConnection> {
-  return connect({servers: url.replace(/^nats:\/\//, ''), maxReconnectAttempts: 0, ...(token === undefined ? {} : {token})});
+export function natsClient(url: string, token?: string, tlsCa?: string): Promise<NatsConnection> {
+  return connect({
+    servers: url.replace(/^(nats|tls):\/\//, ''),
+    maxReconnectAttempts: 0,
+    ...(token === undefined ? {} : {token}),
+    ...(tlsCa === undefined ? {} : {tls: {ca: readFileSync(tlsCa, 'utf8')}}),
+  });
 }
 
 /** Messages the stream holds now. */

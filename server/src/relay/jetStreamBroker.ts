@@ -153,14 +153,17 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
           `the event at position ${envelope.position} of tenant "${tenant}" is ${payload.byteLength} bytes, more than the NATS server's max_payload of ${maxPayload} allows with its headers: raise max_payload (or lower --max-event-bytes)`,
         );
       }
-      const batch = randomUUID();
+      // One event goes as a plain publish (atomic by itself, and JetStream answers it sooner); more as an atomic batch.
+      const batch = count === 1 ? undefined : randomUUID();
       let reply: Promise<{data: Uint8Array}> | undefined;
       for (let i = 0; i < count; i++) {
         const {envelope, subject, payload} = messages[i]!;
         const h = natsHeaders();
         h.set('Nats-Msg-Id', `${tenant}:${envelope.position}`);
-        h.set('Nats-Batch-Id', batch);
-        h.set('Nats-Batch-Sequence', String(i + 1));
+        if (batch !== undefined) {
+          h.set('Nats-Batch-Id', batch);
+          h.set('Nats-Batch-Sequence', String(i + 1));
+        }
         if (i === 0) {
           // The fence: JetStream stores the batch only if the tenant's last message is still the one this relay knows.
           h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
@@ -168,7 +171,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
         }
         for (const [name, value] of envelopeHeaders(envelope, format)) h.set(name, value);
         if (i === count - 1) {
-          h.set('Nats-Batch-Commit', '1');
+          if (batch !== undefined) h.set('Nats-Batch-Commit', '1');
           reply = connection.request(subject, payload, {headers: h, timeout: timeoutMs});
         } else {
           connection.publish(subject, payload, {headers: h});
@@ -183,7 +186,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
         const text = `JetStream refused a batch of ${count} events of tenant "${tenant}": ${answer.error.description ?? 'no reason given'} (error ${answer.error.err_code})`;
         throw FENCED_CODES.has(answer.error.err_code ?? 0) ? new FencedError(text) : new BatchRefusedError(text);
       }
-      if (answer.count !== count || typeof answer.seq !== 'number') {
+      if ((batch !== undefined && answer.count !== count) || typeof answer.seq !== 'number') {
         throw new BatchRefusedError(`JetStream answered a batch of ${count} events with ${JSON.stringify(answer)}`);
       }
       return {seq: answer.seq, count};

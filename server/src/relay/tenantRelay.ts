@@ -2,12 +2,16 @@ import type {Logger} from 'pino';
 import {eventsOfBatchResponse} from '../engine/encodedEvent.js';
 import type {EventStore} from '../engine/eventStore.js';
 import {FencedError, MAX_BATCH_EVENTS, type Broker} from './jetStreamBroker.js';
+import {CheckpointSaver} from './checkpointSaver.js';
 import {EventQueue, type ReadAheadBudget} from './eventQueue.js';
 import {readEnvelope} from './relayedMessage.js';
 import {abortableSleep} from './abortableSleep.js';
 
 /** Bytes of one atomic batch at most (a batch holds at least one event, whatever its size). */
 const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** Least time between two saves of a tenant's checkpoint. */
+const CHECKPOINT_INTERVAL_MS = 200;
 
 /** Bytes of events one tenant reads ahead of its publisher (within the relay's shared budget). */
 const QUEUE_BYTES = 2 * MAX_BATCH_BYTES;
@@ -129,12 +133,15 @@ async function relayWhileConnected(
   signal.addEventListener('abort', stop, {once: true});
   const queue = new EventQueue(QUEUE_BYTES, context.readAhead);
   const pump = pumpEvents(store, tenant, state.relayed, queue, reading.signal);
-  let saving: Promise<void> = Promise.resolve();
-  let released = false;
+  const checkpoint = new CheckpointSaver(
+    position => context.saveCheckpoint(tenant, position),
+    CHECKPOINT_INTERVAL_MS,
+    error => logger.debug({tenant, err: (error as Error).message}, 'relay: saving the checkpoint failed'),
+  );
   try {
     for (;;) {
       const batch = await queue.take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
-      if (released) throw new TenantReleasedError();
+      if (!checkpoint.held) throw new TenantReleasedError();
       const {seq, count} = await broker.publishBatch(tenant, batch, expectedSeq);
       expectedSeq = seq;
       const position = readEnvelope(batch[count - 1]!).position;
@@ -142,15 +149,7 @@ async function relayWhileConnected(
       state.published += count;
       state.error = undefined;
       onSuccess();
-      // Saved one after another, never holding up the next batch; a lost save only costs a lookup at the next start.
-      saving = saving
-        .then(() => context.saveCheckpoint(tenant, position))
-        .then(
-          held => {
-            if (!held) released = true;
-          },
-          (error: unknown) => logger.debug({tenant, err: (error as Error).message}, 'relay: saving the checkpoint failed'),
-        );
+      checkpoint.moveTo(position);
       // The rest of the batch holds an event NATS does not take: start again from it, which reports why.
       if (count < batch.length) throw new Error(`the relay of tenant "${tenant}" stopped before an event NATS does not take`);
     }
@@ -159,7 +158,7 @@ async function relayWhileConnected(
     reading.abort();
     await pump;
     queue.discard();
-    await saving;
+    await checkpoint.flush();
   }
 }
 

@@ -218,7 +218,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     readLog,
     streamInfo,
     logHead: tenant => tenants.head(tenant),
-    relayLedger: levelRelayLedger(indexDb, indexes, options.fsync),
+    relayLedger: levelRelayLedger(indexDb, indexes),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),

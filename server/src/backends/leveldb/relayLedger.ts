@@ -6,9 +6,11 @@ import {RELAY_CHECKPOINT_KEYS, TENANT_HEAD_KEYS, encodeSequence, readSequence, r
 /**
  * The relay's checkpoints in the indexes' LevelDB (`R` keys). One server owns
  * a data directory, so it holds every tenant: owners and leases have nothing
- * to decide here. A checkpoint is written synced when `sync` is, like a commit.
+ * to decide here. A checkpoint is written without fsync: it survives the
+ * process, and what a machine failure loses of it, the relay finds again in
+ * JetStream at its next start.
  */
-export function levelRelayLedger(indexDb: Level<Buffer, Uint8Array>, indexes: IndexWriter, sync: boolean): RelayLedger {
+export function levelRelayLedger(indexDb: Level<Buffer, Uint8Array>, indexes: IndexWriter): RelayLedger {
   return {
     async claim() {
       // The tenant heads of acknowledged appends may still be on their way to the indexes.
@@ -24,7 +26,7 @@ export function levelRelayLedger(indexDb: Level<Buffer, Uint8Array>, indexes: In
       return claims;
     },
     async save(_owner, tenant, position) {
-      await indexDb.put(relayCheckpointKey(tenant), encodeSequence(position), {sync});
+      await indexDb.put(relayCheckpointKey(tenant), encodeSequence(position));
       return true;
     },
     async release() {},
