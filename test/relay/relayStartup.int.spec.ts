@@ -177,6 +177,41 @@ describe('the relay when NATS is down, refuses it, or is set up wrong', () => {
     }
   });
 
+  it('publishes again what JetStream acknowledged and then lost, from its last message on', async () => {
+    const stream = `LOST_${unique()}`;
+    const tenant = `school-${unique()}`;
+    const dataDir = await freshDataDir();
+    // A short duplicate window: JetStream refuses the lost events' ids again until it passes.
+    const settings = {eventBrokerUrl: nats.url, eventBrokerStream: stream, eventBrokerDuplicateWindowMs: 1000};
+    const first = await startTestServer(settings, dataDir);
+    const nc = await natsClient(nats.url);
+    try {
+      for (let i = 0; i < 10; i++) {
+        await first.client.append({tenant, stream: 's', events: [jsonEvent('a', {i})], expectedRevision: undefined});
+      }
+      await waitForStored(nc, stream, 10);
+      await expect.poll(async () => (await first.server.relayStatus())?.tenants[0]?.relayed, {timeout: 30_000}).toBe(10);
+      await first.stop();
+      // JetStream loses the last three, as a nats-server killed before writing them out would.
+      const jsm = await jetstreamManager(nc);
+      const held = await readStream(nc, stream);
+      for (const m of held.slice(-3)) await jsm.streams.deleteMessage(stream, m.seq);
+      const second = await startTestServer(settings, dataDir);
+      try {
+        await waitForStored(nc, stream, 10);
+        const relayed = await readStream(nc, stream);
+        expect(relayed.map(m => Number(m.headers['EduPulse-Position']))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expectRelayedExactly(relayed, new Map([[tenant, await logOf(second.client, tenant)]]));
+      } finally {
+        await second.stop();
+        await second.dispose();
+      }
+    } finally {
+      await nc.close();
+      await first.dispose();
+    }
+  });
+
   it('refuses to start when the stream is missing and creating it is off, naming the stream', async () => {
     const stream = `MISSING_${unique()}`;
     const start = startEventStoreServer(

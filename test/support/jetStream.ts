@@ -1,29 +1,31 @@
 import {readFileSync} from 'node:fs';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
-import {DeliverPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream';
+import {DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager} from '@nats-io/jetstream';
 
 export {startNats, type TestNats} from '../../scripts/throwawayNats.js';
 
 /** A message as a JetStream consumer reads it. */
 export type RelayedMessage = {seq: number; subject: string; headers: Record<string, string>; data: Uint8Array};
 
-/** A connection to the NATS server at `url` (one attempt, no reconnects), for reading what the relay published. */
+/** A connection to the NATS server at `url`, for reading what the relay published; it reconnects while the server restarts. */
 export function natsClient(url: string, token?: string, tlsCa?: string): Promise<NatsConnection> {
   return connect({
     servers: url.replace(/^(nats|tls):\/\//, ''),
-    maxReconnectAttempts: 0,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
     ...(token === undefined ? {} : {token}),
     ...(tlsCa === undefined ? {} : {tls: {ca: readFileSync(tlsCa, 'utf8')}}),
   });
 }
 
-/** Messages the stream holds now. */
+/** Messages the stream holds now (0 while it does not exist). */
 export async function storedCount(nc: NatsConnection, stream: string): Promise<number> {
   const jsm = await jetstreamManager(nc);
   try {
     return (await jsm.streams.info(stream)).state.messages;
-  } catch {
-    return 0;
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.status === 404) return 0;
+    throw error;
   }
 }
 

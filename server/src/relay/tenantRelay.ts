@@ -57,13 +57,14 @@ export type TenantRelayContext = {
  *
  * Exactly once rests on JetStream's record, not on the checkpoint alone: each
  * start (and each restart after a failure) asks JetStream for the last message
- * on the tenant's subjects, continues after the greater of its position and
- * the checkpoint, and publishes each batch atomically on the condition that
- * the tenant's last message is still that one. A batch whose acknowledgement
- * was lost is found on the next start; a second relay of the tenant (a stale
- * server) gets its batches refused whole. The checkpoint moves after each
- * acknowledgement; it matters when JetStream no longer holds the tenant's
- * messages (its limits removed them).
+ * on the tenant's subjects, continues after its position, and publishes each
+ * batch atomically on the condition that the tenant's last message is still
+ * that one. A batch whose acknowledgement was lost is found on the next start;
+ * one that JetStream acknowledged and then lost is published again; a second
+ * relay of the tenant (a stale server) gets its batches refused whole. The
+ * checkpoint moves after acknowledgements; it decides where to start only when
+ * JetStream holds nothing of the tenant (a new stream, or its limits removed
+ * every message of the tenant).
  */
 export async function runTenantRelay(context: TenantRelayContext, state: TenantRelayState, signal: AbortSignal): Promise<void> {
   const {logger} = context;
@@ -86,8 +87,10 @@ export async function runTenantRelay(context: TenantRelayContext, state: TenantR
       state.failed += 1;
       state.error = (error as Error).message;
       const backoff = Math.min(context.maxBackoffMs, 100 * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
-      // A fence means another relay published: start again from what JetStream holds, at once.
-      if (!(error instanceof FencedError)) {
+      // A fence means another relay published: start again from what JetStream holds, at once the first time.
+      // (Repeated, it means JetStream refuses the batch as a duplicate of messages deleted since: back off
+      // until its duplicate window lets them in again.)
+      if (!(error instanceof FencedError) || failures > 1) {
         (failures === 1 ? logger.warn : logger.debug).call(
           logger,
           {tenant: state.tenant, err: state.error, retryInMs: Math.round(backoff)},
@@ -114,7 +117,7 @@ async function relayWhileConnected(
   if (last !== undefined) {
     if (last.position === undefined) {
       throw new Error(
-        `JetStream's last message on tenant "${tenant}"'s subjects carries no ${'EduPulse-Position'} header: something else publishes there`,
+        `JetStream's last message on tenant "${tenant}"'s subjects carries no EduPulse-Position header: something else publishes there`,
       );
     }
     if (last.position > head) {
@@ -125,6 +128,14 @@ async function relayWhileConnected(
     if (last.position > state.relayed) {
       state.relayed = last.position;
       if (!(await context.saveCheckpoint(tenant, last.position))) throw new TenantReleasedError();
+    } else if (last.position < state.relayed) {
+      // JetStream acknowledged events it no longer holds (a nats-server killed before it wrote them out, or a
+      // purge): a tenant's messages go in order, so nothing after its last one is there. Publish them again.
+      logger.warn(
+        {tenant, checkpoint: state.relayed, held: last.position},
+        'relay: JetStream holds less of this tenant than it acknowledged; publishing the missing events again',
+      );
+      state.relayed = last.position;
     }
   }
   let expectedSeq = last?.seq ?? 0;
