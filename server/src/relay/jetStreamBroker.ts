@@ -46,12 +46,16 @@ export type Broker = {
   /**
    * Publishes `events` of `tenant` as one atomic batch, only if JetStream's
    * last message on the tenant's subjects is still `expectedSeq` (0: none);
-   * resolves with the sequence of the batch's last message and the number of
+   * resolves with the sequence of the batch's last message, its position, and the number of
    * events published: all of them, or those before the first one larger
    * than NATS takes (which throws when it comes first). Nothing of a refused
    * batch is stored.
    */
-  publishBatch(tenant: string, events: readonly EncodedEvent[], expectedSeq: number): Promise<{seq: number; count: number}>;
+  publishBatch(
+    tenant: string,
+    events: readonly EncodedEvent[],
+    expectedSeq: number,
+  ): Promise<{seq: number; count: number; lastPosition: number}>;
   close(): Promise<void>;
 };
 
@@ -189,7 +193,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
       if ((batch !== undefined && answer.count !== count) || typeof answer.seq !== 'number') {
         throw new BatchRefusedError(`JetStream answered a batch of ${count} events with ${JSON.stringify(answer)}`);
       }
-      return {seq: answer.seq, count};
+      return {seq: answer.seq, count, lastPosition: messages[count - 1]!.envelope.position};
     },
     close: () => connection.close(),
   };

@@ -4,7 +4,6 @@ import type {EventStore} from '../engine/eventStore.js';
 import {FencedError, MAX_BATCH_EVENTS, type Broker} from './jetStreamBroker.js';
 import {CheckpointSaver} from './checkpointSaver.js';
 import {EventQueue, type ReadAheadBudget} from './eventQueue.js';
-import {readEnvelope} from './relayedMessage.js';
 import {abortableSleep} from './abortableSleep.js';
 
 /** Bytes of one atomic batch at most (a batch holds at least one event, whatever its size). */
@@ -153,9 +152,8 @@ async function relayWhileConnected(
     for (;;) {
       const batch = await queue.take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
       if (!checkpoint.held) throw new TenantReleasedError();
-      const {seq, count} = await broker.publishBatch(tenant, batch, expectedSeq);
+      const {seq, count, lastPosition: position} = await broker.publishBatch(tenant, batch, expectedSeq);
       expectedSeq = seq;
-      const position = readEnvelope(batch[count - 1]!).position;
       state.relayed = position;
       state.published += count;
       state.error = undefined;
