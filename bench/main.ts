@@ -48,6 +48,7 @@ import {
 import {startJetStream} from './jetstream.js';
 import {postgresSuite} from './postgresSuite.js';
 import {relaySuite} from './relaySuite.js';
+import {groupSuite} from './groupSuite.js';
 import {levelBatchedWrites, levelIteration, levelSyncedCommitLatency, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,6 +62,7 @@ const plan = quick
       catchUp: 50_000,
       postgresCatchUp: 20_000,
       relayBacklog: 20_000,
+      groupEvents: 20_000,
       liveSeconds: 2,
       crowdSeconds: 2,
       stallBytes: 8 * 2 ** 20,
@@ -76,6 +78,7 @@ const plan = quick
       catchUp: 1_000_000,
       postgresCatchUp: 200_000,
       relayBacklog: 200_000,
+      groupEvents: 200_000,
       liveSeconds: 6,
       crowdSeconds: 10,
       stallBytes: 128 * 2 ** 20,
@@ -1061,7 +1064,7 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  // --only append,catchup,live,ghz,postgres,relay runs some suites (while working on one); the default runs all.
+  // --only append,catchup,live,ghz,postgres,relay,groups runs some suites (while working on one); the default runs all.
   const only = process.argv
     .find(a => a.startsWith('--only='))
     ?.slice('--only='.length)
@@ -1090,7 +1093,9 @@ async function main(): Promise<void> {
       record,
       startStore: startStoreWith,
     });
-  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres, relay};
+  const groups = (): Promise<void> =>
+    groupSuite({sizes: SIZES, rounds: plan.rounds, events: plan.groupEvents, record, startStore: startStoreWith, appendLoad, catchUp});
+  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres, relay, groups};
   for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);

@@ -1,55 +1,9 @@
-import {createWriteStream, readFileSync} from 'node:fs';
+import {createWriteStream} from 'node:fs';
 import {once} from 'node:events';
-import {ChannelCredentials} from '@grpc/grpc-js';
-import {Command, Option} from 'commander';
-import {createEventStoreClient, type EventStoreClient, type ExpectedRevision} from '../client/src/index.js';
-import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {Command} from 'commander';
+import type {ExpectedRevision} from '../client/src/index.js';
+import {connect, eventLine, printJsonLine, withConnection, type ConnectionFlags} from './connection.js';
 import {startProgress} from './progress.js';
-
-type ConnectionFlags = {
-  address: string;
-  tenant?: string;
-  apiKey?: string;
-  tlsCa?: string;
-  tlsClientCert?: string;
-  tlsClientKey?: string;
-};
-
-/** Adds the options every client command shares: where the server is and who we are. */
-function withConnection(command: Command): Command {
-  return command
-    .addOption(new Option('--address <host:port>', 'server address').env('EDUPULSE_ADDRESS').default('127.0.0.1:50051'))
-    .addOption(new Option('--tenant <tenant>', 'tenant (default: the key\'s, or "default")').env('EDUPULSE_TENANT'))
-    .addOption(new Option('--api-key <key>', 'API key').env('EDUPULSE_API_KEY'))
-    .addOption(new Option('--tls-ca <file>', 'CA certificate (PEM): connect with TLS').env('EDUPULSE_TLS_CA'))
-    .addOption(new Option('--tls-client-cert <file>', 'client certificate (PEM), for mutual TLS').env('EDUPULSE_TLS_CLIENT_CERT'))
-    .addOption(new Option('--tls-client-key <file>', 'client key (PEM), for mutual TLS').env('EDUPULSE_TLS_CLIENT_KEY'));
-}
-
-function connect(flags: ConnectionFlags): EventStoreClient {
-  const credentials =
-    flags.tlsCa === undefined
-      ? undefined
-      : ChannelCredentials.createSsl(
-          readFileSync(flags.tlsCa),
-          flags.tlsClientKey === undefined ? null : readFileSync(flags.tlsClientKey),
-          flags.tlsClientCert === undefined ? null : readFileSync(flags.tlsClientCert),
-        );
-  return createEventStoreClient(flags.address, {
-    ...(flags.tenant === undefined ? {} : {tenant: flags.tenant}),
-    ...(flags.apiKey === undefined ? {} : {apiKey: flags.apiKey}),
-    ...(credentials === undefined ? {} : {credentials}),
-  });
-}
-
-function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-/** One recorded event as a JSON line: the proto3 JSON mapping, as grpcurl and every language print it. */
-function eventLine(event: RecordedEvent): unknown {
-  return RecordedEvent.toJSON(event);
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -14,6 +14,7 @@
 import {readFileSync} from 'node:fs';
 import {Command, CommanderError} from 'commander';
 import {clientCommands} from './clientCommands.js';
+import {groupCommands} from './groupCommands.js';
 import {dataCommands} from './dataCommands.js';
 import {serveCommand} from './serveCommand.js';
 import {InvalidSettingError} from '../server/src/config/settings.js';
@@ -25,7 +26,7 @@ const program = new Command('edupulse-es')
   .version(version)
   .showHelpAfterError();
 program.addCommand(serveCommand(), {isDefault: true});
-for (const command of [...clientCommands(), ...dataCommands()]) program.addCommand(command);
+for (const command of [...clientCommands(), groupCommands(), ...dataCommands()]) program.addCommand(command);
 // Usage errors (unknown option, missing argument) exit 2, after commander has printed them.
 const throwInsteadOfExit = (command: Command): void => {
   command.exitOverride();

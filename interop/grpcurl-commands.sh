@@ -43,6 +43,18 @@ grpcurl -plaintext -d '{
   }]
 }' 127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/Append
 
+# step: create-group: a consumer group over school-a's log, for competing consumers
+grpcurl -plaintext -d '{"tenant": "school-a", "name": "mailer"}' \
+  127.0.0.1:50051 edupulse.eventstore.v1.ConsumerGroupService/CreateConsumerGroup
+
+# step: consume: join the group (-d @ reads the messages from standard input), then ack both events
+(echo '{"join": {"tenant": "school-a", "group": "mailer", "credit": 10}}'; sleep 1; echo '{"acks": ["1", "2"]}'; sleep 1) |
+  grpcurl -plaintext -d @ 127.0.0.1:50051 edupulse.eventstore.v1.ConsumerGroupService/Consume
+
+# step: describe-group: where the group stands; its checkpoint is 2 once both acks are saved
+grpcurl -plaintext -d '{"tenant": "school-a", "name": "mailer"}' \
+  127.0.0.1:50051 edupulse.eventstore.v1.ConsumerGroupService/DescribeConsumerGroup
+
 # step: invalid: a bad request gets INVALID_ARGUMENT with a google.rpc.BadRequest detail
 grpcurl -plaintext -d '{"stream": "lesson 1"}' \
   127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/ReadStream

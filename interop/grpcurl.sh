@@ -32,7 +32,7 @@ check() { # name needle...
   step "$name" $ok "$( [ $ok = 0 ] || head -c 300 "$work/$name.out" | tr '\n' ' ')"
 }
 
-run list; check list edupulse.eventstore.v1.EventStoreService grpc.health.v1.Health
+run list; check list edupulse.eventstore.v1.EventStoreService edupulse.eventstore.v1.ConsumerGroupService grpc.health.v1.Health
 run describe-service; check describe-service 'service EventStoreService {' 'rpc Subscribe'
 run describe-envelope; check describe-envelope 'message RecordedEvent {' 'uint64 position = 5;'
 run health; check health '"status": "SERVING"'
@@ -53,6 +53,10 @@ check subscribe '"caughtUp"' '"0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11"' '"0190c3b2
 order=$(grep -oE '"caughtUp"|0190c3b2-7f3a|0190c3b2-8a1e' "$work/subscribe.out" | tr '\n' ' ')
 [ "$order" = '0190c3b2-7f3a "caughtUp" 0190c3b2-8a1e ' ]; step subscribe-order $? "$order"
 
+run create-group; check create-group '"name": "mailer"' '"orderingKey": "ORDERING_KEY_STREAM"'
+run consume; check consume '"joined"' '"deliveries"' '"0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11"' '"0190c3b2-8a1e-7b2c-8d3f-4e5a6b7c8d9e"' '"settled"'
+sleep 1.5 # the group saves its progress every second
+run describe-group; check describe-group '"checkpoint": "2"' '"logPosition": "2"'
 run invalid; check invalid 'Code: InvalidArgument' 'must be letters, digits' 'google.rpc.BadRequest' '"field": "stream"'
 
 exit $((failures > 0))

@@ -25,6 +25,12 @@ import {
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 import {createSubscription, type SubscribeOptions, type Subscription} from './subscription.js';
+import {
+  ConsumerGroupServiceDefinition,
+  type ConsumerGroupServiceClient,
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
+import {ConsumerGroupAdmin} from './consumerGroupAdmin.js';
+import {createConsumer, type ConsumeOptions, type ConsumerMessage} from './consumer.js';
 import {uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 
 /** Envelope fields an appended event may carry besides its payload. */
@@ -105,7 +111,7 @@ export type ReadOptions = CallOptions & {
 };
 
 /** A typed, retrying, resumable client of the EduPulse event store. */
-export type EventStoreClient = {
+export type EventStoreClient = ConsumerGroupAdmin & {
   /**
    * Appends events to a stream, all or nothing. Event ids are made before the
    * first try, so a timed-out or dropped call is retried without duplicating.
@@ -127,8 +133,15 @@ export type EventStoreClient = {
   ): Promise<{exists: boolean; revision: bigint | undefined; lastPosition: bigint | undefined; logPosition: bigint}>;
   /** Subscribes to the log or a stream: history, then live, resuming by itself after disconnects. */
   subscribe(options?: SubscribeOptions): Subscription;
+  /**
+   * Consumes a consumer group: `for await (const message of client.consume(group, {signal}))`,
+   * then `message.ack()` or `message.nack({action, reason})`. Reconnects by itself.
+   */
+  consume(group: string, options?: ConsumeOptions): AsyncIterable<ConsumerMessage>;
   /** The generated nice-grpc client, for anything this layer does not cover. */
   readonly raw: EventStoreServiceClient;
+  /** The generated nice-grpc client of consumer groups. */
+  readonly rawGroups: ConsumerGroupServiceClient;
   /** Closes the channel (when the client created it). */
   close(): void;
 };
@@ -225,19 +238,25 @@ export function createEventStoreClient(target: string | Channel, options: EventS
   const tenantOf = (o: CallOptions | undefined): string => o?.tenant ?? options.tenant ?? '';
   const deadlineMs = options.deadlineMs ?? 10_000;
   const encoding = options.encoding ?? 'protobuf';
-  const raw = createClientFactory()
-    .use(errorDetailsClientMiddleware)
-    .use(retryMiddleware)
-    .use(deadlineMiddleware)
-    .create(EventStoreClientDefinition, channel, {
-      '*': {
-        retryMaxAttempts: options.maxAttempts ?? 5,
-        retryableStatuses: RETRYABLE_STATUSES,
-        ...(options.apiKey === undefined ? {} : {metadata: Metadata({authorization: `Bearer ${options.apiKey}`})}),
-      },
-      // Safe because every event carries its id from the first try on.
-      append: {retry: true},
-    });
+  // One middleware chain and one set of call defaults for both services' clients.
+  const factory = createClientFactory().use(errorDetailsClientMiddleware).use(retryMiddleware).use(deadlineMiddleware);
+  const everyCall = {
+    retryMaxAttempts: options.maxAttempts ?? 5,
+    retryableStatuses: RETRYABLE_STATUSES,
+    ...(options.apiKey === undefined ? {} : {metadata: Metadata({authorization: `Bearer ${options.apiKey}`})}),
+  };
+  const raw = factory.create(EventStoreClientDefinition, channel, {
+    '*': everyCall,
+    // Safe because every event carries its id from the first try on.
+    append: {retry: true},
+  });
+  const rawGroups = factory.create(ConsumerGroupServiceDefinition, channel, {
+    '*': everyCall,
+    // Reads are safe to retry; creating, deleting and replaying are not (a retry could answer ALREADY_EXISTS or NOT_FOUND).
+    listConsumerGroups: {retry: true},
+    describeConsumerGroup: {retry: true},
+    listParkedEvents: {retry: true},
+  });
 
   /**
    * Runs one call with its deadline and cancellation: the caller's signal, if
@@ -281,7 +300,12 @@ export function createEventStoreClient(target: string | Channel, options: EventS
   const pipeline = options.appendSession === false ? undefined : AppendPipeline(raw, unaryAppend);
 
   const client: EventStoreClient = {
+    ...ConsumerGroupAdmin(rawGroups, call, tenantOf),
     raw,
+    rawGroups,
+    consume(group, o = {}) {
+      return createConsumer(rawGroups, group, {...o, tenant: tenantOf(o)});
+    },
     appendToStream(stream, events, o) {
       // Built once: every retry sends the very same ids.
       const request: AppendRequest = {

@@ -1,6 +1,6 @@
-import {delay, isAbortError} from 'abort-controller-x';
 import {ClientError, Status} from 'nice-grpc-common';
-import {callSignal, whenAborted} from './abortWatch.js';
+import {whenAborted} from './abortWatch.js';
+import {HeartbeatTimeout, isReconnectable, pause, reconnectDelayMs} from './reconnect.js';
 import {EventStoreError} from './errors.js';
 import type {EventFilter} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import type {
@@ -55,20 +55,6 @@ export type Subscription = AsyncIterable<SubscriptionMessage> & {
   /** The position of the last event delivered or checkpoint passed: where a restart would resume. */
   readonly position: bigint;
 };
-
-const RETRYABLE = new Set([
-  Status.UNAVAILABLE,
-  Status.INTERNAL,
-  Status.UNKNOWN,
-  Status.CANCELLED,
-  Status.DEADLINE_EXCEEDED,
-  Status.RESOURCE_EXHAUSTED,
-]);
-
-/** The connection went silent for longer than the heartbeat timeout. */
-class HeartbeatTimeout extends Error {
-  override name = 'HeartbeatTimeout';
-}
 
 /**
  * Creates a subscription that survives disconnects and server restarts: it
@@ -173,19 +159,10 @@ export function createSubscription(
         }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        const retryable =
-          attempt.signal.reason instanceof HeartbeatTimeout ||
-          (error instanceof ClientError && RETRYABLE.has(error.code)) ||
-          (isAbortError(error) && !signal.aborted);
-        if (!retryable || ++failures > maxAttempts) throw EventStoreError.from(error);
-        const delayMs = Math.min(100 * 2 ** (failures - 1), 5000) * (0.5 + Math.random() / 2);
+        if (!isReconnectable(error, attempt.signal, signal) || ++failures > maxAttempts) throw EventStoreError.from(error);
+        const delayMs = reconnectDelayMs(failures);
         options.onReconnect?.(error, failures, delayMs);
-        const backoff = callSignal(signal);
-        try {
-          await delay(backoff.signal, delayMs);
-        } finally {
-          backoff.release();
-        }
+        await pause(signal, delayMs);
       } finally {
         clearTimeout(timer);
         unwatch();

@@ -183,9 +183,51 @@ func run(address string) error {
 		if events, ok := message.Content.(*eventstorev1.SubscribeResponse_Events); ok {
 			live := events.Events.Events[0]
 			step("subscribe-live", live.EventId == liveID && live.Position == caughtUp+1, fmt.Sprintf("position=%d", live.Position))
-			return nil
+			return consumeGroup(ctx, conn, live.Position)
 		}
 	}
+}
+
+// consumeGroup creates a consumer group, joins it over the bidirectional
+// Consume call, acks every event it is given, and checks that each of the
+// tenant's logPosition events came once and was settled.
+func consumeGroup(ctx context.Context, conn *grpc.ClientConn, logPosition uint64) error {
+	groups := eventstorev1.NewConsumerGroupServiceClient(conn)
+	if _, err := groups.CreateConsumerGroup(ctx, &eventstorev1.CreateConsumerGroupRequest{Tenant: tenant, Name: "go-workers"}); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	callCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	call, err := groups.Consume(callCtx)
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	if err := call.Send(&eventstorev1.ConsumeRequest{Join: &eventstorev1.ConsumeJoin{Tenant: tenant, Group: "go-workers", Credit: 10}}); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	delivered := map[uint64]bool{}
+	settled := 0
+	for uint64(settled) < logPosition {
+		message, err := call.Recv()
+		if err != nil {
+			return fmt.Errorf("consume: %w", err)
+		}
+		switch content := message.Content.(type) {
+		case *eventstorev1.ConsumeResponse_Deliveries:
+			var acks []uint64
+			for _, d := range content.Deliveries.Deliveries {
+				delivered[d.Event.Position] = true
+				acks = append(acks, d.Event.Position)
+			}
+			if err := call.Send(&eventstorev1.ConsumeRequest{Acks: acks, Credit: uint32(len(acks))}); err != nil {
+				return fmt.Errorf("ack: %w", err)
+			}
+		case *eventstorev1.ConsumeResponse_Settlements:
+			settled += len(content.Settlements.Settled)
+		}
+	}
+	step("consume-group", uint64(len(delivered)) == logPosition && uint64(settled) == logPosition, fmt.Sprintf("delivered=%d settled=%d", len(delivered), settled))
+	return nil
 }
 
 func main() {

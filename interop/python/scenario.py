@@ -24,6 +24,7 @@ from google.rpc import error_details_pb2  # noqa: E402
 from grpc_status import rpc_status  # noqa: E402
 
 from edupulse.events.v1 import events_pb2  # noqa: E402
+from edupulse.eventstore.v1 import consumer_groups_pb2 as groups, consumer_groups_pb2_grpc  # noqa: E402
 from edupulse.eventstore.v1 import event_pb2, event_store_service_pb2 as api, event_store_service_pb2_grpc  # noqa: E402
 
 TENANT = "interop-python"
@@ -162,7 +163,44 @@ def main(address):
     step("subscribe-live", live.event_id == live_id and live.position == caught_up + 1, f"position={live.position}")
     subscription.cancel()
     other.close()
+    consume_group(channel, caught_up + 1)
     channel.close()
+
+
+def consume_group(channel, log_position):
+    """Creates a consumer group, joins it over the bidirectional Consume call, acks every event, and checks the checkpoint."""
+    service = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(channel)
+    service.CreateConsumerGroup(groups.CreateConsumerGroupRequest(tenant=TENANT, name="python-workers"), timeout=10)
+    outgoing = queue.Queue()
+    outgoing.put(groups.ConsumeRequest(join=groups.ConsumeJoin(tenant=TENANT, group="python-workers", credit=10)))
+
+    def requests():
+        while True:
+            request = outgoing.get()
+            if request is None:
+                return
+            yield request
+
+    call = service.Consume(requests(), timeout=30)
+    delivered, settled = [], []
+    for response in call:
+        kind = response.WhichOneof("content")
+        if kind == "deliveries":
+            positions = [d.event.position for d in response.deliveries.deliveries]
+            delivered.extend(positions)
+            outgoing.put(groups.ConsumeRequest(acks=positions, credit=len(positions)))
+        elif kind == "settlements":
+            settled.extend(response.settlements.settled)
+        if len(settled) >= log_position:
+            break
+    outgoing.put(None)
+    call.cancel()
+    described = service.DescribeConsumerGroup(groups.DescribeConsumerGroupRequest(tenant=TENANT, name="python-workers"), timeout=10)
+    step(
+        "consume-group",
+        sorted(delivered) == list(range(1, log_position + 1)) and sorted(settled) == sorted(delivered),
+        f"delivered={len(delivered)} settled={len(settled)} checkpoint={described.status.checkpoint}",
+    )
 
 
 if __name__ == "__main__":

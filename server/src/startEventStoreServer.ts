@@ -7,6 +7,7 @@ import {HealthDefinition, HealthServiceImpl, HealthState} from 'nice-grpc-server
 import {ServerReflection, ServerReflectionService} from 'nice-grpc-server-reflection';
 import {pino, type Logger} from 'pino';
 import {EventStoreServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {ConsumerGroupServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 import {loadKeyRing} from './auth/apiKeys.js';
 import {authMiddleware} from './auth/authMiddleware.js';
 import {callMiddleware} from './grpc/callMiddleware.js';
@@ -27,6 +28,9 @@ import {strictDefinition} from './grpc/strictDecoding.js';
 import {descriptorSetUrl} from './protocolSchemas.js';
 import {startEventRelay, type EventRelay, type RelayStatus} from './relay/eventRelay.js';
 import type {BrokerSettings} from './relay/brokerSettings.js';
+import {ConsumerGroups} from './groups/consumerGroups.js';
+import {ConsumerGroupServiceImpl} from './grpc/consumerGroupService.js';
+import {ConsumerGroupServerDefinition} from './grpc/groupServerDefinition.js';
 
 /** The health service name under which the relay reports: SERVING while connected to JetStream and no tenant failing. */
 export const RELAY_HEALTH_SERVICE = 'edupulse.eventstore.v1.EventRelay';
@@ -135,6 +139,11 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
 
   let store: EventStore | undefined;
   let relay: EventRelay | undefined;
+  let groups: ConsumerGroups | undefined;
+  const groupsOf = (): ConsumerGroups => {
+    if (groups === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
+    return groups;
+  };
   const storeOf = (): EventStore => {
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
@@ -152,11 +161,13 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         storageFiles: [],
       },
     () => relay?.status(),
+    async () => (await groups?.status()) ?? [],
   );
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
     health.setStatus(status);
     health.setStatus(status, EventStoreServiceDefinition.fullName);
+    health.setStatus(status, ConsumerGroupServiceDefinition.fullName);
   };
   setHealth('unhealthy');
 
@@ -175,10 +186,15 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   // Every middleware costs each call a generator hop: authentication only when keys are configured.
   const server = keys === undefined ? base : base.use(authMiddleware(keys));
   server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));
+  server.add(ConsumerGroupServerDefinition, ConsumerGroupServiceImpl(groupsOf, config.limits));
   server.add(strictDefinition(HealthDefinition), HealthServiceImpl(health));
   server.add(
     ServerReflectionService,
-    ServerReflection(readFileSync(descriptorSetUrl), [EventStoreServiceDefinition.fullName, 'grpc.health.v1.Health']),
+    ServerReflection(readFileSync(descriptorSetUrl), [
+      EventStoreServiceDefinition.fullName,
+      ConsumerGroupServiceDefinition.fullName,
+      'grpc.health.v1.Health',
+    ]),
   );
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -197,6 +213,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
         if (shuttingDown === undefined) setHealth('healthy');
       },
     });
+    groups = ConsumerGroups({store, leaseMs: config.consumerGroupLeaseMs, idleMs: config.consumerGroupIdleMs, logger: log});
     const broker = brokerSettingsOf(config);
     if (broker === undefined) {
       log.info('no event broker configured (--event-broker-url): the relay to NATS is off, and subscriptions are the event bus');
@@ -213,6 +230,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     if (config.metricsPort !== undefined) metricsEndpoint = await metrics.listen(config.metricsHost, config.metricsPort);
   } catch (error) {
     server.forceShutdown();
+    await groups?.stop();
     await relay?.stop();
     await store?.close();
     throw error;
@@ -242,6 +260,8 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     // Ends subscriptions and health watches (UNAVAILABLE) so that the calls can drain;
     // in-flight appends commit.
     terminator.terminate();
+    // Consumer groups save their progress and release their parts while the store still takes writes.
+    await groups?.stop();
     // The relay goes first: it reads the log as a subscriber, and resumes where JetStream stands after a restart.
     await relay?.stop();
     await open.stop();

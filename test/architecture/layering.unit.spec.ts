@@ -117,6 +117,15 @@ describe('layering', () => {
     expect(violations('server/src/relay/', rule)).toEqual([]);
   });
 
+  it('keeps consumer groups on the engine interface', () => {
+    const rule = (i: Import) =>
+      isPackage('@grpc/grpc-js', 'nice-grpc', 'nice-grpc-common')(i) ||
+      ['server/src/grpc/', 'server/src/backends/', 'server/src/observability/', 'server/src/auth/', 'server/src/relay/'].some(f =>
+        under(f)(i),
+      );
+    expect(violations('server/src/groups/', rule)).toEqual([]);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

@@ -4,6 +4,7 @@ import {uuidBytes, uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {DuplicateEventIdError, WrongExpectedRevisionError} from '../../server/src/engine/errors.js';
 import type {ExpectedRevision} from '../../server/src/engine/expectedRevision.js';
+import type {ConsumerGroupDefinition} from '../../server/src/engine/consumerGroupLedger.js';
 import type {EventStore, SubscribeCommand, SubscriptionMessage} from '../../server/src/engine/eventStore.js';
 import type {AppendCommand, AppendResult, NewEvent} from '../../server/src/engine/types.js';
 import {range} from '../support/events.js';
@@ -387,6 +388,91 @@ export function eventStoreContract(name: string, backend: ContractBackend): void
       const after = await engine.append(appendCommand('t', 'after', [{}]));
       expect(after.firstPosition).toBe(retried.lastPosition + 1);
       expect((await wholeLog(engine, 't')).map(e => Number(e.position))).toEqual(range(1, after.lastPosition));
+    });
+
+    it('keeps consumer groups: definitions, progress across reopening, parked events, and deletes them whole', async () => {
+      let engine = await open();
+      const group: ConsumerGroupDefinition = {
+        tenant: 't',
+        name: 'mailer',
+        stream: undefined,
+        filter: {streams: [], streamPrefixes: ['lesson-'], eventTypes: [], eventTypePrefixes: []},
+        orderingKey: 'stream',
+        partitions: 3,
+        startAfter: 0,
+        settings: {maxInFlightPerConsumer: 8, ackTimeoutMs: 1000, maxAttempts: 2, retryBackoffMs: 10, maxRetryBackoffMs: 100},
+        createdAt: new Date('2026-12-06T10:00:00.123Z'),
+        replayRequestedAt: undefined,
+        replayUpTo: 0,
+      };
+      const ledger = () => engine.consumerGroupLedger;
+      expect(await ledger().create(group)).toBe(true);
+      expect(await ledger().create(group)).toBe(false);
+      expect(await ledger().create({...group, tenant: 'u'})).toBe(true);
+      expect(await ledger().get('t', 'mailer')).toEqual(group);
+      expect(await ledger().get('t', 'other')).toBeUndefined();
+      expect((await ledger().list('t')).map(g => g.name)).toEqual(['mailer']);
+
+      const claimed = await ledger().claim('t', 'mailer', 'server-1', 10_000, true);
+      expect(claimed.held.map(c => c.partition).sort()).toEqual([0, 1, 2]);
+      expect(claimed.held.every(c => c.progress.checkpoint === 0 && !c.takenOver)).toBe(true);
+      expect(await ledger().save('t', 'mailer', 1, 'server-1', {checkpoint: 7, settledAbove: [9, 12]})).toBe(true);
+      await ledger().park('t', 'mailer', {
+        position: 8,
+        partition: 1,
+        reason: 'refused',
+        attempts: 2,
+        parkedAt: new Date('2026-12-06T10:01:00Z'),
+      });
+      await ledger().park('t', 'mailer', {
+        position: 3,
+        partition: 0,
+        reason: 'bad',
+        attempts: 1,
+        parkedAt: new Date('2026-12-06T10:02:00Z'),
+      });
+      await ledger().park('t', 'mailer', {
+        position: 8,
+        partition: 1,
+        reason: 'refused again',
+        attempts: 4,
+        parkedAt: new Date('2026-12-06T10:03:00Z'),
+      });
+      const updated = {
+        ...group,
+        settings: {...group.settings, maxAttempts: 9},
+        replayRequestedAt: new Date('2026-12-06T11:00:00Z'),
+        replayUpTo: 5,
+      };
+      expect(await ledger().update(updated)).toBe(true);
+      expect(await ledger().update({...group, name: 'missing'})).toBe(false);
+      await ledger().release('t', 'mailer', 'server-1', [0, 1, 2]);
+
+      engine = await open();
+      expect(await ledger().get('t', 'mailer')).toEqual(updated);
+      const again = await ledger().claim('t', 'mailer', 'server-1', 10_000, true);
+      expect(again.held.find(c => c.partition === 1)?.progress).toEqual({checkpoint: 7, settledAbove: [9, 12]});
+      expect((await ledger().partitions('t', 'mailer')).map(p => p.checkpoint)).toEqual([0, 7, 0]);
+      expect(await ledger().parked('t', 'mailer', 0, 10)).toEqual([
+        {position: 3, partition: 0, reason: 'bad', attempts: 1, parkedAt: new Date('2026-12-06T10:02:00Z')},
+        {position: 8, partition: 1, reason: 'refused again', attempts: 4, parkedAt: new Date('2026-12-06T10:03:00Z')},
+      ]);
+      expect((await ledger().parked('t', 'mailer', 3, 10)).map(p => p.position)).toEqual([8]);
+      expect((await ledger().parked('t', 'mailer', 0, 10, 1)).map(p => p.position)).toEqual([8]);
+      expect(await ledger().parkedCount('t', 'mailer')).toBe(2);
+      expect(await ledger().parkedCount('t', 'mailer', 5)).toBe(1);
+      await ledger().unpark('t', 'mailer', 3);
+      expect(await ledger().parkedCount('t', 'mailer')).toBe(1);
+
+      expect(await ledger().delete('t', 'mailer')).toBe(true);
+      expect(await ledger().delete('t', 'mailer')).toBe(false);
+      expect(await ledger().get('t', 'mailer')).toBeUndefined();
+      expect(await ledger().parkedCount('t', 'mailer')).toBe(0);
+      expect(await ledger().save('t', 'mailer', 1, 'server-1', {checkpoint: 8, settledAbove: []})).toBe(false);
+      // A group of the same name starts afresh; the other tenant's is untouched.
+      expect(await ledger().create(group)).toBe(true);
+      expect((await ledger().partitions('t', 'mailer')).map(p => p.checkpoint)).toEqual([0, 0, 0]);
+      expect(await ledger().get('u', 'mailer')).toEqual({...group, tenant: 'u'});
     });
   });
 }

@@ -35,13 +35,17 @@ async function reflect(build: (r: ServerReflectionRequest) => void): Promise<Ser
   }
 }
 
-it('lists the event store and health services through server reflection', async () => {
+it('lists the event store, consumer group and health services through server reflection', async () => {
   const response = await reflect(r => r.setListServices(''));
   const names = response
     .getListServicesResponse()!
     .getServiceList()
     .map(s => s.getName());
-  expect(names.sort()).toEqual(['edupulse.eventstore.v1.EventStoreService', 'grpc.health.v1.Health']);
+  expect(names.sort()).toEqual([
+    'edupulse.eventstore.v1.ConsumerGroupService',
+    'edupulse.eventstore.v1.EventStoreService',
+    'grpc.health.v1.Health',
+  ]);
 });
 
 it('serves the schemas a generic client needs: the API, and the rich error details it sends', async () => {

@@ -11,6 +11,16 @@ import {
   ReadStreamRequest,
   SubscribeRequest,
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
+import {
+  ConsumeRequest,
+  type NackAction,
+  CreateConsumerGroupRequest,
+  DeleteConsumerGroupRequest,
+  DescribeConsumerGroupRequest,
+  ListParkedEventsRequest,
+  ReplayParkedEventsRequest,
+  UpdateConsumerGroupRequest,
+} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 import {Timestamp} from '@edupulse/event-store-protocol/gen/google/protobuf/timestamp.js';
 import {healthAt, startTestServer, type TestServer} from '../support/testServer.js';
 import {jsonEvent} from '../support/events.js';
@@ -36,11 +46,18 @@ let t: TestServer;
 let raw: RawClient;
 
 beforeAll(async () => {
-  t = await startTestServer({fsync: false});
+  t = await startTestServer({fsync: false, consumerGroupIdleMs: 0});
   raw = RawClient(t.address);
   for (const tenant of TENANTS) {
     await t.client.append({tenant, stream: 'lesson-1', events: [jsonEvent('test.Event', {n: 1}), jsonEvent('test.Other', {n: 2})]});
   }
+  // The consumer group that the fuzzed Consume calls join.
+  const created = await raw.unary(
+    'createConsumerGroup',
+    CreateConsumerGroupRequest.encode(CreateConsumerGroupRequest.fromPartial({name: 'g'})).finish(),
+    DEADLINE_MS,
+  );
+  expect(created.code, created.details).toBe(Status.OK);
 });
 
 afterAll(async () => {
@@ -104,6 +121,42 @@ function seeds(): Record<RawMethod, Uint8Array[]> {
       ).finish(),
       SubscribeRequest.encode(
         SubscribeRequest.fromPartial({from: {$case: 'end', value: {}}, filter: {eventTypePrefixes: ['test.']}}),
+      ).finish(),
+    ],
+    createConsumerGroup: [
+      CreateConsumerGroupRequest.encode(
+        CreateConsumerGroupRequest.fromPartial({
+          name: 'fuzz-g',
+          filter: {eventTypes: ['test.Event']},
+          orderingKey: 2,
+          settings: {maxAttempts: 3, ackTimeoutMs: 1000},
+        }),
+      ).finish(),
+      CreateConsumerGroupRequest.encode(
+        CreateConsumerGroupRequest.fromPartial({
+          tenant: 'fuzz-a',
+          name: 'g2',
+          stream: 'lesson-1',
+          from: {$case: 'afterPosition', value: MAX_U64},
+          partitions: 2 ** 32 - 1,
+        }),
+      ).finish(),
+    ],
+    updateConsumerGroup: [
+      UpdateConsumerGroupRequest.encode({tenant: '', name: 'g', settings: {retryBackoffMs: 10, maxRetryBackoffMs: 2 ** 32 - 1}}).finish(),
+    ],
+    deleteConsumerGroup: [DeleteConsumerGroupRequest.encode({tenant: 'fuzz-a', name: 'fuzz-x'}).finish()],
+    describeConsumerGroup: [DescribeConsumerGroupRequest.encode({tenant: '', name: 'g'}).finish()],
+    listParkedEvents: [ListParkedEventsRequest.encode({tenant: '', group: 'g', afterPosition: MAX_U64, maxCount: 2 ** 32 - 1}).finish()],
+    replayParkedEvents: [ReplayParkedEventsRequest.encode({tenant: '', group: 'g', upToPosition: 1n}).finish()],
+    consume: [
+      ConsumeRequest.encode(ConsumeRequest.fromPartial({join: {group: 'g', credit: 5, heartbeatIntervalMs: 100}})).finish(),
+      ConsumeRequest.encode(
+        ConsumeRequest.fromPartial({
+          acks: [1n, MAX_U64],
+          nacks: [{position: 2n, action: 99 as NackAction, reason: 'ü', retryDelayMs: 2 ** 32 - 1}],
+          credit: 3,
+        }),
       ).finish(),
     ],
   };
@@ -189,7 +242,21 @@ function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
   }
 }
 
-const METHODS: RawMethod[] = ['append', 'appendSession', 'readStream', 'readLog', 'getStreamInfo', 'subscribe'];
+const METHODS: RawMethod[] = [
+  'append',
+  'appendSession',
+  'readStream',
+  'readLog',
+  'getStreamInfo',
+  'subscribe',
+  'createConsumerGroup',
+  'updateConsumerGroup',
+  'deleteConsumerGroup',
+  'describeConsumerGroup',
+  'listParkedEvents',
+  'replayParkedEvents',
+  'consume',
+];
 
 type Case = {method: RawMethod; request: Uint8Array; leadingValid: boolean};
 
@@ -239,6 +306,10 @@ async function call({method, request, leadingValid}: Case): Promise<RawOutcome> 
         AppendSessionRequest.fromPartial({appends: [{requestId: 7n, append: {stream: 'lesson-9', events: [jsonEvent('test.Event', {})]}}]}),
       ).finish();
       return raw.bidi(method, leadingValid ? [valid, request] : [request], DEADLINE_MS);
+    }
+    case 'consume': {
+      const join = ConsumeRequest.encode(ConsumeRequest.fromPartial({join: {group: 'g', credit: 1}})).finish();
+      return raw.bidi(method, leadingValid ? [join, request] : [request], DEADLINE_MS);
     }
     default:
       return raw.unary(method, request, DEADLINE_MS);

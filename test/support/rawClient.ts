@@ -3,7 +3,7 @@ import {Client, Metadata, credentials, status as Status, type ServiceError} from
 /** How a call sent as raw bytes ended: its status, and the response messages' bytes. */
 export type RawOutcome = {code: Status; details: string; messages: Buffer[]};
 
-/** The event store's methods, by their path. */
+/** The event store's methods and the consumer groups', by their path. */
 export const RAW_METHODS = {
   append: '/edupulse.eventstore.v1.EventStoreService/Append',
   appendSession: '/edupulse.eventstore.v1.EventStoreService/AppendSession',
@@ -11,6 +11,13 @@ export const RAW_METHODS = {
   readLog: '/edupulse.eventstore.v1.EventStoreService/ReadLog',
   getStreamInfo: '/edupulse.eventstore.v1.EventStoreService/GetStreamInfo',
   subscribe: '/edupulse.eventstore.v1.EventStoreService/Subscribe',
+  createConsumerGroup: '/edupulse.eventstore.v1.ConsumerGroupService/CreateConsumerGroup',
+  updateConsumerGroup: '/edupulse.eventstore.v1.ConsumerGroupService/UpdateConsumerGroup',
+  deleteConsumerGroup: '/edupulse.eventstore.v1.ConsumerGroupService/DeleteConsumerGroup',
+  describeConsumerGroup: '/edupulse.eventstore.v1.ConsumerGroupService/DescribeConsumerGroup',
+  listParkedEvents: '/edupulse.eventstore.v1.ConsumerGroupService/ListParkedEvents',
+  replayParkedEvents: '/edupulse.eventstore.v1.ConsumerGroupService/ReplayParkedEvents',
+  consume: '/edupulse.eventstore.v1.ConsumerGroupService/Consume',
 } as const;
 export type RawMethod = keyof typeof RAW_METHODS;
 

@@ -1,9 +1,20 @@
 import {ServerError, Status, type ServerMiddleware} from 'nice-grpc';
 import type {KeyRing, Principal, Role} from './apiKeys.js';
 
-const SERVICE_PREFIX = '/edupulse.eventstore.v1.EventStoreService/';
-/** The role each RPC needs; every other RPC of the service needs `read`. */
-const REQUIRED_ROLE: Record<string, Role> = {Append: 'write', AppendSession: 'write'};
+/** The services that need a key: the store's and the consumer groups'. */
+const SERVICE_PREFIXES = ['/edupulse.eventstore.v1.EventStoreService/', '/edupulse.eventstore.v1.ConsumerGroupService/'];
+/** The role each RPC needs; every other RPC of the services needs `read`. */
+const REQUIRED_ROLE: Record<string, Role> = {
+  Append: 'write',
+  AppendSession: 'write',
+  CreateConsumerGroup: 'write',
+  UpdateConsumerGroup: 'write',
+  DeleteConsumerGroup: 'write',
+  ReplayParkedEvents: 'write',
+};
+
+/** A message of a client stream: an append session's appends, or a consumer's join. */
+type StreamedRequest = {appends?: Array<{append?: {tenant?: string}}>; join?: {tenant?: string}};
 const RANK: Record<Role, number> = {read: 0, write: 1, admin: 2};
 const DEFAULT_TENANT = 'default';
 
@@ -19,7 +30,8 @@ export type AuthContext = {principal?: Principal};
  */
 export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
   return async function* authenticate(call, context) {
-    if (!call.method.path.startsWith(SERVICE_PREFIX)) return yield* call.next(call.request, context);
+    const service = SERVICE_PREFIXES.find(prefix => call.method.path.startsWith(prefix));
+    if (service === undefined) return yield* call.next(call.request, context);
     const header = context.metadata.get('authorization');
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (match === null) {
@@ -28,22 +40,23 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
     const principal = keys.authenticate(match[1]!);
     if (principal === undefined) throw new ServerError(Status.UNAUTHENTICATED, 'unknown API key');
 
-    const rpc = call.method.path.slice(SERVICE_PREFIX.length);
+    const rpc = call.method.path.slice(service.length);
     const required = REQUIRED_ROLE[rpc] ?? 'read';
     if (RANK[principal.role] < RANK[required]) {
       throw new ServerError(Status.PERMISSION_DENIED, `API key "${principal.keyId}" has role ${principal.role}; ${rpc} needs ${required}`);
     }
     if (call.method.requestStream) {
-      // An append session: every append on it is confined to the key's tenant.
-      const messages = call.request as AsyncIterable<{appends: Array<{append?: {tenant?: string}}>}>;
+      // An append session's appends and a consumer's join are confined to the key's tenant.
+      const messages = call.request as AsyncIterable<StreamedRequest>;
       const confined = (async function* () {
         for await (const message of messages) {
+          const {appends, join} = message;
           yield {
             ...message,
-            appends: message.appends.map(a => ({
-              ...a,
-              append: {...(a.append ?? {}), tenant: tenantFor(principal, a.append?.tenant ?? '')},
-            })),
+            ...(appends === undefined
+              ? {}
+              : {appends: appends.map(a => ({...a, append: {...(a.append ?? {}), tenant: tenantFor(principal, a.append?.tenant ?? '')}}))}),
+            ...(join === undefined ? {} : {join: {...join, tenant: tenantFor(principal, join.tenant ?? '')}}),
           };
         }
       })();

@@ -59,6 +59,10 @@ export type ServerConfig = {
   eventBrokerTlsCaFile: string | undefined;
   /** How long a server holds a tenant's relay without renewing it (several servers on PostgreSQL). */
   eventBrokerLeaseMs: number;
+  /** Lease on a part of a consumer group (PostgreSQL: how soon another server takes over). */
+  consumerGroupLeaseMs: number;
+  /** How long a consumer group stays loaded after its last consumer on this server left (no flag: tests set it). */
+  consumerGroupIdleMs: number;
   /** JSON file of hashed API keys; without it the server runs open (loopback only, unless `insecureNoAuth`). */
   keysFile: string | undefined;
   /** Allow running without API keys on a non-loopback address. */
@@ -133,6 +137,8 @@ export const defaultConfig: ServerConfig = {
   eventBrokerDuplicateWindowMs: 120_000,
   eventBrokerTlsCaFile: undefined,
   eventBrokerLeaseMs: 15_000,
+  consumerGroupLeaseMs: 15_000,
+  consumerGroupIdleMs: 5000,
   keysFile: undefined,
   insecureNoAuth: false,
   tlsCertFile: undefined,

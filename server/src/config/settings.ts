@@ -191,6 +191,14 @@ export const settings: readonly Setting[] = [
     apply: (c, t) => (c.eventBrokerLeaseMs = integer(t, 1000, 3_600_000, 'milliseconds')),
   },
   {
+    flag: '--consumer-group-lease-ms <ms>',
+    env: 'EDUPULSE_CONSUMER_GROUP_LEASE_MS',
+    defaultText: String(defaultConfig.consumerGroupLeaseMs),
+    description:
+      'how long a server holds a part of a consumer group without renewing it (renewed every third of it): with several servers on PostgreSQL, how soon another takes over from one that died',
+    apply: (c, t) => (c.consumerGroupLeaseMs = integer(t, 1000, 3_600_000, 'milliseconds')),
+  },
+  {
     flag: '--log-level <level>',
     env: 'EDUPULSE_LOG_LEVEL',
     defaultText: defaultConfig.logLevel,

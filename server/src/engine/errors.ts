@@ -135,3 +135,39 @@ export class StartBeyondHeadError extends Error {
     );
   }
 }
+
+/** The tenant has no consumer group of that name (NOT_FOUND). */
+export class ConsumerGroupNotFoundError extends Error {
+  override readonly name = 'ConsumerGroupNotFoundError';
+
+  constructor(
+    readonly tenant: string,
+    readonly group: string,
+  ) {
+    super(`consumer group "${group}" does not exist in tenant "${tenant}"`);
+  }
+}
+
+/** The tenant already has a consumer group of that name (ALREADY_EXISTS). */
+export class ConsumerGroupExistsError extends Error {
+  override readonly name = 'ConsumerGroupExistsError';
+
+  constructor(
+    readonly tenant: string,
+    readonly group: string,
+  ) {
+    super(`consumer group "${group}" already exists in tenant "${tenant}"; update its settings, or delete it first`);
+  }
+}
+
+/** A consumer group's settings do not fit together (INVALID_ARGUMENT on `field`, a proto field path). */
+export class InvalidGroupSettingsError extends Error {
+  override readonly name = 'InvalidGroupSettingsError';
+
+  constructor(
+    readonly field: string,
+    description: string,
+  ) {
+    super(description);
+  }
+}

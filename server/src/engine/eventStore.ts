@@ -1,5 +1,6 @@
 import type {EncodedEvent, EncodedEventBatch, FramedEventBatch} from './encodedEvent.js';
 import type {EventSelection} from './eventFilter.js';
+import type {ConsumerGroupLedger} from './consumerGroupLedger.js';
 import type {RelayLedger} from './relayLedger.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
@@ -73,6 +74,8 @@ export type EventStore = {
   logHead(tenant: string): Promise<number>;
   /** The checkpoints of the broker relay, kept in this store's backend. */
   readonly relayLedger: RelayLedger;
+  /** Consumer groups' definitions, progress and parked events, kept in this store's backend. */
+  readonly consumerGroupLedger: ConsumerGroupLedger;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
   subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   /** Live figures, for tests and metrics. */

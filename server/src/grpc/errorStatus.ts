@@ -3,8 +3,11 @@ import {ServerError, Status} from 'nice-grpc';
 import {BadRequest, ErrorInfo, RichServerError} from 'nice-grpc-error-details';
 import type {Logger} from 'pino';
 import {
+  ConsumerGroupExistsError,
+  ConsumerGroupNotFoundError,
   DuplicateEventIdError,
   IndexesFailedError,
+  InvalidGroupSettingsError,
   LogWriteFailedError,
   OverloadedError,
   ShuttingDownError,
@@ -29,6 +32,9 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
     return new RichServerError(Status.INVALID_ARGUMENT, error.message, [
       BadRequest.fromPartial({fieldViolations: error.violations.map(v => ({...v}))}),
     ]);
+  }
+  if (error instanceof InvalidGroupSettingsError) {
+    return statusOfDomainError(new InvalidArgumentError([{field: error.field, description: error.message}]));
   }
   if (error instanceof StartBeyondHeadError) {
     const field = error.start === 'afterPosition' ? 'after_position' : 'after_revision';
@@ -68,6 +74,16 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
         reason: 'STREAM_NOT_FOUND',
         domain: ERROR_DOMAIN,
         metadata: {tenant: error.tenant, stream: error.stream},
+      }),
+    ]);
+  }
+  if (error instanceof ConsumerGroupNotFoundError || error instanceof ConsumerGroupExistsError) {
+    const notFound = error instanceof ConsumerGroupNotFoundError;
+    return new RichServerError(notFound ? Status.NOT_FOUND : Status.ALREADY_EXISTS, error.message, [
+      ErrorInfo.fromPartial({
+        reason: notFound ? 'CONSUMER_GROUP_NOT_FOUND' : 'CONSUMER_GROUP_EXISTS',
+        domain: ERROR_DOMAIN,
+        metadata: {tenant: error.tenant, group: error.group},
       }),
     ]);
   }

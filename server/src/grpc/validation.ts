@@ -35,15 +35,16 @@ const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 const DEFAULT_READ_COUNT = 100;
 const DEFAULT_BATCH_SIZE = 256;
 const MAX_BATCH_SIZE = 1000;
-const DEFAULT_HEARTBEAT_MS = 10_000;
-const MIN_HEARTBEAT_MS = 100;
-const MAX_HEARTBEAT_MS = 300_000;
+/** Heartbeat interval of a subscription (or a consumer) that asks for none, and the range one may ask for. */
+export const DEFAULT_HEARTBEAT_MS = 10_000;
+export const MIN_HEARTBEAT_MS = 100;
+export const MAX_HEARTBEAT_MS = 300_000;
 
 /**
  * Collects field violations for one request, so that a caller learns every
  * problem at once; `done()` throws them as one INVALID_ARGUMENT.
  */
-function Violations() {
+export function Violations() {
   const found: FieldViolation[] = [];
   return {
     add(field: string, description: string): void {
@@ -54,9 +55,9 @@ function Violations() {
     },
   };
 }
-type Violations = ReturnType<typeof Violations>;
+export type Violations = ReturnType<typeof Violations>;
 
-function checkTenant(v: Violations, tenant: string, limits: Limits): string {
+export function checkTenant(v: Violations, tenant: string, limits: Limits): string {
   if (tenant === '') return DEFAULT_TENANT;
   if (tenant.length > limits.maxTenantLength) {
     v.add('tenant', `must be at most ${limits.maxTenantLength} characters, got ${tenant.length}`);
@@ -66,7 +67,7 @@ function checkTenant(v: Violations, tenant: string, limits: Limits): string {
   return tenant;
 }
 
-function checkStream(v: Violations, field: string, stream: string, limits: Limits): void {
+export function checkStream(v: Violations, field: string, stream: string, limits: Limits): void {
   if (stream === '') v.add(field, 'is required');
   else if (stream.length > limits.maxStreamLength) {
     v.add(field, `must be at most ${limits.maxStreamLength} characters, got ${stream.length}`);
@@ -88,7 +89,7 @@ function checkEventType(v: Violations, field: string, type: string, limits: Limi
   if (problem !== undefined) v.add(field, problem);
 }
 
-function checkSequence(v: Violations, field: string, value: bigint): number {
+export function checkSequence(v: Violations, field: string, value: bigint): number {
   if (value > BigInt(MAX_SEQUENCE)) v.add(field, `must be at most ${MAX_SEQUENCE}`);
   return Number(value);
 }
@@ -126,7 +127,7 @@ function checkCount(v: Violations, field: string, count: number, limits: Limits)
   return count;
 }
 
-function checkFilter(v: Violations, filter: EventFilter | undefined, limits: Limits): EventSelection | undefined {
+export function checkFilter(v: Violations, filter: EventFilter | undefined, limits: Limits): EventSelection | undefined {
   if (filter === undefined) return undefined;
   const entries = filter.streams.length + filter.streamPrefixes.length + filter.eventTypes.length + filter.eventTypePrefixes.length;
   if (entries > limits.maxFilterEntries) {

@@ -21,6 +21,7 @@ export type StoreMetrics = {
 export function StoreMetrics(
   stats: () => EventStoreStats,
   relayStatus: () => Promise<RelayStatus> | undefined = () => undefined,
+  groupStatus: () => Promise<GroupStatus[]> = () => Promise.resolve([]),
 ): StoreMetrics {
   const own = new Registry();
   collectDefaultMetrics({register: own});
@@ -158,6 +159,7 @@ export function StoreMetrics(
     },
   });
   relayMetrics(own, relayStatus);
+  groupMetrics(own, groupStatus);
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {
@@ -192,6 +194,79 @@ export function StoreMetrics(
       };
     },
   };
+}
+
+/** What the consumer-group metrics read of each group loaded on this server. */
+export type GroupStatus = {
+  tenant: string;
+  group: string;
+  lagEvents: number;
+  lagSeconds: number;
+  consumers: number;
+  inFlight: number;
+  delivered: number;
+  redelivered: number;
+  parked: number;
+  acked: number;
+};
+
+/**
+ * Consumer groups' metrics, per group loaded on this server (one with
+ * consumers here, or left by them in the last seconds). A scrape reads the
+ * groups' status once. Counters are this server's totals.
+ */
+function groupMetrics(registry: Registry, groupStatus: () => Promise<GroupStatus[]>): void {
+  let scrape: {at: number; status: Promise<GroupStatus[]>} | undefined;
+  const current = (): Promise<GroupStatus[]> => {
+    const now = Date.now();
+    if (scrape === undefined || now - scrape.at > 100) scrape = {at: now, status: groupStatus()};
+    return scrape.status;
+  };
+  const labelNames = ['tenant', 'group'] as const;
+  const metric = (kind: typeof Gauge | typeof Counter, name: string, help: string, value: (g: GroupStatus) => number): void => {
+    new kind({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const g of await current()) {
+          const labels = {tenant: g.tenant, group: g.group};
+          if (this instanceof Gauge) this.set(labels, value(g));
+          else this.inc(labels, value(g));
+        }
+      },
+    });
+  };
+  metric(
+    Gauge,
+    'edupulse_consumer_group_lag_events',
+    "Log positions between the group's checkpoint (its parts held here) and the log's head.",
+    g => g.lagEvents,
+  );
+  metric(
+    Gauge,
+    'edupulse_consumer_group_lag_seconds',
+    "Age of the group's oldest unsettled event on this server (0 when none).",
+    g => g.lagSeconds,
+  );
+  metric(Gauge, 'edupulse_consumer_group_consumers', "The group's consumers connected to this server.", g => g.consumers);
+  metric(Gauge, 'edupulse_consumer_group_in_flight', "Events in flight to the group's consumers on this server.", g => g.inFlight);
+  metric(
+    Counter,
+    'edupulse_consumer_group_delivered_total',
+    'Deliveries to the consumers of the group, redeliveries included.',
+    g => g.delivered,
+  );
+  metric(
+    Counter,
+    'edupulse_consumer_group_redelivered_total',
+    'Deliveries of events delivered before (retries, timeouts, consumers gone).',
+    g => g.redelivered,
+  );
+  metric(Counter, 'edupulse_consumer_group_acked_total', 'Events the consumers of the group acknowledged.', g => g.acked);
+  metric(Counter, 'edupulse_consumer_group_parked_total', 'Events the group parked (after max attempts, or by a nack).', g => g.parked);
 }
 
 /**

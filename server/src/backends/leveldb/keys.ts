@@ -15,6 +15,9 @@ import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
  * | `I`  | I tenant 0 event id (16 bytes)   | position, revision, stream              |
  * | `T`  | T tenant                         | the tenant log's last position          |
  * | `R`  | R tenant                         | the broker relay's checkpoint (position)|
+ * | `G`  | G tenant 0 group                 | a consumer group's definition (JSON)    |
+ * | `Q`  | Q tenant 0 group 0 part (4 bytes)| a group part's progress (JSON)          |
+ * | `P`  | P tenant 0 group 0 position      | a group's parked event (JSON)           |
  * | `V`  | V                                | storage format version                  |
  *
  * The log is stored in pages: the events of one group commit at consecutive
@@ -53,6 +56,9 @@ const STREAM_HEAD = 0x48; // 'H'
 const EVENT_ID = 0x49; // 'I'
 const TENANT_HEAD = 0x54; // 'T'
 const RELAY_CHECKPOINT = 0x52; // 'R'
+const CONSUMER_GROUP = 0x47; // 'G'
+const GROUP_PROGRESS = 0x51; // 'Q'
+const PARKED_EVENT = 0x50; // 'P'
 
 /** Key of the storage format version. */
 export const FORMAT_VERSION_KEY = Buffer.from('V');
@@ -172,6 +178,62 @@ export function relayCheckpointKey(tenant: string): Buffer {
 
 /** Range options covering every relay checkpoint key. */
 export const RELAY_CHECKPOINT_KEYS = {gte: Buffer.from([RELAY_CHECKPOINT]), lt: Buffer.from([RELAY_CHECKPOINT + 1])};
+
+/** Key of a consumer group's definition. Group names never contain 0x00. */
+export function consumerGroupKey(tenant: string, group: string): Buffer {
+  const {key, offset} = prefixed(CONSUMER_GROUP, tenant, Buffer.byteLength(group));
+  key.write(group, offset);
+  return key;
+}
+
+/** Range options covering every consumer group definition of a tenant. */
+export function consumerGroupRange(tenant: string): {gte: Buffer; lt: Buffer} {
+  const {key: gte} = prefixed(CONSUMER_GROUP, tenant, 0);
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = 1;
+  return {gte, lt};
+}
+
+/** The prefix of a group's keys of one kind: kind, tenant, 0x00, group, 0x00. */
+function groupPrefixed(kind: number, tenant: string, group: string, restLength: number): {key: Buffer; offset: number} {
+  const groupLength = Buffer.byteLength(group);
+  const {key, offset} = prefixed(kind, tenant, groupLength + 1 + restLength);
+  key.write(group, offset);
+  key[offset + groupLength] = 0;
+  return {key, offset: offset + groupLength + 1};
+}
+
+/** Key of the progress of part `partition` of a consumer group. */
+export function groupProgressKey(tenant: string, group: string, partition: number): Buffer {
+  const {key, offset} = groupPrefixed(GROUP_PROGRESS, tenant, group, 4);
+  key.writeUInt32BE(partition, offset);
+  return key;
+}
+
+/** Reads the part back out of a {@link groupProgressKey}. */
+export function partitionOfProgressKey(key: Uint8Array): number {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).readUInt32BE(key.byteLength - 4);
+}
+
+/** Range options covering every part's progress of a group. */
+export function groupProgressRange(tenant: string, group: string): {gte: Buffer; lt: Buffer} {
+  const {key: gte} = groupPrefixed(GROUP_PROGRESS, tenant, group, 0);
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = 1;
+  return {gte, lt};
+}
+
+/** Key of a group's parked event at `position`. */
+export function parkedEventKey(tenant: string, group: string, position: number): Buffer {
+  const {key, offset} = groupPrefixed(PARKED_EVENT, tenant, group, 8);
+  writeSequence(key, position, offset);
+  return key;
+}
+
+/** Range options covering a group's parked events after `afterPosition`, up to `upTo`. */
+export function parkedEventRange(tenant: string, group: string, afterPosition: number, upTo = MAX_SEQUENCE): {gt: Buffer; lte: Buffer} {
+  return {gt: parkedEventKey(tenant, group, afterPosition), lte: parkedEventKey(tenant, group, upTo)};
+}
 
 /** An event found through the stream index: its revision, its position and the key (last position) of its page. */
 export type IndexEntry = {revision: number; position: number; page: number};

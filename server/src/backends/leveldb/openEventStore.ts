@@ -13,6 +13,7 @@ import {ensureReserve} from './diskReserve.js';
 import {RESERVE_BYTES, filesPerLevel, openStorage} from './openStorage.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {levelRelayLedger} from './relayLedger.js';
+import {levelConsumerGroupLedger} from './consumerGroupLedger.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
@@ -219,6 +220,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     streamInfo,
     logHead: tenant => tenants.head(tenant),
     relayLedger: levelRelayLedger(indexDb, indexes),
+    consumerGroupLedger: levelConsumerGroupLedger(indexDb),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),

@@ -16,6 +16,13 @@ import {checkIn, checkOut} from './storageError.js';
  * - `edupulse_relay_checkpoints` holds, per tenant, the last position the
  *   broker relay published and had acknowledged, and which server relays the
  *   tenant until when (its lease).
+ * - `edupulse_consumer_groups` holds each consumer group's definition (JSON,
+ *   as groupDefinitionJson.ts writes it); `edupulse_consumer_group_partitions`
+ *   each part's progress (checkpoint, positions settled above it) and which
+ *   server holds it until when; `edupulse_consumer_group_servers` the servers
+ *   that want a group's parts (they have consumers), so that each takes a fair
+ *   share; `edupulse_parked_events` the events a group set aside. Deleting a
+ *   group deletes the rest of it.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE edupulse_tenants (
@@ -40,6 +47,42 @@ const MIGRATIONS: readonly string[] = [
      position bigint NOT NULL DEFAULT 0,
      owner text,
      lease_until timestamptz NOT NULL DEFAULT now()
+   );`,
+  `CREATE TABLE edupulse_consumer_groups (
+     tenant text NOT NULL,
+     name text NOT NULL,
+     definition jsonb NOT NULL,
+     PRIMARY KEY (tenant, name)
+   );
+   CREATE TABLE edupulse_consumer_group_partitions (
+     tenant text NOT NULL,
+     group_name text NOT NULL,
+     partition integer NOT NULL,
+     checkpoint bigint NOT NULL,
+     settled_above bigint[] NOT NULL DEFAULT '{}',
+     owner text,
+     lease_until timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (tenant, group_name, partition),
+     FOREIGN KEY (tenant, group_name) REFERENCES edupulse_consumer_groups ON DELETE CASCADE
+   );
+   CREATE TABLE edupulse_consumer_group_servers (
+     tenant text NOT NULL,
+     group_name text NOT NULL,
+     owner text NOT NULL,
+     seen_until timestamptz NOT NULL,
+     PRIMARY KEY (tenant, group_name, owner),
+     FOREIGN KEY (tenant, group_name) REFERENCES edupulse_consumer_groups ON DELETE CASCADE
+   );
+   CREATE TABLE edupulse_parked_events (
+     tenant text NOT NULL,
+     group_name text NOT NULL,
+     position bigint NOT NULL,
+     partition integer NOT NULL,
+     reason text NOT NULL,
+     attempts integer NOT NULL,
+     parked_at timestamptz NOT NULL,
+     PRIMARY KEY (tenant, group_name, position),
+     FOREIGN KEY (tenant, group_name) REFERENCES edupulse_consumer_groups ON DELETE CASCADE
    );`,
 ];
 

@@ -16,6 +16,7 @@ import {postgresHistorySource} from './historySource.js';
 import {LiveFeed} from './liveFeed.js';
 import {migrate} from './migrations.js';
 import {postgresRelayLedger} from './relayLedger.js';
+import {postgresConsumerGroupLedger} from './consumerGroupLedger.js';
 import {queryRows} from './storageError.js';
 import {storedStreamHead, storedTenantHead} from './storedHeads.js';
 
@@ -192,6 +193,7 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     streamInfo,
     logHead: tenant => tenants.head(tenant),
     relayLedger: postgresRelayLedger(pool),
+    consumerGroupLedger: postgresConsumerGroupLedger(pool),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),
