@@ -60,7 +60,7 @@ const NACK_ACTIONS = {retry: NackAction.NACK_ACTION_RETRY, park: NackAction.NACK
 
 type Deferred = {resolve(): void; reject(error: Error): void};
 
-/** One connection's outgoing messages: settlements made in the same tick travel together. */
+/** One connection's outgoing messages: settlements made in the same turn of the event loop travel together. */
 function Outbox(signal: AbortSignal) {
   const queue: ConsumeRequest[] = [];
   let wake: (() => void) | undefined;
@@ -85,10 +85,12 @@ function Outbox(signal: AbortSignal) {
     credit = 0;
   }
 
+  // After the current turn of the event loop: a loop that settles each of a burst of deliveries
+  // as it takes them sends one message for the burst.
   function schedule(): void {
     if (flushing) return;
     flushing = true;
-    queueMicrotask(flush);
+    setImmediate(flush);
   }
 
   return {

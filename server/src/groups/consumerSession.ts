@@ -11,14 +11,14 @@ export type ConsumerOutput =
 /** A consumer's message after the join, validated. */
 export type ConsumerInput = {acks: number[]; nacks: Nack[]; credit: number; extend: number[]};
 
-/** Messages waiting to be sent before the session stops reading the consumer's messages (its acks wait in the transport). */
-const MAX_QUEUED_OUTPUT = 256;
+/** Outcomes (acks, nacks, extensions answered) waiting to be sent before the session stops reading the consumer's messages (they wait in the transport). */
+const MAX_QUEUED_OUTCOMES = 10_000;
 
 /**
  * One consumer's call, between the transport and its group: its outgoing
  * messages in a queue bounded by its credit (deliveries) and by
- * {@link MAX_QUEUED_OUTPUT} (outcomes: the session stops taking the
- * consumer's messages while that many wait), heartbeats when idle, and its
+ * {@link MAX_QUEUED_OUTCOMES} (the session stops taking the consumer's
+ * messages while that many outcomes wait), heartbeats when idle, and its
  * leaving the group when the call ends, however it ends.
  */
 export function ConsumerSession(host: GroupHost, options: {name: string; credit: number; heartbeatIntervalMs: number}) {
@@ -26,9 +26,18 @@ export function ConsumerSession(host: GroupHost, options: {name: string; credit:
   let wake: (() => void) | undefined;
   let roomWaiter: (() => void) | undefined;
   let ended: {error: Error | undefined} | undefined;
+  let queuedOutcomes = 0;
 
+  /** Queues a message; one of the same kind still waiting to be sent takes it in instead (fewer, larger messages under load). */
   function push(message: ConsumerOutput): void {
-    queue.push(message);
+    const last = queue.at(-1);
+    if (last?.kind === 'deliveries' && message.kind === 'deliveries') last.deliveries.push(...message.deliveries);
+    else if (last?.kind === 'settlements' && message.kind === 'settlements') {
+      last.settled.push(...message.settled);
+      last.rejected.push(...message.rejected);
+      last.extended.push(...message.extended);
+    } else queue.push(message);
+    if (message.kind === 'settlements') queuedOutcomes += outcomesOf(message);
     const w = wake;
     wake = undefined;
     w?.();
@@ -71,7 +80,7 @@ export function ConsumerSession(host: GroupHost, options: {name: string; credit:
     },
     /** Resolves when the queue has room for the outcome of another message. */
     async room(): Promise<void> {
-      while (ended === undefined && queue.length >= MAX_QUEUED_OUTPUT) {
+      while (ended === undefined && queuedOutcomes >= MAX_QUEUED_OUTCOMES) {
         await new Promise<void>(resolve => (roomWaiter = resolve));
       }
     },
@@ -85,7 +94,8 @@ export function ConsumerSession(host: GroupHost, options: {name: string; credit:
         for (;;) {
           while (queue.length > 0) {
             const message = queue.shift()!;
-            if (queue.length < MAX_QUEUED_OUTPUT) {
+            if (message.kind === 'settlements') {
+              queuedOutcomes -= outcomesOf(message);
               const r = roomWaiter;
               roomWaiter = undefined;
               r?.();
@@ -111,6 +121,10 @@ export function ConsumerSession(host: GroupHost, options: {name: string; credit:
       }
     },
   };
+}
+
+function outcomesOf(message: Settlements): number {
+  return message.settled.length + message.rejected.length + message.extended.length;
 }
 
 /** One consumer's call; see {@link ConsumerSession}. */
