@@ -1,6 +1,6 @@
 import type {RelayFormat} from '../relay/relayedMessage.js';
 
-/** Limits on requests. Each is documented in the README and configurable. */
+/** Limits on requests. Each is documented in docs/configuration.md or docs/api.md, and configurable. */
 export type Limits = {
   /** Longest tenant name. */
   maxTenantLength: number;

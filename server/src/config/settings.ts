@@ -3,7 +3,7 @@ import {defaultConfig, type ServerConfig} from './config.js';
 import {brokerServers, isStreamName} from '../relay/brokerSettings.js';
 import {isSubjectPrefix} from '../relay/subjectNames.js';
 
-/** A setting of the server: one flag, one environment variable, one line of the README's table. */
+/** A setting of the server: one flag, one environment variable, one line of docs/configuration.md's table. */
 export type Setting = {
   /** The flag as commander declares it, e.g. `--port <port>` or `--no-fsync`. */
   flag: string;
@@ -55,7 +55,7 @@ function limit(key: keyof ServerConfig['limits'], flag: string, env: string, des
   };
 }
 
-/** Every server setting. The README's configuration table lists exactly these (a test checks). */
+/** Every server setting. The table of docs/configuration.md lists exactly these (a test checks). */
 export const settings: readonly Setting[] = [
   {
     flag: '--host <host>',
