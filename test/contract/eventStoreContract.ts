@@ -409,6 +409,12 @@ export function eventStoreContract(name: string, backend: ContractBackend): void
       expect(await ledger().create(group)).toBe(true);
       expect(await ledger().create(group)).toBe(false);
       expect(await ledger().create({...group, tenant: 'u'})).toBe(true);
+      // Two creates of one name at once: one wins.
+      expect((await Promise.all([ledger().create({...group, name: 'twice'}), ledger().create({...group, name: 'twice'})])).sort()).toEqual([
+        false,
+        true,
+      ]);
+      expect(await ledger().delete('t', 'twice')).toBe(true);
       expect(await ledger().get('t', 'mailer')).toEqual(group);
       expect(await ledger().get('t', 'other')).toBeUndefined();
       expect((await ledger().list('t')).map(g => g.name)).toEqual(['mailer']);

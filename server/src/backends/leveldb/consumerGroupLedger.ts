@@ -45,25 +45,37 @@ export function levelConsumerGroupLedger(indexDb: Level<Buffer, Uint8Array>): Co
     return progress;
   }
 
+  async function deleteGroup(tenant: string, name: string): Promise<boolean> {
+    if ((await get(tenant, name)) === undefined) return false;
+    const batch = indexDb.batch().del(consumerGroupKey(tenant, name));
+    for await (const key of indexDb.keys(groupProgressRange(tenant, name))) batch.del(key);
+    for await (const key of indexDb.keys(parkedEventRange(tenant, name, 0))) batch.del(key);
+    await batch.write({sync: true});
+    return true;
+  }
+
+  // Creating, updating and deleting check first and then write: one at a time, so that two creates of one name cannot both succeed.
+  let changes: Promise<unknown> = Promise.resolve();
+  function oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const done = changes.then(change, change);
+    changes = done.catch(() => undefined);
+    return done;
+  }
+
   return {
-    async create(group) {
-      if ((await get(group.tenant, group.name)) !== undefined) return false;
-      await indexDb.put(consumerGroupKey(group.tenant, group.name), Buffer.from(groupDefinitionToJson(group)), {sync: true});
-      return true;
-    },
-    async update(group) {
-      if ((await get(group.tenant, group.name)) === undefined) return false;
-      await indexDb.put(consumerGroupKey(group.tenant, group.name), Buffer.from(groupDefinitionToJson(group)), {sync: true});
-      return true;
-    },
-    async delete(tenant, name) {
-      if ((await get(tenant, name)) === undefined) return false;
-      const batch = indexDb.batch().del(consumerGroupKey(tenant, name));
-      for await (const key of indexDb.keys(groupProgressRange(tenant, name))) batch.del(key);
-      for await (const key of indexDb.keys(parkedEventRange(tenant, name, 0))) batch.del(key);
-      await batch.write({sync: true});
-      return true;
-    },
+    create: group =>
+      oneAtATime(async () => {
+        if ((await get(group.tenant, group.name)) !== undefined) return false;
+        await indexDb.put(consumerGroupKey(group.tenant, group.name), Buffer.from(groupDefinitionToJson(group)), {sync: true});
+        return true;
+      }),
+    update: group =>
+      oneAtATime(async () => {
+        if ((await get(group.tenant, group.name)) === undefined) return false;
+        await indexDb.put(consumerGroupKey(group.tenant, group.name), Buffer.from(groupDefinitionToJson(group)), {sync: true});
+        return true;
+      }),
+    delete: (tenant, name) => oneAtATime(() => deleteGroup(tenant, name)),
     get,
     async list(tenant) {
       const groups = [];
