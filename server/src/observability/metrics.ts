@@ -210,63 +210,99 @@ export type GroupStatus = {
   acked: number;
 };
 
-/**
- * Consumer groups' metrics, per group loaded on this server (one with
- * consumers here, or left by them in the last seconds). A scrape reads the
- * groups' status once. Counters are this server's totals.
- */
-function groupMetrics(registry: Registry, groupStatus: () => Promise<GroupStatus[]>): void {
-  let scrape: {at: number; status: Promise<GroupStatus[]>} | undefined;
-  const current = (): Promise<GroupStatus[]> => {
+/** `read`, called at most once per scrape: what it gave in the last 100 ms is shared by every metric that asks. */
+function oncePerScrape<T>(read: () => T): () => T {
+  let last: {at: number; value: T} | undefined;
+  return () => {
     const now = Date.now();
-    if (scrape === undefined || now - scrape.at > 100) scrape = {at: now, status: groupStatus()};
-    return scrape.status;
+    if (last === undefined || now - last.at > 100) last = {at: now, value: read()};
+    return last.value;
   };
-  const labelNames = ['tenant', 'group'] as const;
-  const metric = (kind: typeof Gauge | typeof Counter, name: string, help: string, value: (g: GroupStatus) => number): void => {
-    new kind({
+}
+
+/** What a metric of {@link rowMetric} shows: one sample per row, labelled and valued by the row. */
+type RowMetric<R> = {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  labelsOf(row: R): Record<string, string>;
+  value(row: R): number;
+};
+
+/**
+ * A gauge or counter with one sample per row that `rows` gives at scrape
+ * time; a counter's sample is the row's running total.
+ */
+function rowMetric<R>(registry: Registry, kind: 'gauge' | 'counter', rows: () => Promise<readonly R[]>, metric: RowMetric<R>): void {
+  const {name, help, labelNames, labelsOf, value} = metric;
+  if (kind === 'gauge') {
+    new Gauge({
       name,
       help,
       labelNames,
       registers: [registry],
       async collect() {
         this.reset();
-        for (const g of await current()) {
-          const labels = {tenant: g.tenant, group: g.group};
-          if (this instanceof Gauge) this.set(labels, value(g));
-          else this.inc(labels, value(g));
-        }
+        for (const row of await rows()) this.set(labelsOf(row), value(row));
       },
     });
-  };
+  } else {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await rows()) this.inc(labelsOf(row), value(row));
+      },
+    });
+  }
+}
+
+/**
+ * Consumer groups' metrics, per group loaded on this server (one with
+ * consumers here, or left by them in the last seconds). A scrape reads the
+ * groups' status once. Counters are this server's totals.
+ */
+function groupMetrics(registry: Registry, groupStatus: () => Promise<GroupStatus[]>): void {
+  const rows = oncePerScrape(groupStatus);
+  const metric = (kind: 'gauge' | 'counter', name: string, help: string, value: (g: GroupStatus) => number): void =>
+    rowMetric(registry, kind, rows, {
+      name,
+      help,
+      labelNames: ['tenant', 'group'],
+      labelsOf: g => ({tenant: g.tenant, group: g.group}),
+      value,
+    });
   metric(
-    Gauge,
+    'gauge',
     'edupulse_consumer_group_lag_events',
     "Log positions between the group's checkpoint (its parts held here) and the log's head.",
     g => g.lagEvents,
   );
   metric(
-    Gauge,
+    'gauge',
     'edupulse_consumer_group_lag_seconds',
     "Age of the group's oldest unsettled event on this server (0 when none).",
     g => g.lagSeconds,
   );
-  metric(Gauge, 'edupulse_consumer_group_consumers', "The group's consumers connected to this server.", g => g.consumers);
-  metric(Gauge, 'edupulse_consumer_group_in_flight', "Events in flight to the group's consumers on this server.", g => g.inFlight);
+  metric('gauge', 'edupulse_consumer_group_consumers', "The group's consumers connected to this server.", g => g.consumers);
+  metric('gauge', 'edupulse_consumer_group_in_flight', "Events in flight to the group's consumers on this server.", g => g.inFlight);
   metric(
-    Counter,
+    'counter',
     'edupulse_consumer_group_delivered_total',
     'Deliveries to the consumers of the group, redeliveries included.',
     g => g.delivered,
   );
   metric(
-    Counter,
+    'counter',
     'edupulse_consumer_group_redelivered_total',
     'Deliveries of events delivered before (retries, timeouts, consumers gone).',
     g => g.redelivered,
   );
-  metric(Counter, 'edupulse_consumer_group_acked_total', 'Events the consumers of the group acknowledged.', g => g.acked);
-  metric(Counter, 'edupulse_consumer_group_parked_total', 'Events the group parked (after max attempts, or by a nack).', g => g.parked);
+  metric('counter', 'edupulse_consumer_group_acked_total', 'Events the consumers of the group acknowledged.', g => g.acked);
+  metric('counter', 'edupulse_consumer_group_parked_total', 'Events the group parked (after max attempts, or by a nack).', g => g.parked);
 }
 
 /**
@@ -275,66 +311,42 @@ function groupMetrics(registry: Registry, groupStatus: () => Promise<GroupStatus
  * counters are the relay's own totals since this server took the tenant.
  */
 function relayMetrics(registry: Registry, relayStatus: () => Promise<RelayStatus> | undefined): void {
-  let scrape: {at: number; status: Promise<RelayStatus> | undefined} | undefined;
-  const current = (): Promise<RelayStatus> | undefined => {
-    const now = Date.now();
-    if (scrape === undefined || now - scrape.at > 100) scrape = {at: now, status: relayStatus()};
-    return scrape.status;
-  };
+  const current = oncePerScrape(relayStatus);
   type Tenant = RelayStatus['tenants'][number];
-  const gauge = (name: string, help: string, value: (t: Tenant) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['tenant'],
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const t of (await current())?.tenants ?? []) this.set({tenant: t.tenant}, value(t));
-      },
-    });
+  const tenants = async (): Promise<readonly Tenant[]> => (await current())?.tenants ?? [];
+  // The relay's own figures, one row while there is a relay.
+  const relay = async (): Promise<readonly RelayStatus[]> => {
+    const status = await current();
+    return status === undefined ? [] : [status];
   };
-  const counter = (name: string, help: string, value: (t: Tenant) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['tenant'],
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const t of (await current())?.tenants ?? []) this.inc({tenant: t.tenant}, value(t));
-      },
-    });
-  };
-  gauge('edupulse_relay_lag_events', 'Events of the tenant committed and not yet acknowledged by JetStream.', t => t.lagEvents);
-  gauge(
+  const perTenant = (kind: 'gauge' | 'counter', name: string, help: string, value: (t: Tenant) => number): void =>
+    rowMetric(registry, kind, tenants, {name, help, labelNames: ['tenant'], labelsOf: t => ({tenant: t.tenant}), value});
+  perTenant(
+    'gauge',
+    'edupulse_relay_lag_events',
+    'Events of the tenant committed and not yet acknowledged by JetStream.',
+    t => t.lagEvents,
+  );
+  perTenant(
+    'gauge',
     'edupulse_relay_lag_seconds',
     'Age of the oldest event of the tenant not yet acknowledged by JetStream (0 when none).',
     t => t.lagSeconds,
   );
-  counter('edupulse_relay_published_total', 'Events the relay published and JetStream acknowledged.', t => t.published);
-  counter('edupulse_relay_retries_total', 'Times the relay started again after a failed publish.', t => t.retried);
-  counter('edupulse_relay_failures_total', 'Publishes (and starts) of the relay that failed.', t => t.failed);
-  new Counter({
+  perTenant('counter', 'edupulse_relay_published_total', 'Events the relay published and JetStream acknowledged.', t => t.published);
+  perTenant('counter', 'edupulse_relay_retries_total', 'Times the relay started again after a failed publish.', t => t.retried);
+  perTenant('counter', 'edupulse_relay_failures_total', 'Publishes (and starts) of the relay that failed.', t => t.failed);
+  const broker = {labelNames: ['broker'], labelsOf: () => ({broker: 'nats'})};
+  rowMetric(registry, 'counter', relay, {
     name: 'edupulse_relay_connection_failures_total',
     help: 'Attempts of the relay to connect to NATS JetStream (and check its stream) that failed.',
-    labelNames: ['broker'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const status = await current();
-      if (status !== undefined) this.inc({broker: 'nats'}, status.connectionFailures);
-    },
+    ...broker,
+    value: status => status.connectionFailures,
   });
-  new Gauge({
+  rowMetric(registry, 'gauge', relay, {
     name: 'edupulse_relay_connected',
     help: '1 while the relay is connected to NATS JetStream, 0 while it is not (it retries). Absent without --event-broker-url.',
-    labelNames: ['broker'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const status = await current();
-      if (status !== undefined) this.set({broker: 'nats'}, status.connected ? 1 : 0);
-    },
+    ...broker,
+    value: status => (status.connected ? 1 : 0),
   });
 }
