@@ -33,6 +33,9 @@ function encodedEvent(position: number): Uint8Array {
     occurredAt: undefined,
     recordedAt: new Date(),
     containsPersonalData: false,
+    dataSubjectId: '',
+    erased: false,
+    sealed: new Uint8Array(0),
   }).finish();
 }
 const batch = Array.from({length: BATCH}, (_, i) => encodedEvent(i + 1));
@@ -51,6 +54,8 @@ function broadcast(events: readonly ProposedEvent[]): void {
       revision: BigInt(position),
       position: BigInt(++position),
       recordedAt: new Date(),
+      erased: false,
+      sealed: new Uint8Array(0),
     }).finish(),
   );
   const framed = encodeEventBatchResponse(encoded);
@@ -68,7 +73,17 @@ server.add(EventStoreServerDefinition, {
   },
   readStream: async () => ({events: [], nextRevision: undefined, streamRevision: 0n}),
   readLog: async () => ({events: [], nextPosition: undefined, logPosition: 0n}),
-  getStreamInfo: async () => ({exists: false, revision: undefined, lastPosition: undefined, logPosition: 0n}),
+  getStreamInfo: async () => ({
+    exists: false,
+    revision: undefined,
+    lastPosition: undefined,
+    logPosition: 0n,
+    deleted: false,
+    tombstoned: false,
+  }),
+  eraseDataSubject: async () => ({position: 0n, keyDestroyed: false}),
+  setStreamRetention: async () => ({}),
+  deleteStream: async () => ({}),
   async *appendSession(requests) {
     for await (const message of requests) {
       for (const a of message.appends) broadcast(a.append?.events ?? []);

@@ -49,6 +49,7 @@ import {startJetStream} from './jetstream.js';
 import {postgresSuite} from './postgresSuite.js';
 import {relaySuite} from './relaySuite.js';
 import {groupSuite} from './groupSuite.js';
+import {lifecycleSuite} from './lifecycleSuite.js';
 import {levelBatchedWrites, levelIteration, levelSyncedCommitLatency, settleCompaction} from './levelCeiling.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,6 +64,7 @@ const plan = quick
       postgresCatchUp: 20_000,
       relayBacklog: 20_000,
       groupEvents: 20_000,
+      lifecycleEvents: 5_000,
       liveSeconds: 2,
       crowdSeconds: 2,
       stallBytes: 8 * 2 ** 20,
@@ -79,6 +81,7 @@ const plan = quick
       postgresCatchUp: 200_000,
       relayBacklog: 200_000,
       groupEvents: 200_000,
+      lifecycleEvents: 50_000,
       liveSeconds: 6,
       crowdSeconds: 10,
       stallBytes: 128 * 2 ** 20,
@@ -167,6 +170,7 @@ function event(data: Uint8Array): ProposedEvent {
     actorId: '',
     occurredAt: undefined,
     containsPersonalData: false,
+    dataSubjectId: '',
   };
 }
 
@@ -1064,7 +1068,7 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date().toISOString();
   progress(`${quick ? 'quick' : 'full'} run on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  // --only append,catchup,live,ghz,postgres,relay,groups runs some suites (while working on one); the default runs all.
+  // --only append,catchup,live,ghz,postgres,relay,groups,lifecycle runs some suites (while working on one); the default runs all.
   const only = process.argv
     .find(a => a.startsWith('--only='))
     ?.slice('--only='.length)
@@ -1095,7 +1099,9 @@ async function main(): Promise<void> {
     });
   const groups = (): Promise<void> =>
     groupSuite({sizes: SIZES, rounds: plan.rounds, events: plan.groupEvents, record, startStore: startStoreWith, appendLoad, catchUp});
-  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres, relay, groups};
+  const lifecycle = (): Promise<void> =>
+    lifecycleSuite({sizes: SIZES, rounds: plan.rounds, events: plan.lifecycleEvents, record, startStore: startStoreWith});
+  const suites = {append: appendSuite, catchup: catchUpSuite, live: liveSuite, ghz: ghzSuite, postgres, relay, groups, lifecycle};
   for (const [name, suite] of Object.entries(suites)) if (only === undefined || only.includes(name)) await suite();
 
   const table = tableOf(rows);

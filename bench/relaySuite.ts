@@ -111,6 +111,9 @@ function recordsOf(total: number, size: number): Array<{tenant: string; position
       occurredAt: undefined,
       recordedAt: new Date(),
       containsPersonalData: false,
+      dataSubjectId: '',
+      erased: false,
+      sealed: new Uint8Array(0),
     }).finish();
     return {tenant, position, record};
   });
@@ -147,6 +150,7 @@ async function atomicBatches(total: number, size: number): Promise<number> {
     streamName: STREAM,
     createStream: true,
     format: 'protobuf',
+    personalData: 'withhold',
     duplicateWindowMs: 120_000,
     tlsCaFile: undefined,
   };

@@ -4,6 +4,7 @@ import {Command} from 'commander';
 import type {ExpectedRevision} from '../client/src/index.js';
 import {connect, eventLine, printJsonLine, withConnection, type ConnectionFlags} from './connection.js';
 import {startProgress} from './progress.js';
+import {lifecycleCommands, retentionLine} from './lifecycleCommands.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -34,6 +35,7 @@ export function clientCommands(): Command[] {
     .option('--expected-revision <revision>', 'any, no-stream, stream-exists, or an exact revision', 'any')
     .option('--event-id <uuid>', 'event id (default: a new UUIDv7)')
     .option('--correlation-id <id>', 'correlation id')
+    .option('--data-subject-id <id>', 'the event holds personal data about this person: stored encrypted, erasable with erase')
     .action(async (stream: string, json: string | undefined, flags: ConnectionFlags & Record<string, string>) => {
       const text = json ?? (await readStdin());
       let data: unknown;
@@ -52,6 +54,7 @@ export function clientCommands(): Command[] {
               json: data,
               ...(flags.eventId ? {eventId: flags.eventId} : {}),
               ...(flags.correlationId ? {correlationId: flags.correlationId} : {}),
+              ...(flags.dataSubjectId ? {dataSubjectId: flags.dataSubjectId} : {}),
             },
           ],
           {expectedRevision: parseRevision(flags.expectedRevision!)},
@@ -145,6 +148,9 @@ export function clientCommands(): Command[] {
           revision: i.revision === undefined ? null : String(i.revision),
           lastPosition: i.lastPosition === undefined ? null : String(i.lastPosition),
           logPosition: String(i.logPosition),
+          deleted: i.deleted,
+          tombstoned: i.tombstoned,
+          retention: i.retention === undefined ? null : retentionLine(i.retention),
         });
       } finally {
         store.close();
@@ -152,7 +158,9 @@ export function clientCommands(): Command[] {
     });
 
   const exportCommand = withConnection(new Command('export'))
-    .description("back up a tenant's log as NDJSON (one recorded event per line), restorable with import")
+    .description(
+      "back up a tenant's log as NDJSON (one recorded event per line), restorable with import; personal events stay encrypted (needs an admin key)",
+    )
     .option('--output <file>', 'write here instead of standard output')
     .action(async (flags: ConnectionFlags & {output?: string}) => {
       const store = connect(flags);
@@ -162,7 +170,8 @@ export function clientCommands(): Command[] {
         const total = Number(last?.position ?? 0n);
         const progress = startProgress('export', total);
         let done = 0;
-        for await (const event of store.readLog({pageSize: 1000})) {
+        // Personal events stay sealed: an export holds no personal data in plaintext.
+        for await (const event of store.readLog({pageSize: 1000, sealed: true})) {
           // Events committed after the export started are left for the next backup.
           if (Number(event.position) > total) break;
           if (!out.write(`${JSON.stringify(eventLine(event))}\n`)) await once(out, 'drain');
@@ -176,7 +185,7 @@ export function clientCommands(): Command[] {
       }
     });
 
-  return [append, read, tail, info, exportCommand];
+  return [append, read, tail, info, exportCommand, ...lifecycleCommands()];
 }
 
 async function toArray<T>(iterable: AsyncIterable<T>): Promise<T[]> {

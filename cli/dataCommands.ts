@@ -12,6 +12,10 @@ import {postgresLogRestorer} from '../server/src/backends/postgres/restoreLog.js
 import {verifyPostgresStore} from '../server/src/backends/postgres/verifyStore.js';
 import type {LogRestorer, VerifyReport} from '../server/src/engine/storeMaintenance.js';
 import {pino} from 'pino';
+import {levelSubjectKeyLedger} from '../server/src/backends/leveldb/subjectKeyLedger.js';
+import {postgresSubjectKeyLedger} from '../server/src/backends/postgres/subjectKeyLedger.js';
+import type {SubjectKeyLedger} from '../server/src/engine/subjectKeyLedger.js';
+import {importedSealing} from '../server/src/lifecycle/sealedEvent.js';
 import {startProgress} from './progress.js';
 
 /** Where `import` and `verify` work: a LevelDB data directory (the server stopped), or a PostgreSQL database. */
@@ -20,6 +24,8 @@ type StoreFlags = {dataDir?: string; postgresUrl?: string};
 /** A store opened for `import` and `verify`. */
 type OfflineStore = {
   restorer(): LogRestorer;
+  /** Where an import puts the data subjects' keys its sealed events carry. */
+  subjectKeys: SubjectKeyLedger;
   verify(): Promise<VerifyReport>;
   /** What opening it repaired, as lines for the person running the command. */
   notes: string[];
@@ -39,11 +45,18 @@ async function openOfflineStore(flags: StoreFlags, forWriting: boolean): Promise
       await pool.end();
       throw error;
     }
-    return {restorer: () => postgresLogRestorer(pool), verify: () => verifyPostgresStore(pool), notes: [], close: () => pool.end()};
+    return {
+      restorer: () => postgresLogRestorer(pool),
+      subjectKeys: postgresSubjectKeyLedger(pool, () => undefined),
+      verify: () => verifyPostgresStore(pool),
+      notes: [],
+      close: () => pool.end(),
+    };
   }
   const storage = await openStorage(flags.dataDir!, forWriting);
   return {
     restorer: () => levelLogRestorer(storage),
+    subjectKeys: levelSubjectKeyLedger(storage.indexDb),
     verify: () => verifyStore(storage),
     notes: storage.recovered.map(
       ({tenant, replayed, rebuilt}) =>
@@ -78,7 +91,7 @@ export function dataCommands(): Command[] {
             throw new Error(`line ${line}: not a recorded event: ${(error as Error).message}`);
           }
           try {
-            await restorer.add(event);
+            await restorer.add(await withImportedKey(event, store.subjectKeys));
           } catch (error) {
             throw new Error(`line ${line}: ${(error as Error).message}`);
           }
@@ -131,6 +144,22 @@ export function dataCommands(): Command[] {
     });
 
   return [importCommand, verify, keys];
+}
+
+/**
+ * A sealed event of an export carries its subject's key, wrapped by the
+ * master key of the server that exported it: the key is stored (unless the
+ * subject has one already) and the event keeps only its sealed value, as
+ * the store holds it. The server that reads it needs that master key.
+ */
+async function withImportedKey(event: RecordedEvent, keys: SubjectKeyLedger): Promise<RecordedEvent> {
+  if (event.sealed.byteLength === 0) return event;
+  const {keyId, wrapped, stored} = importedSealing(event.sealed);
+  const kept = await keys.create(event.tenant, event.dataSubjectId, {keyId, wrapped});
+  if (!kept.keyId.equals(keyId)) {
+    throw new Error(`event ${event.eventId}: data subject "${event.dataSubjectId}" has another key in this store already`);
+  }
+  return {...event, sealed: stored};
 }
 
 async function countLines(file: string): Promise<number> {

@@ -63,7 +63,8 @@ const result = await store.appendToStream(`learner-${learnerId}`, [
     data: {badgeId: 'first-pulse', learnerId, reason: 'Answered a first learning pulse'},
     correlationId,
     actorId: 'lesson-service',
-    containsPersonalData: true,
+    // Personal data about the learner: stored encrypted under the learner's own key, erasable (GDPR).
+    dataSubjectId: learnerId,
   },
 ]);
 

@@ -55,6 +55,16 @@ grpcurl -plaintext -d '{"tenant": "school-a", "name": "mailer"}' \
 grpcurl -plaintext -d '{"tenant": "school-a", "name": "mailer"}' \
   127.0.0.1:50051 edupulse.eventstore.v1.ConsumerGroupService/DescribeConsumerGroup
 
+# step: erase: erase a data subject (GDPR): its personal events read back erased; recorded on "$erasures"
+grpcurl -plaintext -d '{"tenant": "school-a", "dataSubjectId": "learner-1"}' \
+  127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/EraseDataSubject
+
+# step: retention: keep the last 100 events of a stream, then see it in the stream's info
+grpcurl -plaintext -d '{"tenant": "school-a", "stream": "learner-1", "retention": {"maxCount": "100"}}' \
+  127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/SetStreamRetention
+grpcurl -plaintext -d '{"tenant": "school-a", "stream": "learner-1"}' \
+  127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/GetStreamInfo
+
 # step: invalid: a bad request gets INVALID_ARGUMENT with a google.rpc.BadRequest detail
 grpcurl -plaintext -d '{"stream": "lesson 1"}' \
   127.0.0.1:50051 edupulse.eventstore.v1.EventStoreService/ReadStream

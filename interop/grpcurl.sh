@@ -57,6 +57,8 @@ run create-group; check create-group '"name": "mailer"' '"orderingKey": "ORDERIN
 run consume; check consume '"joined"' '"deliveries"' '"0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11"' '"0190c3b2-8a1e-7b2c-8d3f-4e5a6b7c8d9e"' '"settled"'
 sleep 1.5 # the group saves its progress every second
 run describe-group; check describe-group '"checkpoint": "2"' '"logPosition": "2"'
+run erase; check erase '"position": "3"'
+run retention; check retention '"maxCount": "100"' '"exists": true'
 run invalid; check invalid 'Code: InvalidArgument' 'must be letters, digits' 'google.rpc.BadRequest' '"field": "stream"'
 
 exit $((failures > 0))

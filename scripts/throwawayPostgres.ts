@@ -20,6 +20,8 @@ export type TestPostgres = {
   /** URL of its `postgres` database (user `edupulse`, trust authentication on loopback). */
   url: string;
   port: number;
+  /** Its data directory (owned by the postgres user when run as root). */
+  dataDir: string;
   /** `pg_ctl restart -m fast`: every connection is cut, the data stays. */
   restart(): Promise<void>;
   /** `pg_ctl stop -m fast`, keeping the data for {@link resume}. */
@@ -51,8 +53,8 @@ async function pgProgram(program: string, args: string[]): Promise<void> {
   await run(asRoot ? 'runuser' : path, asRoot ? ['-u', 'postgres', '--', path, ...args] : args, {timeout: 120_000});
 }
 
-/** Starts a throwaway PostgreSQL (fsync on, as in production). */
-export async function startPostgres(): Promise<TestPostgres> {
+/** Starts a throwaway PostgreSQL (fsync on, as in production), with further `settings` (`name=value`). */
+export async function startPostgres(settings: readonly string[] = []): Promise<TestPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'edupulse-pg-'));
   if (process.getuid?.() === 0) {
     const {stdout} = await run('id', ['-u', 'postgres']);
@@ -67,12 +69,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     ['local all all trust', 'host all edupulse 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
   );
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on`;
+  const options = [
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on`,
+    ...settings.map(s => `-c ${s}`),
+  ].join(' ');
   const ctl = (...args: string[]): Promise<void> => pgProgram('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', ...args]);
   await ctl('-o', options, 'start');
   return {
     url: `postgres://edupulse@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: data,
     restart: () => ctl('-o', options, '-m', 'fast', 'restart'),
     pause: () => ctl('-m', 'fast', 'stop'),
     resume: () => ctl('-o', options, 'start'),

@@ -214,6 +214,7 @@ function sizeEvent(event: PartialEvent | undefined): number {
   }
   if (event.containsPersonalData === true) content += 2;
   else if (event.containsPersonalData != null && event.containsPersonalData !== false) throw UNUSUAL;
+  content += sizeText(event.dataSubjectId);
   lengths[slot] = content;
   return content;
 }
@@ -244,4 +245,5 @@ function writeEvent(writer: Writer, event: PartialEvent | undefined): void {
     writer.offset = writeTimestamp(out, writer.offset, 74, event!.occurredAt.getTime());
   }
   if (event!.containsPersonalData === true) writer.offset = writeTagged(out, writer.offset, 80, 1);
+  writeText(writer, 90, event!.dataSubjectId);
 }

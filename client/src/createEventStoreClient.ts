@@ -21,7 +21,6 @@ import {
   type AppendRequest,
   type EventFilter,
   type EventStoreServiceClient,
-  type ExpectedRevision as WireExpectedRevision,
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 import {createSubscription, type SubscribeOptions, type Subscription} from './subscription.js';
@@ -30,6 +29,10 @@ import {
   type ConsumerGroupServiceClient,
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 import {ConsumerGroupAdmin} from './consumerGroupAdmin.js';
+import {DataLifecycleAdmin, fromWireRetention, type StreamInfo} from './dataLifecycle.js';
+import {toWireExpectedRevision, type ExpectedRevision} from './expectedRevision.js';
+
+export type {ExpectedRevision};
 import {createConsumer, type ConsumeOptions, type ConsumerMessage} from './consumer.js';
 import {uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 
@@ -43,7 +46,13 @@ export type EventEnvelope = {
   actorId?: string;
   /** When it happened, by your clock. */
   occurredAt?: Date;
-  /** The event holds personal data (GDPR). */
+  /**
+   * The person this event's personal data is about (GDPR): the store keeps
+   * its data and metadata encrypted with that subject's key, and
+   * `eraseDataSubject` destroys the key. Sets `containsPersonalData`.
+   */
+  dataSubjectId?: string;
+  /** The event holds personal data; needs `dataSubjectId`. */
   containsPersonalData?: boolean;
 };
 
@@ -54,12 +63,6 @@ export type EventInput = EventEnvelope &
     | {type: string; json: unknown}
     | {type: string; data: Uint8Array; contentType?: string}
   );
-
-/**
- * What the stream must look like for an append to go through: `'any'`,
- * `'noStream'`, `'streamExists'`, or the exact revision you last read.
- */
-export type ExpectedRevision = 'any' | 'noStream' | 'streamExists' | bigint;
 
 /** Where an append's events went. */
 export type AppendResult = {
@@ -111,56 +114,48 @@ export type ReadOptions = CallOptions & {
 };
 
 /** A typed, retrying, resumable client of the EduPulse event store. */
-export type EventStoreClient = ConsumerGroupAdmin & {
-  /**
-   * Appends events to a stream, all or nothing. Event ids are made before the
-   * first try, so a timed-out or dropped call is retried without duplicating.
-   * Throws {@link WrongExpectedRevisionError} when `expectedRevision` does not hold.
-   */
-  appendToStream(
-    stream: string,
-    events: readonly EventInput[],
-    options?: CallOptions & {expectedRevision?: ExpectedRevision},
-  ): Promise<AppendResult>;
-  /** Reads a stream, page by page, as an async iterable. Throws {@link StreamNotFoundError} for a missing stream. */
-  readStream(stream: string, options?: ReadOptions): AsyncIterable<StoredEvent>;
-  /** Reads a tenant's log, page by page, optionally filtered. */
-  readLog(options?: ReadOptions & {filter?: Partial<EventFilter>}): AsyncIterable<StoredEvent>;
-  /** Whether a stream exists, its revision and last position, and the log's last position. */
-  getStreamInfo(
-    stream: string,
-    options?: CallOptions,
-  ): Promise<{exists: boolean; revision: bigint | undefined; lastPosition: bigint | undefined; logPosition: bigint}>;
-  /** Subscribes to the log or a stream: history, then live, resuming by itself after disconnects. */
-  subscribe(options?: SubscribeOptions): Subscription;
-  /**
-   * Consumes a consumer group: `for await (const message of client.consume(group, {signal}))`,
-   * then `message.ack()` or `message.nack({action, reason})`. Reconnects by itself.
-   */
-  consume(group: string, options?: ConsumeOptions): AsyncIterable<ConsumerMessage>;
-  /** The generated nice-grpc client, for anything this layer does not cover. */
-  readonly raw: EventStoreServiceClient;
-  /** The generated nice-grpc client of consumer groups. */
-  readonly rawGroups: ConsumerGroupServiceClient;
-  /** Closes the channel (when the client created it). */
-  close(): void;
-};
+export type EventStoreClient = ConsumerGroupAdmin &
+  DataLifecycleAdmin & {
+    /**
+     * Appends events to a stream, all or nothing. Event ids are made before the
+     * first try, so a timed-out or dropped call is retried without duplicating.
+     * Throws {@link WrongExpectedRevisionError} when `expectedRevision` does not hold.
+     */
+    appendToStream(
+      stream: string,
+      events: readonly EventInput[],
+      options?: CallOptions & {expectedRevision?: ExpectedRevision},
+    ): Promise<AppendResult>;
+    /** Reads a stream, page by page, as an async iterable. Throws {@link StreamNotFoundError} for a missing stream. */
+    readStream(stream: string, options?: ReadOptions): AsyncIterable<StoredEvent>;
+    /**
+     * Reads a tenant's log, page by page, optionally filtered. With `sealed`
+     * (an admin key; for backups), personal events come encrypted, as
+     * `eventstore import` restores them.
+     */
+    readLog(options?: ReadOptions & {filter?: Partial<EventFilter>; sealed?: boolean}): AsyncIterable<StoredEvent>;
+    /**
+     * Whether a stream exists (has events to read), its revision and last
+     * position (also of a deleted stream), the log's last position, and its
+     * retention and deletion.
+     */
+    getStreamInfo(stream: string, options?: CallOptions): Promise<StreamInfo>;
+    /** Subscribes to the log or a stream: history, then live, resuming by itself after disconnects. */
+    subscribe(options?: SubscribeOptions): Subscription;
+    /**
+     * Consumes a consumer group: `for await (const message of client.consume(group, {signal}))`,
+     * then `message.ack()` or `message.nack({action, reason})`. Reconnects by itself.
+     */
+    consume(group: string, options?: ConsumeOptions): AsyncIterable<ConsumerMessage>;
+    /** The generated nice-grpc client, for anything this layer does not cover. */
+    readonly raw: EventStoreServiceClient;
+    /** The generated nice-grpc client of consumer groups. */
+    readonly rawGroups: ConsumerGroupServiceClient;
+    /** Closes the channel (when the client created it). */
+    close(): void;
+  };
 
 const RETRYABLE_STATUSES = [Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.CANCELLED, Status.RESOURCE_EXHAUSTED];
-
-function toWireExpectedRevision(expected: ExpectedRevision | undefined): WireExpectedRevision | undefined {
-  switch (expected) {
-    case undefined:
-    case 'any':
-      return undefined;
-    case 'noStream':
-      return {kind: {$case: 'noStream', value: {}}};
-    case 'streamExists':
-      return {kind: {$case: 'streamExists', value: {}}};
-    default:
-      return {kind: {$case: 'exact', value: expected}};
-  }
-}
 
 /** The metadata of an event appended without any: one object for all (never written to). */
 const NO_METADATA: Record<string, string> = Object.freeze({});
@@ -194,7 +189,8 @@ function toProposedEvent(input: EventInput, encoding: DomainEventEncoding): Prop
     causationId: input.causationId ?? '',
     actorId: input.actorId ?? '',
     occurredAt: input.occurredAt,
-    containsPersonalData: input.containsPersonalData ?? false,
+    containsPersonalData: input.containsPersonalData ?? input.dataSubjectId !== undefined,
+    dataSubjectId: input.dataSubjectId ?? '',
   };
 }
 
@@ -301,6 +297,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
 
   const client: EventStoreClient = {
     ...ConsumerGroupAdmin(rawGroups, call, tenantOf),
+    ...DataLifecycleAdmin(raw, call, tenantOf),
     raw,
     rawGroups,
     consume(group, o = {}) {
@@ -328,7 +325,14 @@ export function createEventStoreClient(target: string | Channel, options: EventS
       return pages(async (from, count) => {
         const page = await call(o, callOptions =>
           raw.readLog(
-            {tenant: tenantOf(o), direction: direction(o), fromPosition: from, maxCount: count, filter: toFilter(o?.filter)},
+            {
+              tenant: tenantOf(o),
+              direction: direction(o),
+              fromPosition: from,
+              maxCount: count,
+              filter: toFilter(o?.filter),
+              sealed: o?.sealed ?? false,
+            },
             callOptions,
           ),
         );
@@ -342,6 +346,9 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         revision: info.revision,
         lastPosition: info.lastPosition,
         logPosition: info.logPosition,
+        retention: info.retention === undefined ? undefined : fromWireRetention(info.retention),
+        deleted: info.deleted,
+        tombstoned: info.tombstoned,
       };
     },
     subscribe(o = {}) {

@@ -31,6 +31,7 @@ export type {StoredEvent} from './storedEvent.js';
 export type {SubscribeOptions, Subscription, SubscriptionMessage, SubscriptionStart} from './subscription.js';
 export type {ConsumeOptions, ConsumerMessage, NackOptions} from './consumer.js';
 export type {ConsumerGroupAdmin, CreateConsumerGroupOptions, ParkedEventInfo} from './consumerGroupAdmin.js';
+export type {DataLifecycleAdmin, StreamInfo, StreamRetention} from './dataLifecycle.js';
 export * as groups from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 export {uuidv7} from '@edupulse/event-store-protocol/uuid.js';
 export * as events from '@edupulse/event-store-protocol/gen/edupulse/events/v1/events.js';

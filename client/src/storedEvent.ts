@@ -5,6 +5,8 @@ import type {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/ev
  * A recorded event as the SDK hands it out: the envelope (positions and
  * revisions as bigints), the raw `data`, and `domain`, the decoded EduPulse
  * domain event when `type` is one and its content type is protobuf or JSON.
+ * A personal event whose data subject was erased has `erased` set, no data,
+ * no metadata and no `domain`.
  */
 export type StoredEvent = RecordedEvent & {
   /** The typed domain event; undefined for other types (their `data` is untouched). */
@@ -15,6 +17,8 @@ export type StoredEvent = RecordedEvent & {
 
 /** Adds the decoded domain event to a recorded event. */
 export function toStoredEvent(event: RecordedEvent): StoredEvent {
+  // An erased event has no data left to decode.
+  if (event.erased) return {...event, domain: undefined};
   try {
     return {...event, domain: decodeDomainEvent(event.type, event.contentType, event.data)};
   } catch (decodeError) {

@@ -31,6 +31,10 @@ import type {BrokerSettings} from './relay/brokerSettings.js';
 import {ConsumerGroups} from './groups/consumerGroups.js';
 import {ConsumerGroupServiceImpl} from './grpc/consumerGroupService.js';
 import {ConsumerGroupServerDefinition} from './grpc/groupServerDefinition.js';
+import {PersonalDataUnavailableError} from './engine/errors.js';
+import {openLifecycle, type Lifecycle} from './lifecycle/lifecycleStore.js';
+import {parseMasterKey, readMasterKeyFile, type MasterKey} from './lifecycle/masterKey.js';
+import {RemovalTask} from './lifecycle/removalTask.js';
 
 /** The health service name under which the relay reports: SERVING while connected to JetStream and no tenant failing. */
 export const RELAY_HEALTH_SERVICE = 'edupulse.eventstore.v1.EventRelay';
@@ -73,6 +77,17 @@ function credentialsOf(config: ServerConfig): ServerCredentials {
   );
 }
 
+/** The master key the configuration names (a file, or the key itself); undefined without one. */
+function masterKeyOf(config: ServerConfig): MasterKey | undefined {
+  try {
+    if (config.masterKeyFile !== undefined) return readMasterKeyFile(config.masterKeyFile);
+    if (config.masterKey !== undefined) return parseMasterKey(config.masterKey, '--master-key (EDUPULSE_MASTER_KEY)');
+  } catch (error) {
+    throw new InvalidSettingError((error as Error).message);
+  }
+  return undefined;
+}
+
 /** Opens the store the configuration names: PostgreSQL with a URL, else LevelDB in the data directory. */
 function openStore(
   config: ServerConfig,
@@ -95,6 +110,7 @@ function openStore(
       checkpointIntervalMs: 1000,
     },
     logger,
+    ...(config.clock === undefined ? {} : {clock: config.clock}),
     ...hooks,
   };
   if (config.postgresUrl !== undefined) {
@@ -116,6 +132,7 @@ function brokerSettingsOf(config: ServerConfig): BrokerSettings | undefined {
     streamName: config.eventBrokerStream,
     createStream: config.eventBrokerCreateStream,
     format: config.eventBrokerFormat,
+    personalData: config.eventBrokerPersonalData,
     duplicateWindowMs: config.eventBrokerDuplicateWindowMs,
     tlsCaFile: config.eventBrokerTlsCaFile,
   };
@@ -137,7 +154,10 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   }
   const credentials = credentialsOf(config);
 
+  const masterKey = masterKeyOf(config);
   let store: EventStore | undefined;
+  let lifecycle: Lifecycle | undefined;
+  let removal: RemovalTask | undefined;
   let relay: EventRelay | undefined;
   let groups: ConsumerGroups | undefined;
   const groupsOf = (): ConsumerGroups => {
@@ -147,6 +167,10 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   const storeOf = (): EventStore => {
     if (store === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
     return store;
+  };
+  const lifecycleOf = (): Lifecycle => {
+    if (lifecycle === undefined) throw new ServerError(Status.UNAVAILABLE, 'the event store is starting; retry shortly');
+    return lifecycle;
   };
   const metrics = StoreMetrics(
     () =>
@@ -162,6 +186,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       },
     () => relay?.status(),
     async () => (await groups?.status()) ?? [],
+    () => ({erasures: lifecycle?.erasures() ?? new Map(), removedEvents: removal?.removed() ?? new Map()}),
   );
   const health = HealthState();
   const setHealth = (status: 'healthy' | 'unhealthy'): void => {
@@ -185,7 +210,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     .use(callMiddleware(log, terminator));
   // Every middleware costs each call a generator hop: authentication only when keys are configured.
   const server = keys === undefined ? base : base.use(authMiddleware(keys));
-  server.add(EventStoreServerDefinition, EventStoreServiceImpl(storeOf, config.limits, log));
+  server.add(EventStoreServerDefinition, EventStoreServiceImpl(lifecycleOf, config.limits, log));
   server.add(ConsumerGroupServerDefinition, ConsumerGroupServiceImpl(groupsOf, config.limits));
   server.add(strictDefinition(HealthDefinition), HealthServiceImpl(health));
   server.add(
@@ -201,7 +226,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
   const port = await server.listen(`${host}:${config.port}`, credentials);
   let metricsEndpoint: {port: number; close(): Promise<void>} | undefined;
   try {
-    store = await openStore(config, log, {
+    const backend = await openStore(config, log, {
       onCommit: observation => {
         metrics.onCommit(observation);
         relay?.onCommit(observation.byTenant.keys());
@@ -212,6 +237,20 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
       onStorageRecovered: () => {
         if (shuttingDown === undefined) setHealth('healthy');
       },
+    });
+    try {
+      lifecycle = await openLifecycle(backend, {masterKey, ...(config.clock === undefined ? {} : {now: config.clock})});
+    } catch (error) {
+      await backend.close();
+      throw error instanceof PersonalDataUnavailableError ? new InvalidSettingError(error.message) : error;
+    }
+    store = lifecycle.store;
+    removal = RemovalTask({
+      store: backend,
+      intervalMs: config.removalIntervalMs,
+      ratePerSecond: config.removalRate,
+      logger: log,
+      ...(config.clock === undefined ? {} : {now: config.clock}),
     });
     groups = ConsumerGroups({store, leaseMs: config.consumerGroupLeaseMs, idleMs: config.consumerGroupIdleMs, logger: log});
     const broker = brokerSettingsOf(config);
@@ -232,6 +271,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     server.forceShutdown();
     await groups?.stop();
     await relay?.stop();
+    await removal?.stop();
     await store?.close();
     throw error;
   }
@@ -264,6 +304,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     await groups?.stop();
     // The relay goes first: it reads the log as a subscriber, and resumes where JetStream stands after a restart.
     await relay?.stop();
+    await removal?.stop();
     await open.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(resolve => {

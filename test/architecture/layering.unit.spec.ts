@@ -126,6 +126,20 @@ describe('layering', () => {
     expect(violations('server/src/groups/', rule)).toEqual([]);
   });
 
+  it('keeps the data lifecycle (personal data, retention) on the engine interface', () => {
+    const rule = (i: Import) =>
+      isPackage('@grpc/grpc-js', 'nice-grpc', 'nice-grpc-common', 'level', 'classic-level', 'pg')(i) ||
+      [
+        'server/src/grpc/',
+        'server/src/backends/',
+        'server/src/observability/',
+        'server/src/auth/',
+        'server/src/relay/',
+        'server/src/groups/',
+      ].some(f => under(f)(i));
+    expect(violations('server/src/lifecycle/', rule)).toEqual([]);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

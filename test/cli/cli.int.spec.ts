@@ -83,7 +83,18 @@ it('round-trips: append → read → tail → export → import into a fresh dir
   const newest = lines((await cli(['read', '--backwards', '--max-count', '2', ...at])).stdout) as Array<{position: string}>;
   expect(newest.map(e => e.position)).toEqual(['32', '31']);
   const info = lines((await cli(['info', 'lesson-1', ...at])).stdout);
-  expect(info).toEqual([{stream: 'lesson-1', exists: true, revision: '10', lastPosition: '31', logPosition: '32'}]);
+  expect(info).toEqual([
+    {
+      stream: 'lesson-1',
+      exists: true,
+      revision: '10',
+      lastPosition: '31',
+      logPosition: '32',
+      deleted: false,
+      tombstoned: false,
+      retention: null,
+    },
+  ]);
 
   const tailed = await cli(['tail', '--after', '29', '--max-count', '3', ...at]);
   expect((lines(tailed.stdout) as Array<{position: string}>).map(e => e.position)).toEqual(['30', '31', '32']);

@@ -1,15 +1,10 @@
 import {rm} from 'node:fs/promises';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {cli} from '../support/cliProcess.js';
+import {cli, jsonLines} from '../support/cliProcess.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 import {freshDataDir} from '../support/testServer.js';
 
-const lines = (text: string): Array<Record<string, unknown>> =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map(l => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
 
 let dir: string;
 let server: ServerProcess;

@@ -69,6 +69,7 @@ export function appendCommand(
       occurredAt: undefined,
       occurredAtExtraNanos: 0,
       containsPersonalData: false,
+      dataSubjectId: '',
     };
   });
   return {tenant, stream, expected, events: newEvents, bytes: newEvents.reduce((n, e) => n + e.data.byteLength, 0)};

@@ -2,7 +2,16 @@ import {describe, expect, it} from 'vitest';
 import {BinaryReader} from '@bufbuild/protobuf/wire';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import {Timestamp} from '@edupulse/event-store-protocol/gen/google/protobuf/timestamp.js';
-import {encodeRecordedEvent, SharedFields} from '../../server/src/engine/encodedEvent.js';
+import {
+  batchResponseIsPlain,
+  encodeEventBatchResponse,
+  encodeRecordedEvent,
+  encodeRemovedMarker,
+  peekEventHeader,
+  peekRecordedAt,
+  SharedFields,
+  storedForm,
+} from '../../server/src/engine/encodedEvent.js';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -48,6 +57,9 @@ describe('encodeRecordedEvent', () => {
         occurredAt: pick(dates),
         recordedAt: pick(dates),
         containsPersonalData: next() < 0.5,
+        dataSubjectId: pick(texts),
+        erased: next() < 0.3,
+        sealed: new Uint8Array(0),
       };
       const expected = Buffer.from(RecordedEvent.encode(event).finish());
       const described = `event ${i}: ${JSON.stringify({...event, data: event.data.length}, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`;
@@ -80,5 +92,58 @@ describe('encodeRecordedEvent', () => {
     }
     expect(timestamps[13]).toEqual({seconds: -2n, nanos: 500_123_456});
     expect(timestamps[14]).toEqual({seconds: 1_767_225_600n, nanos: 1_000_000});
+  });
+});
+
+describe('stored forms', () => {
+  const event: RecordedEvent = {
+    eventId: '0190c3b2-7f3a-7c4e-9a52-3d1f0e6b8a11',
+    tenant: 'school-a',
+    stream: 'learner-1',
+    revision: 4n,
+    position: 9n,
+    type: 'test.Profile',
+    contentType: 'application/json',
+    data: new Uint8Array(0),
+    metadata: {},
+    correlationId: 'c-1',
+    causationId: '',
+    actorId: '',
+    occurredAt: undefined,
+    recordedAt: new Date(Date.UTC(2026, 11, 6, 12, 0, 0, 250)),
+    containsPersonalData: true,
+    dataSubjectId: 'student-1',
+    erased: false,
+    sealed: new Uint8Array([1, 2, 3, 250]),
+  };
+
+  it('writes a sealed event with its sealed field first, and it decodes to the same event', () => {
+    const sealed = encodeRecordedEvent(event);
+    expect(storedForm(sealed)).toBe('sealed');
+    const decoded = RecordedEvent.decode(sealed);
+    expect({...decoded, sealed: Buffer.from(decoded.sealed)}).toEqual({...event, sealed: Buffer.from(event.sealed)});
+    expect(peekEventHeader(sealed)).toEqual({stream: 'learner-1', revision: 4, position: 9, type: 'test.Profile'});
+    expect(peekRecordedAt(sealed)).toBe(event.recordedAt!.getTime());
+    expect(storedForm(encodeRecordedEvent({...event, sealed: new Uint8Array(0)}))).toBe('plain');
+  });
+
+  it('writes a removal marker that keeps the stream, revision and position only', () => {
+    const marker = encodeRemovedMarker({stream: 'learner-1', revision: 4, position: 9});
+    expect(storedForm(marker)).toBe('removed');
+    expect(peekEventHeader(marker)).toEqual({stream: 'learner-1', revision: 4, position: 9, type: ''});
+    expect(RecordedEvent.decode(marker)).toMatchObject({eventId: '', tenant: '', data: new Uint8Array(0), recordedAt: undefined});
+    expect(peekRecordedAt(marker)).toBeUndefined();
+    expect(storedForm(encodeRemovedMarker({stream: 's', revision: 0, position: 1}))).toBe('removed');
+  });
+
+  it('tells a batch of plain events from one holding any other form, without unframing it', () => {
+    const plain = encodeRecordedEvent({...event, sealed: new Uint8Array(0)});
+    const large = encodeRecordedEvent({...event, sealed: new Uint8Array(0), data: new Uint8Array(70_000)});
+    const sealed = encodeRecordedEvent(event);
+    const marker = encodeRemovedMarker({stream: 's', revision: 0, position: 1});
+    expect(batchResponseIsPlain(encodeEventBatchResponse([plain, large, plain]))).toBe(true);
+    expect(batchResponseIsPlain(encodeEventBatchResponse([plain, large, sealed]))).toBe(false);
+    expect(batchResponseIsPlain(encodeEventBatchResponse([marker, plain]))).toBe(false);
+    expect(batchResponseIsPlain(encodeEventBatchResponse([]))).toBe(true);
   });
 });

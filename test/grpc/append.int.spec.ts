@@ -1,30 +1,14 @@
 import {Status} from 'nice-grpc';
-import {ErrorInfo, RichClientError} from 'nice-grpc-error-details';
+import {RichClientError} from 'nice-grpc-error-details';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {ReadDirection, type ExpectedRevision} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {jsonEvent, range} from '../support/events.js';
 import {startTestServer, type TestServer} from '../support/testServer.js';
+import {errorInfoOf, failureOf} from '../support/failures.js';
 
 const noStream: ExpectedRevision = {kind: {$case: 'noStream', value: {}}};
 const streamExists: ExpectedRevision = {kind: {$case: 'streamExists', value: {}}};
 const exact = (revision: number): ExpectedRevision => ({kind: {$case: 'exact', value: BigInt(revision)}});
-
-/** The google.rpc.ErrorInfo of a rich error, or a failure. */
-function errorInfoOf(error: unknown): ErrorInfo {
-  expect(error).toBeInstanceOf(RichClientError);
-  const info = (error as RichClientError).extra.find(d => d.$type === ErrorInfo.$type);
-  expect(info).toBeDefined();
-  return info as ErrorInfo;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<RichClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, 'the call should have failed').toBeInstanceOf(RichClientError);
-  return error as RichClientError;
-}
 
 describe('Append', () => {
   let t: TestServer;
@@ -153,6 +137,7 @@ describe('Append', () => {
         actorId: 'teacher-7',
         occurredAt,
         containsPersonalData: true,
+        dataSubjectId: 'learner-1',
       },
     );
     const before = Date.now();
@@ -172,6 +157,8 @@ describe('Append', () => {
       actorId: 'teacher-7',
       occurredAt,
       containsPersonalData: true,
+      dataSubjectId: 'learner-1',
+      erased: false,
     });
     expect(Buffer.from(recorded!.data)).toEqual(Buffer.from(proposed.data));
     expect(recorded!.recordedAt!.getTime()).toBeGreaterThanOrEqual(before - 1);

@@ -61,6 +61,7 @@ describe('decodeAppendRequest and decodeAppendSessionRequest', () => {
       actorId: pick(texts),
       occurredAt: pick([undefined, new Date(0), new Date(Date.UTC(2026, 11, 3, 19, 4, 5, 678)), new Date(-1500)]),
       containsPersonalData: next() < 0.5,
+      dataSubjectId: '',
     };
   };
   const append = (): AppendRequest => ({

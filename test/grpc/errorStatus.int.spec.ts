@@ -27,6 +27,9 @@ it('turns an unexpected error into INTERNAL without internals for the caller, an
     readStream: async () => fail(),
     readLog: async () => fail(),
     getStreamInfo: async () => fail(),
+    eraseDataSubject: async () => fail(),
+    setStreamRetention: async () => fail(),
+    deleteStream: async () => fail(),
     // eslint-disable-next-line require-yield
     async *subscribe() {
       fail();
@@ -72,6 +75,9 @@ it('names each logged call by a request id: the caller’s, or a new one returne
       append: unused,
       readStream: unused,
       readLog: unused,
+      eraseDataSubject: unused,
+      setStreamRetention: unused,
+      deleteStream: unused,
       getStreamInfo: async ({stream}) => {
         if (stream === 'fail') throw new Error('exploded');
         return {exists: false, logPosition: 0n};

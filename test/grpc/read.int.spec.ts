@@ -107,12 +107,18 @@ describe('GetStreamInfo', () => {
       revision: 9n,
       lastPosition: 31n,
       logPosition: 35n,
+      retention: undefined,
+      deleted: false,
+      tombstoned: false,
     });
     expect(await t.client.getStreamInfo({stream: 'nothing-here'})).toEqual({
       exists: false,
       revision: undefined,
       lastPosition: undefined,
       logPosition: 35n,
+      retention: undefined,
+      deleted: false,
+      tombstoned: false,
     });
   });
 });

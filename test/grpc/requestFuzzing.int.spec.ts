@@ -5,10 +5,13 @@ import {
   AppendRequest,
   AppendSessionRequest,
   AppendSessionResponse,
+  DeleteStreamRequest,
+  EraseDataSubjectRequest,
   GetStreamInfoRequest,
   ReadDirection,
   ReadLogRequest,
   ReadStreamRequest,
+  SetStreamRetentionRequest,
   SubscribeRequest,
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {
@@ -46,7 +49,8 @@ let t: TestServer;
 let raw: RawClient;
 
 beforeAll(async () => {
-  t = await startTestServer({fsync: false, consumerGroupIdleMs: 0});
+  // No background removal while fuzzing: the log changes only by the calls made.
+  t = await startTestServer({fsync: false, consumerGroupIdleMs: 0, removalIntervalMs: 86_400_000});
   raw = RawClient(t.address);
   for (const tenant of TENANTS) {
     await t.client.append({tenant, stream: 'lesson-1', events: [jsonEvent('test.Event', {n: 1}), jsonEvent('test.Other', {n: 2})]});
@@ -78,6 +82,7 @@ function seeds(): Record<RawMethod, Uint8Array[]> {
     append({tenant: 'fuzz-a', stream: 'lesson-2', expectedRevision: {kind: {$case: 'noStream', value: {}}}, events: [event()]}),
     append({stream: 'lesson-1', expectedRevision: {kind: {$case: 'exact', value: MAX_U64}}, events: [event()]}),
     append({stream: 'lesson-1', expectedRevision: {kind: {$case: 'exact', value: 2n ** 53n}}, events: [event()]}),
+    append({stream: 'learner-1', events: [event({containsPersonalData: true, dataSubjectId: 'student-1'})]}),
   ];
   const appendBytes = appends.map(a => AppendRequest.encode(a).finish());
   // Timestamps out of range cannot come from a Date: written as their fields.
@@ -111,6 +116,20 @@ function seeds(): Record<RawMethod, Uint8Array[]> {
       ).finish(),
     ],
     getStreamInfo: [GetStreamInfoRequest.encode({tenant: 'fuzz-a', stream: 'lesson-1'}).finish()],
+    eraseDataSubject: [EraseDataSubjectRequest.encode({tenant: 'fuzz-a', dataSubjectId: 'student-1'}).finish()],
+    setStreamRetention: [
+      SetStreamRetentionRequest.encode({tenant: '', stream: 'lesson-7', retention: {maxCount: 5n, maxAgeSeconds: 3600n}}).finish(),
+      SetStreamRetentionRequest.encode({tenant: 'fuzz-a', stream: 'lesson-7', retention: {truncateBefore: MAX_U64}}).finish(),
+    ],
+    deleteStream: [
+      DeleteStreamRequest.encode({
+        tenant: 'fuzz-a',
+        stream: 'lesson-8',
+        expectedRevision: {kind: {$case: 'exact', value: 0n}},
+        tombstone: false,
+      }).finish(),
+      DeleteStreamRequest.encode({tenant: '', stream: 'lesson-9', expectedRevision: undefined, tombstone: true}).finish(),
+    ],
     subscribe: [
       SubscribeRequest.encode(SubscribeRequest.fromPartial({from: {$case: 'start', value: {}}, maxBatchSize: 2})).finish(),
       SubscribeRequest.encode(
@@ -248,6 +267,9 @@ const METHODS: RawMethod[] = [
   'readStream',
   'readLog',
   'getStreamInfo',
+  'eraseDataSubject',
+  'setStreamRetention',
+  'deleteStream',
   'subscribe',
   'createConsumerGroup',
   'updateConsumerGroup',
@@ -316,9 +338,13 @@ async function call({method, request, leadingValid}: Case): Promise<RawOutcome> 
   }
 }
 
-/** Whether the call may have stored something: an accepted Append, or a session that answered an append with a result. */
+/**
+ * Whether the call may have changed a log as it reads: an accepted Append,
+ * erasure (its record), retention or deletion (what reads show), or a
+ * session that answered an append with a result.
+ */
 function mayHaveWritten(method: RawMethod, outcome: RawOutcome): boolean {
-  if (method === 'append') return outcome.code === Status.OK;
+  if (['append', 'eraseDataSubject', 'setStreamRetention', 'deleteStream'].includes(method)) return outcome.code === Status.OK;
   if (method !== 'appendSession') return false;
   return outcome.messages.some(m => AppendSessionResponse.decode(m).outcomes.some(o => o.outcome?.$case === 'result'));
 }

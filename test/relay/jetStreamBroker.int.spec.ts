@@ -27,6 +27,9 @@ function recorded(tenant: string, position: number): Uint8Array {
     occurredAt: undefined,
     recordedAt: new Date(),
     containsPersonalData: false,
+    dataSubjectId: '',
+    erased: false,
+    sealed: new Uint8Array(0),
   }).finish();
 }
 
@@ -47,6 +50,7 @@ describe('publishing to JetStream', () => {
       streamName: `FENCE_${randomUUID().slice(0, 8)}`,
       createStream: true,
       format: 'protobuf',
+      personalData: 'withhold',
       duplicateWindowMs: 120_000,
       tlsCaFile: undefined,
     };

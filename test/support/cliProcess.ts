@@ -16,3 +16,12 @@ export function cli(args: string[], input?: string, env: NodeJS.ProcessEnv = {})
     child.stdin.end(input ?? '');
   });
 }
+
+/** The JSON lines a command printed, parsed. */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as Record<string, unknown>);
+}

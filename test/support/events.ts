@@ -15,6 +15,7 @@ export function jsonEvent(type: string, body: unknown, extra: Partial<ProposedEv
     actorId: '',
     occurredAt: undefined,
     containsPersonalData: false,
+    dataSubjectId: '',
     ...extra,
   };
 }

@@ -37,7 +37,11 @@ export function expectRelayedExactly(messages: RelayedMessage[], logs: Map<strin
     for (const [i, m] of relayed.entries()) {
       const event = log[i]!;
       const decoded = RecordedEvent.decode(m.data);
-      expect({...decoded, data: Buffer.from(decoded.data)}).toEqual({...event, data: Buffer.from(event.data)});
+      // Personal events go out without their data and metadata (the relay's default, withhold).
+      const published = event.containsPersonalData ? {...event, data: new Uint8Array(0), metadata: {}} : event;
+      expect({...decoded, data: Buffer.from(decoded.data)}).toEqual({...published, data: Buffer.from(published.data)});
+      expect(m.headers['EduPulse-Personal-Data-Withheld']).toBe(event.containsPersonalData ? 'true' : undefined);
+      expect(m.headers['EduPulse-Data-Subject-Id']).toBe(event.containsPersonalData ? event.dataSubjectId : undefined);
       expect(m.subject).toBe(`${prefix}.${tenant}.${event.type.replaceAll('.', '%2E')}`);
       expect(m.headers['Nats-Msg-Id']).toBe(`${tenant}:${event.position}`);
       expect(m.headers['EduPulse-Stream']).toBe(event.stream);
@@ -62,6 +66,7 @@ export async function appendAcross(client: EventStoreServiceClient, tenants: str
             {
               correlationId: j % 2 === 0 ? `corr-${i + j}` : '',
               containsPersonalData: j % 5 === 0,
+              dataSubjectId: j % 5 === 0 ? `learner-${(i + j) % 11}` : '',
             },
           ),
         );

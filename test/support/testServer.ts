@@ -49,11 +49,23 @@ export async function freshDataDir(): Promise<string> {
   return mkdtemp(join(process.env[TEST_DATA_ROOT] ?? tmpdir(), 'edupulse-es-test-'));
 }
 
-/** Starts a server with test-friendly settings (fsync on, as in production), overridable. */
+/** The master key test servers get unless a test says otherwise (64 hex digits: 256 bits). */
+export const TEST_MASTER_KEY = '6a1f'.repeat(16);
+
+/** Starts a server with test-friendly settings (fsync on, as in production, and a master key), overridable. */
 export async function startTestServer(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? (await freshDataDir());
   const server = await startEventStoreServer(
-    {...defaultConfig, host: '127.0.0.1', port: 0, metricsPort: 0, dataDir: dir, logLevel: 'silent', ...overrides},
+    {
+      ...defaultConfig,
+      host: '127.0.0.1',
+      port: 0,
+      metricsPort: 0,
+      dataDir: dir,
+      logLevel: 'silent',
+      masterKey: TEST_MASTER_KEY,
+      ...overrides,
+    },
     pino({level: process.env.TEST_LOG_LEVEL ?? 'silent'}),
   );
   const channels: Channel[] = [];

@@ -11,6 +11,9 @@ const REQUIRED_ROLE: Record<string, Role> = {
   UpdateConsumerGroup: 'write',
   DeleteConsumerGroup: 'write',
   ReplayParkedEvents: 'write',
+  SetStreamRetention: 'write',
+  DeleteStream: 'write',
+  EraseDataSubject: 'admin',
 };
 
 /** A message of a client stream: an append session's appends, or a consumer's join. */
@@ -41,9 +44,14 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
     if (principal === undefined) throw new ServerError(Status.UNAUTHENTICATED, 'unknown API key');
 
     const rpc = call.method.path.slice(service.length);
-    const required = REQUIRED_ROLE[rpc] ?? 'read';
+    // A sealed read carries wrapped keys: for exports, by an admin.
+    const sealedRead = rpc === 'ReadLog' && (call.request as {sealed?: unknown}).sealed === true;
+    const required = sealedRead ? 'admin' : (REQUIRED_ROLE[rpc] ?? 'read');
     if (RANK[principal.role] < RANK[required]) {
-      throw new ServerError(Status.PERMISSION_DENIED, `API key "${principal.keyId}" has role ${principal.role}; ${rpc} needs ${required}`);
+      throw new ServerError(
+        Status.PERMISSION_DENIED,
+        `API key "${principal.keyId}" has role ${principal.role}; ${sealedRead ? 'a sealed ReadLog' : rpc} needs ${required}`,
+      );
     }
     if (call.method.requestStream) {
       // An append session's appends and a consumer's join are confined to the key's tenant.

@@ -57,6 +57,18 @@ export type ServerConfig = {
   eventBrokerDuplicateWindowMs: number;
   /** CA (PEM) for a `tls://` NATS server. */
   eventBrokerTlsCaFile: string | undefined;
+  /** What the relay publishes of personal events: `withhold` their data and metadata, or `include` them. */
+  eventBrokerPersonalData: 'withhold' | 'include';
+  /** A file holding the master key that wraps data subjects' keys. */
+  masterKeyFile: string | undefined;
+  /** The master key itself (hex or base64), when no file is given. */
+  masterKey: string | undefined;
+  /** Time between passes of the removal of what retention and deletion hide. */
+  removalIntervalMs: number;
+  /** Events the removal takes out of storage per second at most. */
+  removalRate: number;
+  /** The clock that streams' max ages are measured by (tests set their own); undefined: Date.now. */
+  clock?: () => number;
   /** How long a server holds a tenant's relay without renewing it (several servers on PostgreSQL). */
   eventBrokerLeaseMs: number;
   /** Lease on a part of a consumer group (PostgreSQL: how soon another server takes over). */
@@ -136,6 +148,11 @@ export const defaultConfig: ServerConfig = {
   eventBrokerFormat: 'protobuf',
   eventBrokerDuplicateWindowMs: 120_000,
   eventBrokerTlsCaFile: undefined,
+  eventBrokerPersonalData: 'withhold',
+  masterKeyFile: undefined,
+  masterKey: undefined,
+  removalIntervalMs: 60_000,
+  removalRate: 10_000,
   eventBrokerLeaseMs: 15_000,
   consumerGroupLeaseMs: 15_000,
   consumerGroupIdleMs: 5000,

@@ -169,6 +169,17 @@ export const settings: readonly Setting[] = [
     },
   },
   {
+    flag: '--event-broker-personal-data <mode>',
+    env: 'EDUPULSE_EVENT_BROKER_PERSONAL_DATA',
+    defaultText: defaultConfig.eventBrokerPersonalData,
+    description:
+      'what the relay publishes of personal events: withhold (the envelope only: no data, no metadata, header EduPulse-Personal-Data-Withheld) or include (in plaintext, beyond the reach of erasure)',
+    apply: (c, t) => {
+      if (t !== 'withhold' && t !== 'include') throw new Error(`must be withhold or include, got "${t}"`);
+      c.eventBrokerPersonalData = t;
+    },
+  },
+  {
     flag: '--event-broker-duplicate-window-ms <ms>',
     env: 'EDUPULSE_EVENT_BROKER_DUPLICATE_WINDOW_MS',
     defaultText: String(defaultConfig.eventBrokerDuplicateWindowMs),
@@ -197,6 +208,35 @@ export const settings: readonly Setting[] = [
     description:
       'how long a server holds a part of a consumer group without renewing it (renewed every third of it): with several servers on PostgreSQL, how soon another takes over from one that died',
     apply: (c, t) => (c.consumerGroupLeaseMs = integer(t, 1000, 3_600_000, 'milliseconds')),
+  },
+  {
+    flag: '--master-key-file <file>',
+    env: 'EDUPULSE_MASTER_KEY_FILE',
+    defaultText: '(none)',
+    description:
+      "file holding the master key (256 bits: 64 hex digits or base64) that wraps data subjects' keys; without one (or EDUPULSE_MASTER_KEY) personal events are refused. Keep it out of the data directory and its backups",
+    apply: (c, t) => (c.masterKeyFile = nonEmpty(t)),
+  },
+  {
+    flag: '--master-key <key>',
+    env: 'EDUPULSE_MASTER_KEY',
+    defaultText: '(none)',
+    description: 'the master key itself, when there is no file; prefer the environment variable to the flag, which the process list shows',
+    apply: (c, t) => (c.masterKey = nonEmpty(t)),
+  },
+  {
+    flag: '--removal-interval-ms <ms>',
+    env: 'EDUPULSE_REMOVAL_INTERVAL_MS',
+    defaultText: String(defaultConfig.removalIntervalMs),
+    description: 'time between passes of the background removal of the events that retention and deletion hide',
+    apply: (c, t) => (c.removalIntervalMs = integer(t, 10, 86_400_000, 'milliseconds')),
+  },
+  {
+    flag: '--removal-rate <events>',
+    env: 'EDUPULSE_REMOVAL_RATE',
+    defaultText: String(defaultConfig.removalRate),
+    description: 'events per second that the background removal takes out of storage at most',
+    apply: (c, t) => (c.removalRate = integer(t, 1, 1_000_000, 'events per second')),
   },
   {
     flag: '--log-level <level>',

@@ -1,6 +1,6 @@
 import {BinaryReader} from '@bufbuild/protobuf/wire';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
-import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp} from '@edupulse/event-store-protocol/wire.js';
+import {fieldLength, timestampLength, varintLength, writeTagged, writeTimestamp, writeVarint} from '@edupulse/event-store-protocol/wire.js';
 
 /**
  * An event as the store keeps it and the wire carries it: the protobuf encoding
@@ -196,11 +196,32 @@ function writeText(out: Buffer, offset: number, tag: number, value: string, byte
  * (below 2^53), not made bigints to be encoded, and the nanoseconds of
  * `occurredAt` that a Date cannot hold (0..999,999).
  */
-export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position'> & {
+export type EventToEncode = Omit<RecordedEvent, 'revision' | 'position' | 'dataSubjectId' | 'erased' | 'sealed'> & {
   revision: number;
   position: number;
   occurredAtExtraNanos?: number;
+  dataSubjectId?: string;
+  erased?: boolean;
+  sealed?: Uint8Array;
 };
+
+// Two-byte tags of fields 16 (data_subject_id), 17 (erased) and 18 (sealed).
+const DATA_SUBJECT_TAG = 130;
+const ERASED_TAG = 136;
+const SEALED_TAG = 146;
+
+/** Bytes of a length-delimited field with a two-byte tag. */
+function wideFieldLength(length: number): number {
+  return 2 + varintLength(length) + length;
+}
+
+/** Writes a field with a two-byte tag and `bytes` as its content; returns the offset after it. */
+function writeWideBytes(out: Buffer, offset: number, tag: number, bytes: Uint8Array): number {
+  offset = writeVarint(out, offset, tag);
+  offset = writeVarint(out, offset, bytes.byteLength);
+  out.set(bytes, offset);
+  return offset + bytes.byteLength;
+}
 
 /**
  * `RecordedEvent.encode(event).finish()`, byte for byte, in one allocation
@@ -244,10 +265,18 @@ export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared
   }
   if (occurred !== undefined) size += fieldLength(timestampLength(occurred, occurredExtraNanos));
   if (event.containsPersonalData) size += 2;
+  const subject = event.dataSubjectId === undefined || event.dataSubjectId === '' ? undefined : Buffer.from(event.dataSubjectId);
+  if (subject !== undefined) size += wideFieldLength(subject.byteLength);
+  if (event.erased === true) size += 3;
+  const sealed = event.sealed !== undefined && event.sealed.byteLength > 0 ? event.sealed : undefined;
+  if (sealed !== undefined) size += wideFieldLength(sealed.byteLength);
 
   const out = Buffer.allocUnsafe(size);
-  // Fields in number order: 1-3 (event_id, tenant, stream), 4-5, 6-7 (type, content_type), 8, 9, 10-12, 13-15.
-  let offset = writeText(out, 0, 10, event.eventId, eventId);
+  // A sealed event starts with its field 18, so that one byte tells it from the plain events
+  // (which start with their event_id) without a scan (storedForm.ts); the rest in number order:
+  // 1-3 (event_id, tenant, stream), 4-5, 6-7 (type, content_type), 8, 9, 10-12, 13-17.
+  let offset = sealed === undefined ? 0 : writeWideBytes(out, 0, SEALED_TAG, sealed);
+  offset = writeText(out, offset, 10, event.eventId, eventId);
   out.set(tenant, offset);
   offset += tenant.byteLength;
   out.set(stream, offset);
@@ -285,6 +314,103 @@ export function encodeRecordedEvent(event: RecordedEvent | EventToEncode, shared
   if (event.containsPersonalData) {
     offset = writeTagged(out, offset, 120, 1);
   }
+  if (subject !== undefined) offset = writeWideBytes(out, offset, DATA_SUBJECT_TAG, subject);
+  if (event.erased === true) {
+    offset = writeVarint(out, offset, ERASED_TAG);
+    out[offset++] = 1;
+  }
   if (offset !== size) throw new Error(`encodeRecordedEvent wrote ${offset} bytes of ${size}`);
   return out;
+}
+
+/**
+ * What stored bytes hold: an event as it reads (`plain`, which starts with
+ * its event_id), a personal event whose data and metadata are encrypted
+ * (`sealed`, which starts with its field 18), or the marker of an event that
+ * retention or deletion removed (`removed`: no event id, only its stream,
+ * revision and position, so that the log keeps every position).
+ */
+export type StoredForm = 'plain' | 'sealed' | 'removed';
+
+const EVENT_ID_TAG = 10;
+
+/** The form of stored bytes, from their first byte. */
+export function storedForm(encoded: EncodedEvent): StoredForm {
+  const first = encoded[0];
+  if (first === EVENT_ID_TAG) return 'plain';
+  if (first === SEALED_TAG) return 'sealed';
+  return 'removed';
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The marker stored in place of a removed event (see {@link StoredForm}). */
+export function encodeRemovedMarker(event: {stream: string; revision: number; position: number}): EncodedEvent {
+  return encodeRecordedEvent({
+    eventId: '',
+    tenant: '',
+    stream: event.stream,
+    revision: event.revision,
+    position: event.position,
+    type: '',
+    contentType: '',
+    data: NO_BYTES,
+    metadata: {},
+    correlationId: '',
+    causationId: '',
+    actorId: '',
+    occurredAt: undefined,
+    recordedAt: undefined,
+    containsPersonalData: false,
+  });
+}
+
+const RECORDED_AT = 14;
+
+/** The recording time (ms since the epoch) of an encoded event, without decoding the rest; undefined without one. */
+export function peekRecordedAt(encoded: EncodedEvent): number | undefined {
+  const reader = new BinaryReader(encoded);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== RECORDED_AT) {
+      reader.skip(wireType);
+      continue;
+    }
+    const end = reader.uint32() + reader.pos;
+    let seconds = 0;
+    let nanos = 0;
+    while (reader.pos < end) {
+      const [inner, innerType] = reader.tag();
+      if (inner === 1) seconds = Number(reader.int64());
+      else if (inner === 2) nanos = reader.int32();
+      else reader.skip(innerType);
+    }
+    return seconds * 1000 + Math.floor(nanos / 1_000_000);
+  }
+  return undefined;
+}
+
+/**
+ * True when every event of a response that {@link encodeEventBatchResponse}
+ * encoded is `plain` (see {@link StoredForm}): a scan of the framing, with
+ * no view made of any event.
+ */
+export function batchResponseIsPlain(response: Uint8Array): boolean {
+  let offset = 1;
+  let byte: number;
+  do byte = response[offset++]!;
+  while (byte >= 0x80 && offset < response.byteLength);
+  while (offset < response.byteLength) {
+    offset += 1;
+    let length = 0;
+    let scale = 1;
+    do {
+      byte = response[offset++]!;
+      length += (byte & 0x7f) * scale;
+      scale *= 0x80;
+    } while (byte >= 0x80 && offset < response.byteLength);
+    if (length === 0 || response[offset] !== EVENT_ID_TAG) return false;
+    offset += length;
+  }
+  return true;
 }

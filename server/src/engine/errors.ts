@@ -49,9 +49,30 @@ export class StreamNotFoundError extends Error {
   constructor(
     readonly tenant: string,
     readonly stream: string,
+    why = 'does not exist',
   ) {
-    super(`stream "${stream}" does not exist in tenant "${tenant}"`);
+    super(`stream "${stream}" ${why} in tenant "${tenant}"`);
   }
+}
+
+/** The stream was tombstoned: it can never be appended to again (FAILED_PRECONDITION). */
+export class StreamTombstonedError extends Error {
+  override readonly name = 'StreamTombstonedError';
+
+  constructor(
+    readonly tenant: string,
+    readonly stream: string,
+  ) {
+    super(`stream "${stream}" of tenant "${tenant}" was deleted for good (tombstoned): it takes no more events; use another stream name`);
+  }
+}
+
+/**
+ * Personal data cannot be stored or read as the server is configured: no
+ * master key, or one that does not open the stored keys (FAILED_PRECONDITION).
+ */
+export class PersonalDataUnavailableError extends Error {
+  override readonly name = 'PersonalDataUnavailableError';
 }
 
 /** The server is overloaded, e.g. the append queue is full (RESOURCE_EXHAUSTED); retry with backoff. */

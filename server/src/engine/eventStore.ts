@@ -2,6 +2,8 @@ import type {EncodedEvent, EncodedEventBatch, FramedEventBatch} from './encodedE
 import type {EventSelection} from './eventFilter.js';
 import type {ConsumerGroupLedger} from './consumerGroupLedger.js';
 import type {RelayLedger} from './relayLedger.js';
+import type {StreamSettingsLedger} from './streamSettingsLedger.js';
+import type {SubjectKeyLedger} from './subjectKeyLedger.js';
 import type {AppendCommand, AppendResult} from './types.js';
 
 /** Reading direction. */
@@ -19,6 +21,9 @@ export type StreamInfo = {
   lastPosition: number | undefined;
   logPosition: number;
 };
+
+/** An event that retention or deletion removes: where it is. */
+export type RemovedEvent = {stream: string; revision: number; position: number};
 
 /** Where a subscription starts. */
 export type SubscriptionStart =
@@ -76,6 +81,16 @@ export type EventStore = {
   readonly relayLedger: RelayLedger;
   /** Consumer groups' definitions, progress and parked events, kept in this store's backend. */
   readonly consumerGroupLedger: ConsumerGroupLedger;
+  /** Data subjects' keys (wrapped), kept in this store's backend. */
+  readonly subjectKeyLedger: SubjectKeyLedger;
+  /** Streams' retention, deletion and tombstones, kept in this store's backend. */
+  readonly streamSettingsLedger: StreamSettingsLedger;
+  /**
+   * Replaces the stored events of one tenant at these places with removal
+   * markers (encodedEvent.ts's StoredForm): their bytes leave the log, their
+   * positions stay taken. Returns how many were replaced.
+   */
+  removeEvents(tenant: string, events: readonly RemovedEvent[]): Promise<number>;
   /** Runs a subscription; event batches come as the encoded bytes the store holds. */
   subscribe(command: SubscribeCommand, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   /** Live figures, for tests and metrics. */

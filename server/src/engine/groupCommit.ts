@@ -1,7 +1,7 @@
 import type {Logger} from 'pino';
 import {checkExpectedRevision, retriedAppendResult, type StoredEventId, type StreamHead} from './appendDecisions.js';
 import {encodeRecordedEvent, SharedFields, type EncodedEvent, type EventToEncode} from './encodedEvent.js';
-import {LogWriteFailedError, OverloadedError, ShuttingDownError} from './errors.js';
+import {LogWriteFailedError, OverloadedError, ShuttingDownError, StreamTombstonedError} from './errors.js';
 import type {LiveEvent, LiveTenant} from './liveTenant.js';
 import type {TenantHold, TenantRegistry} from './tenantRegistry.js';
 import type {AppendCommand, AppendResult} from './types.js';
@@ -45,6 +45,8 @@ export type GroupFacts = {
    * own state is the truth and the facts only fill it in.
    */
   tenantHead?(tenant: string): number;
+  /** True when the stream was tombstoned: its appends are refused. */
+  tombstoned(tenant: string, stream: string): boolean;
 };
 
 /**
@@ -95,6 +97,8 @@ export type GroupCommitOptions<Batch> = {
   /** Most payload bytes waiting in the queue; further appends fail with RESOURCE_EXHAUSTED. */
   maxQueuedBytes: number;
   logger: Logger;
+  /** The clock of events' recording time (ms since the epoch); Date.now by default. */
+  clock?: () => number;
   /** Told about every commit that wrote something. */
   onCommit?: (observation: CommitObservation) => void;
   /**
@@ -178,6 +182,7 @@ type GroupPlan<Batch> = {
 /** Creates the committer over `options.backend`. */
 export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): GroupCommitter {
   const {backend, tenants, logger} = options;
+  const clock = options.clock ?? Date.now;
   const publish = options.publish ?? ((live: LiveTenant, events: LiveEvent[]) => live.publish(events));
   let queue: Pending[] = [];
   let queuedBytes = 0;
@@ -420,7 +425,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
     release: () => void,
     facts: GroupFacts,
   ): GroupPlan<Batch> {
-    const recordedAt = new Date();
+    const recordedAt = new Date(clock());
     const shared = SharedFields();
     const {headOf, storedIdOf, tenantHead} = facts;
 
@@ -457,6 +462,7 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
           decisions.push({pending, outcome: {result: retried}});
           continue;
         }
+        if (facts.tombstoned(tenant, stream)) throw new StreamTombstonedError(tenant, stream);
         checkExpectedRevision(tenant, stream, expected, head);
 
         const firstPosition = (positions.get(tenant) ?? tenantHead?.(tenant) ?? liveTenant.head()) + 1;
@@ -484,6 +490,8 @@ export function GroupCommitter<Batch>(options: GroupCommitOptions<Batch>): Group
             occurredAtExtraNanos: e.occurredAtExtraNanos,
             recordedAt,
             containsPersonalData: e.containsPersonalData,
+            dataSubjectId: e.dataSubjectId,
+            ...(e.sealed === undefined ? {} : {sealed: e.sealed}),
           };
           const encoded = encodeRecordedEvent(event, shared);
           let tenantEvents = accepted.get(tenant);

@@ -39,6 +39,8 @@ export type StoreOptions = {
   liveBufferTotalBytes: number;
   subscriptions: SubscriptionOptions;
   logger: Logger;
+  /** The clock of events' recording time and of streams' max ages (tests set their own); Date.now by default. */
+  clock?: () => number;
   /** Told about every commit, for metrics. */
   onCommit?: (observation: CommitObservation) => void;
   /**

@@ -19,6 +19,13 @@ export type NewEvent = {
   /** Nanoseconds of `occurredAt` beyond its milliseconds (0..999,999): the store keeps the client's Timestamp as sent. */
   occurredAtExtraNanos: number;
   containsPersonalData: boolean;
+  /** The data subject of a personal event; '' otherwise. */
+  dataSubjectId: string;
+  /**
+   * A personal event's data and metadata, encrypted (sealedEvent.ts): then
+   * `data` is empty and `metadata` has no entries.
+   */
+  sealed?: Uint8Array;
 };
 
 /** A validated append request. */

@@ -111,6 +111,7 @@ function readProposedEvent(source: Source, length: number): DecodedProposedEvent
     actorId: '',
     occurredAt: undefined,
     containsPersonalData: false,
+    dataSubjectId: '',
   };
   while (reader.pos < end) {
     const tag = reader.uint32();
@@ -150,6 +151,9 @@ function readProposedEvent(source: Source, length: number): DecodedProposedEvent
       }
       case 80:
         message.containsPersonalData = reader.bool();
+        continue;
+      case 90:
+        message.dataSubjectId = readString(source);
         continue;
     }
     if ((tag & 7) === 4 || tag === 0) break;

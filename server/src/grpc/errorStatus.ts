@@ -10,10 +10,12 @@ import {
   InvalidGroupSettingsError,
   LogWriteFailedError,
   OverloadedError,
+  PersonalDataUnavailableError,
   ShuttingDownError,
   StartBeyondHeadError,
   StorageUnavailableError,
   StreamNotFoundError,
+  StreamTombstonedError,
   WrongExpectedRevisionError,
 } from '../engine/errors.js';
 import {describeExpectedRevision} from '../engine/expectedRevision.js';
@@ -85,6 +87,16 @@ export function statusOfDomainError(error: unknown): ServerError | undefined {
         domain: ERROR_DOMAIN,
         metadata: {tenant: error.tenant, group: error.group},
       }),
+    ]);
+  }
+  if (error instanceof StreamTombstonedError) {
+    return new RichServerError(Status.FAILED_PRECONDITION, error.message, [
+      ErrorInfo.fromPartial({reason: 'STREAM_TOMBSTONED', domain: ERROR_DOMAIN, metadata: {tenant: error.tenant, stream: error.stream}}),
+    ]);
+  }
+  if (error instanceof PersonalDataUnavailableError) {
+    return new RichServerError(Status.FAILED_PRECONDITION, error.message, [
+      ErrorInfo.fromPartial({reason: 'PERSONAL_DATA_UNAVAILABLE', domain: ERROR_DOMAIN}),
     ]);
   }
   if (error instanceof OverloadedError) return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);

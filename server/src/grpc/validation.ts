@@ -2,7 +2,10 @@ import {Buffer} from 'node:buffer';
 import type {ProposedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type {
   AppendRequest,
+  DeleteStreamRequest,
+  EraseDataSubjectRequest,
   EventFilter,
+  SetStreamRetentionRequest,
   ExpectedRevision as ProtoExpectedRevision,
   GetStreamInfoRequest,
   ReadLogRequest,
@@ -18,6 +21,7 @@ import type {EventSelection} from '../engine/eventFilter.js';
 import {MAX_SEQUENCE} from '../backends/leveldb/keys.js';
 import type {AppendCommand, NewEvent} from '../engine/types.js';
 import type {ExpectedRevision} from '../engine/expectedRevision.js';
+import type {StreamRetention} from '../engine/streamSettings.js';
 import {InvalidArgumentError, type FieldViolation} from './invalidArgument.js';
 
 /** The tenant used when a request names none. */
@@ -65,6 +69,14 @@ export function checkTenant(v: Violations, tenant: string, limits: Limits): stri
     v.add('tenant', 'must be lower-case letters, digits, "-" and "_", starting with a letter or digit');
   }
   return tenant;
+}
+
+/** Streams the store writes itself: readable, never appended to by clients. */
+const SYSTEM_STREAMS = new Set(['$erasures']);
+
+/** Checks a stream a request reads: a client's stream, or one of the store's own. */
+function checkReadableStream(v: Violations, field: string, stream: string, limits: Limits): void {
+  if (!SYSTEM_STREAMS.has(stream)) checkStream(v, field, stream, limits);
 }
 
 export function checkStream(v: Violations, field: string, stream: string, limits: Limits): void {
@@ -226,6 +238,13 @@ function checkEvent(
   checkReference(v, i, '.correlation_id', event.correlationId, limits);
   checkReference(v, i, '.causation_id', event.causationId, limits);
   checkReference(v, i, '.actor_id', event.actorId, limits);
+  if (event.containsPersonalData) {
+    if (event.dataSubjectId === '')
+      v.add(fieldOf(i, '.data_subject_id'), 'is required when contains_personal_data is set: name the person the data is about');
+    else checkReference(v, i, '.data_subject_id', event.dataSubjectId, limits);
+  } else if (event.dataSubjectId !== '') {
+    v.add(fieldOf(i, '.data_subject_id'), 'is for personal events only: set contains_personal_data too');
+  }
   if (event.occurredAt !== undefined && Number.isNaN(event.occurredAt.getTime())) {
     v.add(fieldOf(i, '.occurred_at'), 'must be a valid timestamp');
   }
@@ -246,6 +265,7 @@ function checkEvent(
       occurredAt: event.occurredAt,
       occurredAtExtraNanos: (event as DecodedProposedEvent).occurredAtExtraNanos ?? 0,
       containsPersonalData: event.containsPersonalData,
+      dataSubjectId: event.dataSubjectId,
     },
   };
 }
@@ -298,7 +318,7 @@ export function validateAppend(request: AppendRequest, limits: Limits): AppendCo
 export function validateReadStream(request: ReadStreamRequest, limits: Limits) {
   const v = Violations();
   const tenant = checkTenant(v, request.tenant, limits);
-  checkStream(v, 'stream', request.stream, limits);
+  checkReadableStream(v, 'stream', request.stream, limits);
   const direction = checkDirection(v, request.direction);
   const fromRevision = request.fromRevision === undefined ? undefined : checkSequence(v, 'from_revision', request.fromRevision);
   const maxCount = checkCount(v, 'max_count', request.maxCount, limits);
@@ -315,14 +335,14 @@ export function validateReadLog(request: ReadLogRequest, limits: Limits) {
   const maxCount = checkCount(v, 'max_count', request.maxCount, limits);
   const filter = checkFilter(v, request.filter, limits);
   v.done();
-  return {tenant, direction, fromPosition, maxCount, filter};
+  return {tenant, direction, fromPosition, maxCount, filter, sealed: request.sealed};
 }
 
 /** Validates a GetStreamInfo request. */
 export function validateGetStreamInfo(request: GetStreamInfoRequest, limits: Limits) {
   const v = Violations();
   const tenant = checkTenant(v, request.tenant, limits);
-  checkStream(v, 'stream', request.stream, limits);
+  checkReadableStream(v, 'stream', request.stream, limits);
   v.done();
   return {tenant, stream: request.stream};
 }
@@ -332,7 +352,7 @@ export function validateSubscribe(request: SubscribeRequest, limits: Limits): Su
   const v = Violations();
   const tenant = checkTenant(v, request.tenant, limits);
   const stream = request.stream === '' ? undefined : request.stream;
-  if (stream !== undefined) checkStream(v, 'stream', stream, limits);
+  if (stream !== undefined) checkReadableStream(v, 'stream', stream, limits);
   const filter = checkFilter(v, request.filter, limits);
   let from: SubscribeCommand['from'] = {kind: 'start'};
   switch (request.from?.$case) {
@@ -363,4 +383,51 @@ export function validateSubscribe(request: SubscribeRequest, limits: Limits): Su
   }
   v.done();
   return {tenant, stream, from, filter, maxBatchSize, heartbeatIntervalMs};
+}
+
+/** Validates an EraseDataSubject request. */
+export function validateEraseDataSubject(request: EraseDataSubjectRequest, limits: Limits) {
+  const v = Violations();
+  const tenant = checkTenant(v, request.tenant, limits);
+  const subject = request.dataSubjectId;
+  if (subject === '') v.add('data_subject_id', 'is required');
+  else if (subject.length > limits.maxReferenceLength) {
+    v.add('data_subject_id', `must be at most ${limits.maxReferenceLength} characters, got ${subject.length}`);
+  } else if (CONTROL.test(subject)) v.add('data_subject_id', 'must not contain control characters');
+  v.done();
+  return {tenant, subject};
+}
+
+/** Longest max age: 100 years. */
+const MAX_AGE_SECONDS = 100 * 366 * 24 * 3600;
+
+/** Validates a SetStreamRetention request. */
+export function validateSetStreamRetention(request: SetStreamRetentionRequest, limits: Limits) {
+  const v = Violations();
+  const tenant = checkTenant(v, request.tenant, limits);
+  checkStream(v, 'stream', request.stream, limits);
+  const retention: StreamRetention = {};
+  const given = request.retention;
+  if (given?.maxCount !== undefined) {
+    if (given.maxCount < 1n) v.add('retention.max_count', 'must be at least 1');
+    else retention.maxCount = checkSequence(v, 'retention.max_count', given.maxCount);
+  }
+  if (given?.maxAgeSeconds !== undefined) {
+    if (given.maxAgeSeconds < 1n || given.maxAgeSeconds > BigInt(MAX_AGE_SECONDS)) {
+      v.add('retention.max_age_seconds', `must be from 1 to ${MAX_AGE_SECONDS} (100 years)`);
+    } else retention.maxAgeMs = Number(given.maxAgeSeconds) * 1000;
+  }
+  if (given?.truncateBefore !== undefined) retention.truncateBefore = checkSequence(v, 'retention.truncate_before', given.truncateBefore);
+  v.done();
+  return {tenant, stream: request.stream, retention: given === undefined ? undefined : retention};
+}
+
+/** Validates a DeleteStream request. */
+export function validateDeleteStream(request: DeleteStreamRequest, limits: Limits) {
+  const v = Violations();
+  const tenant = checkTenant(v, request.tenant, limits);
+  checkStream(v, 'stream', request.stream, limits);
+  const expected = checkExpectedRevision(v, request.expectedRevision);
+  v.done();
+  return {tenant, stream: request.stream, expected, tombstone: request.tombstone};
 }

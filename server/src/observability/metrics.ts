@@ -22,6 +22,7 @@ export function StoreMetrics(
   stats: () => EventStoreStats,
   relayStatus: () => Promise<RelayStatus> | undefined = () => undefined,
   groupStatus: () => Promise<GroupStatus[]> = () => Promise.resolve([]),
+  lifecycleStatus: () => LifecycleStatus = () => ({erasures: new Map(), removedEvents: new Map()}),
 ): StoreMetrics {
   const own = new Registry();
   collectDefaultMetrics({register: own});
@@ -160,6 +161,7 @@ export function StoreMetrics(
   });
   relayMetrics(own, relayStatus);
   groupMetrics(own, groupStatus);
+  lifecycleMetrics(own, lifecycleStatus);
   const registry = Registry.merge([own, grpcRegistry]);
 
   return {
@@ -258,6 +260,27 @@ function rowMetric<R>(registry: Registry, kind: 'gauge' | 'counter', rows: () =>
       },
     });
   }
+}
+
+/** What the data lifecycle did since the server started: erasures and removed events, per tenant. */
+export type LifecycleStatus = {erasures: ReadonlyMap<string, number>; removedEvents: ReadonlyMap<string, number>};
+
+/** Erasures of data subjects and the background removal's work, per tenant: this server's totals. */
+function lifecycleMetrics(registry: Registry, status: () => LifecycleStatus): void {
+  const perTenant = (name: string, help: string, counts: (s: LifecycleStatus) => ReadonlyMap<string, number>): void =>
+    rowMetric(registry, 'counter', () => Promise.resolve([...counts(status())]), {
+      name,
+      help,
+      labelNames: ['tenant'],
+      labelsOf: ([tenant]) => ({tenant}),
+      value: ([, count]) => count,
+    });
+  perTenant('edupulse_data_subjects_erased_total', 'Data subjects erased (EraseDataSubject) through this server.', s => s.erasures);
+  perTenant(
+    'edupulse_events_removed_total',
+    "Events that streams' retention or deletion hid and that this server's background removal took out of storage.",
+    s => s.removedEvents,
+  );
 }
 
 /**

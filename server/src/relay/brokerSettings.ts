@@ -13,6 +13,8 @@ export type BrokerSettings = {
   /** Create the stream when missing (and allow atomic batches on it); false only checks it. */
   createStream: boolean;
   format: RelayFormat;
+  /** Personal events: published without their data and metadata (`withhold`), or whole (`include`). */
+  personalData: 'withhold' | 'include';
   /** The duplicate window of a stream the relay creates. */
   duplicateWindowMs: number;
   /** CA bundle (PEM) that the NATS server's certificate must chain to, for `tls://`; none uses Node's. */

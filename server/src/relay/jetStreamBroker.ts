@@ -4,7 +4,7 @@ import {connect, headers as natsHeaders, type NatsConnection} from '@nats-io/tra
 import {JetStreamApiError, jetstreamManager, StorageType, type JetStreamManager} from '@nats-io/jetstream';
 import type {EncodedEvent} from '../engine/encodedEvent.js';
 import {brokerServers, type BrokerSettings} from './brokerSettings.js';
-import {envelopeHeaders, HEADER, payloadOf, readEnvelope} from './relayedMessage.js';
+import {envelopeHeaders, HEADER, payloadOf, readEnvelope, withheldPersonalData} from './relayedMessage.js';
 import {eventSubject, tenantSubjects} from './subjectNames.js';
 
 /** The broker is set up in a way the relay cannot work with (a missing stream it may not create, wrong subjects). */
@@ -128,6 +128,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
   const jsm = await jetstreamManager(connection, {timeout: timeoutMs});
   await ensureStream(jsm, settings);
   const {streamName, subjectPrefix, format} = settings;
+  const withhold = settings.personalData === 'withhold';
   return {
     connection,
     async lastRelayed(tenant) {
@@ -144,7 +145,9 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
     async publishBatch(tenant, events, expectedSeq) {
       const messages = events.map(encoded => {
         const envelope = readEnvelope(encoded);
-        return {envelope, subject: eventSubject(subjectPrefix, tenant, envelope.type), payload: payloadOf(encoded, format)};
+        const withheld = withhold && envelope.containsPersonalData;
+        const payload = payloadOf(withheld ? withheldPersonalData(encoded) : encoded, format);
+        return {envelope, withheld, subject: eventSubject(subjectPrefix, tenant, envelope.type), payload};
       });
       // Checked before anything is sent: NATS cuts the connection of a client that sends more.
       const maxPayload = connection.info?.max_payload ?? 0;
@@ -161,7 +164,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
       const batch = count === 1 ? undefined : randomUUID();
       let reply: Promise<{data: Uint8Array}> | undefined;
       for (let i = 0; i < count; i++) {
-        const {envelope, subject, payload} = messages[i]!;
+        const {envelope, withheld, subject, payload} = messages[i]!;
         const h = natsHeaders();
         h.set('Nats-Msg-Id', `${tenant}:${envelope.position}`);
         if (batch !== undefined) {
@@ -174,6 +177,7 @@ export async function openBroker(connection: NatsConnection, settings: BrokerSet
           h.set('Nats-Expected-Last-Subject-Sequence-Subject', tenantSubjects(subjectPrefix, tenant));
         }
         for (const [name, value] of envelopeHeaders(envelope, format)) h.set(name, value);
+        if (withheld) h.set(HEADER.personalDataWithheld, 'true');
         if (i === count - 1) {
           if (batch !== undefined) h.set('Nats-Batch-Commit', '1');
           reply = connection.request(subject, payload, {headers: h, timeout: timeoutMs});

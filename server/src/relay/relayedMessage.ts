@@ -27,6 +27,9 @@ export const HEADER = {
   occurredAt: 'EduPulse-Occurred-At',
   recordedAt: 'EduPulse-Recorded-At',
   personalData: 'EduPulse-Personal-Data',
+  dataSubjectId: 'EduPulse-Data-Subject-Id',
+  personalDataWithheld: 'EduPulse-Personal-Data-Withheld',
+  erased: 'EduPulse-Erased',
 } as const;
 
 /** The envelope of a stored event: every field but its data and metadata. */
@@ -45,6 +48,8 @@ export type EventEnvelope = {
   occurredAt: string;
   recordedAt: string;
   containsPersonalData: boolean;
+  dataSubjectId: string;
+  erased: boolean;
 };
 
 /** A Timestamp as proto3 JSON writes it: UTC, with 0, 3, 6 or 9 fractional digits. */
@@ -90,6 +95,8 @@ export function readEnvelope(encoded: EncodedEvent): EventEnvelope {
     occurredAt: '',
     recordedAt: '',
     containsPersonalData: false,
+    dataSubjectId: '',
+    erased: false,
   };
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
@@ -133,6 +140,12 @@ export function readEnvelope(encoded: EncodedEvent): EventEnvelope {
       case 15:
         e.containsPersonalData = reader.bool();
         break;
+      case 16:
+        e.dataSubjectId = reader.string();
+        break;
+      case 17:
+        e.erased = reader.bool();
+        break;
       default:
         reader.skip(wireType);
     }
@@ -158,7 +171,29 @@ export function envelopeHeaders(e: EventEnvelope, format: RelayFormat): Array<[s
   if (e.causationId !== '') headers.push([HEADER.causationId, e.causationId]);
   if (e.actorId !== '') headers.push([HEADER.actorId, e.actorId]);
   if (e.occurredAt !== '') headers.push([HEADER.occurredAt, e.occurredAt]);
+  if (e.dataSubjectId !== '') headers.push([HEADER.dataSubjectId, e.dataSubjectId]);
+  if (e.erased) headers.push([HEADER.erased, 'true']);
   return headers;
+}
+
+const DATA = 8;
+const METADATA = 9;
+
+/**
+ * A personal event as the relay publishes it when it withholds personal
+ * data: the stored encoding without its data and metadata fields (the
+ * envelope stays, so consumers see that it happened and to whom).
+ */
+export function withheldPersonalData(encoded: EncodedEvent): EncodedEvent {
+  const reader = new BinaryReader(encoded);
+  const kept: Uint8Array[] = [];
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const [field, wireType] = reader.tag();
+    reader.skip(wireType);
+    if (field !== DATA && field !== METADATA) kept.push(encoded.subarray(start, reader.pos));
+  }
+  return Buffer.concat(kept);
 }
 
 const RECORDED_EVENT = protocolSchemas.getMessage('edupulse.eventstore.v1.RecordedEvent')!;

@@ -36,6 +36,10 @@ export type AppendWriterOptions = {
   /** The largest event id stored per tenant; by default one of its own over `db`. */
   eventIds?: EventIdHighWater;
   streamHeads: StreamHeadCache;
+  /** Whether a stream is tombstoned (its appends refused); none is by default. */
+  tombstoned?: (tenant: string, stream: string) => boolean;
+  /** The clock of events' recording time; Date.now by default. */
+  clock?: () => number;
   /** fsync each commit before acknowledging it. */
   sync: boolean;
   /** Most payload bytes waiting in the queue; further appends fail with RESOURCE_EXHAUSTED. */
@@ -112,6 +116,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     return {
       headOf: (tenant: string, stream: string) => heads.get(`${tenant}\0${stream}`) ?? null,
       storedIdOf: (tenant: string, eventId: string) => storedIds.get(tenant)?.get(eventId),
+      tombstoned: options.tombstoned ?? (() => false),
     };
   }
 
@@ -165,6 +170,7 @@ export function AppendWriter(options: AppendWriterOptions): AppendWriter {
     tenants: options.tenants,
     maxQueuedBytes: options.maxQueuedBytes,
     logger: options.logger,
+    ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.onCommit === undefined ? {} : {onCommit: options.onCommit}),
     ...(options.onFailure === undefined ? {} : {onFailure: options.onFailure}),
     ...(options.slowCommitSeconds === undefined ? {} : {slowCommitSeconds: options.slowCommitSeconds}),

@@ -11,6 +11,7 @@ import {
   partitionOfProgressKey,
   readSequence,
 } from './keys.js';
+import {OneAtATime} from './oneAtATime.js';
 
 type StoredParked = Omit<ParkedRecord, 'parkedAt' | 'position'> & {parkedAt: string};
 
@@ -55,12 +56,7 @@ export function levelConsumerGroupLedger(indexDb: Level<Buffer, Uint8Array>): Co
   }
 
   // Creating, updating and deleting check first and then write: one at a time, so that two creates of one name cannot both succeed.
-  let changes: Promise<unknown> = Promise.resolve();
-  function oneAtATime<T>(change: () => Promise<T>): Promise<T> {
-    const done = changes.then(change, change);
-    changes = done.catch(() => undefined);
-    return done;
-  }
+  const oneAtATime = OneAtATime();
 
   return {
     create: group =>

@@ -18,6 +18,9 @@ import type {StoredEventId, StreamHead} from '../../engine/appendDecisions.js';
  * | `G`  | G tenant 0 group                 | a consumer group's definition (JSON)    |
  * | `Q`  | Q tenant 0 group 0 part (4 bytes)| a group part's progress (JSON)          |
  * | `P`  | P tenant 0 group 0 position      | a group's parked event (JSON)           |
+ * | `K`  | K tenant 0 data subject          | the subject's key id and wrapped key    |
+ * | `D`  | D tenant 0 stream                | a stream's settings (JSON)              |
+ * | `M`  | M                                | the master key's check value            |
  * | `V`  | V                                | storage format version                  |
  *
  * The log is stored in pages: the events of one group commit at consecutive
@@ -59,6 +62,11 @@ const RELAY_CHECKPOINT = 0x52; // 'R'
 const CONSUMER_GROUP = 0x47; // 'G'
 const GROUP_PROGRESS = 0x51; // 'Q'
 const PARKED_EVENT = 0x50; // 'P'
+const SUBJECT_KEY = 0x4b; // 'K'
+const STREAM_SETTINGS = 0x44; // 'D'
+
+/** Key of the master key's check value. */
+export const MASTER_KEY_CHECK_KEY = Buffer.from('M');
 
 /** Key of the storage format version. */
 export const FORMAT_VERSION_KEY = Buffer.from('V');
@@ -335,4 +343,37 @@ export function streamIndexRangeAfter(tenant: string, stream: string, afterRevis
     gte: streamIndexKey(tenant, stream, afterRevision + 1),
     lte: streamIndexKey(tenant, stream, MAX_SEQUENCE),
   };
+}
+
+/** Key of a data subject's key (subject ids never contain 0x00). */
+export function subjectKeyKey(tenant: string, subject: string): Buffer {
+  const {key, offset} = prefixed(SUBJECT_KEY, tenant, Buffer.byteLength(subject));
+  key.write(subject, offset);
+  return key;
+}
+
+/** Range options covering every data subject's key of every tenant. */
+export const SUBJECT_KEY_KEYS = {gte: Buffer.from([SUBJECT_KEY]), lt: Buffer.from([SUBJECT_KEY + 1])};
+
+/** Key of a stream's settings. */
+export function streamSettingsKey(tenant: string, stream: string): Buffer {
+  const {key, offset} = prefixed(STREAM_SETTINGS, tenant, Buffer.byteLength(stream));
+  key.write(stream, offset);
+  return key;
+}
+
+/** Range options covering the stream settings of one tenant, or of every tenant. */
+export function streamSettingsRange(tenant?: string): {gte: Buffer; lt: Buffer} {
+  if (tenant === undefined) return {gte: Buffer.from([STREAM_SETTINGS]), lt: Buffer.from([STREAM_SETTINGS + 1])};
+  const {key: gte} = prefixed(STREAM_SETTINGS, tenant, 0);
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = 1;
+  return {gte, lt};
+}
+
+/** Tenant and stream of a {@link streamSettingsKey}. */
+export function streamOfSettingsKey(key: Uint8Array): {tenant: string; stream: string} {
+  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const separator = bytes.indexOf(0, 1);
+  return {tenant: bytes.toString('utf8', 1, separator), stream: bytes.toString('utf8', separator + 1)};
 }

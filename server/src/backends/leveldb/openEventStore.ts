@@ -14,6 +14,9 @@ import {RESERVE_BYTES, filesPerLevel, openStorage} from './openStorage.js';
 import {StreamHeadCache} from './streamHeadCache.js';
 import {levelRelayLedger} from './relayLedger.js';
 import {levelConsumerGroupLedger} from './consumerGroupLedger.js';
+import {levelSubjectKeyLedger} from './subjectKeyLedger.js';
+import {levelStreamSettingsLedger} from './streamSettingsLedger.js';
+import {removeLogEvents} from './removeEvents.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
@@ -82,7 +85,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   });
   const indexes = IndexWriter(indexDb, options.logger, {onFailure: options.onStorageFailure});
   const streamHeads = StreamHeadCache(indexDb, options.streamHeadCacheSize, indexes);
+  const streamSettings = await levelStreamSettingsLedger(indexDb, streamHeads);
   const writer = AppendWriter({
+    tombstoned: (tenant, stream) => streamSettings.tombstoned(tenant, stream),
     indexDb,
     logDb,
     indexes,
@@ -92,6 +97,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     sync: options.fsync,
     maxQueuedBytes: options.maxQueuedAppendBytes,
     logger: options.logger,
+    ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.onCommit ? {onCommit: options.onCommit} : {}),
     ...(options.onStorageFailure ? {onFailure: options.onStorageFailure} : {}),
   });
@@ -221,6 +227,9 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     logHead: tenant => tenants.head(tenant),
     relayLedger: levelRelayLedger(indexDb, indexes),
     consumerGroupLedger: levelConsumerGroupLedger(indexDb),
+    subjectKeyLedger: levelSubjectKeyLedger(indexDb),
+    streamSettingsLedger: streamSettings,
+    removeEvents: (tenant, events) => removeLogEvents(logDb, tenant, events),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),

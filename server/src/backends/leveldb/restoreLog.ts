@@ -1,5 +1,5 @@
 import type {Storage} from './openStorage.js';
-import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {encodeRecordedEvent} from '../../engine/encodedEvent.js';
 import {
   decodeStreamHead,
   encodeSequence,
@@ -76,7 +76,8 @@ export function levelLogRestorer({indexDb, logDb}: Pick<Storage, 'indexDb' | 'lo
       }
       let paged = pagedByTenant.get(tenant);
       if (paged === undefined) pagedByTenant.set(tenant, (paged = []));
-      paged.push({position, encoded: RecordedEvent.encode(event).finish(), stream, revision});
+      // Written as the writer writes events: a sealed event starts with its sealed field (encodedEvent.ts).
+      paged.push({position, encoded: encodeRecordedEvent(event), stream, revision});
       batch.push({type: 'put', key: eventIdKey(tenant, idBytes), value: encodeStoredEventId({position, revision, stream})});
       pendingIds.add(event.eventId);
       tenantHeads.set(tenant, position);

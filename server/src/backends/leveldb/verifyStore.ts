@@ -14,6 +14,7 @@ import {
   type IndexRun,
 } from './keys.js';
 import {readPage, type LogPage} from './logPage.js';
+import {storedForm} from '../../engine/encodedEvent.js';
 import type {Storage} from './openStorage.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
 import type {VerifyReport} from '../../engine/storeMaintenance.js';
@@ -91,11 +92,15 @@ export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'l
      * for both when the run is cached or ends at the revision (a single-event
      * append's does), and a seek to the first run at or after it otherwise.
      */
-    const lookUp = async (stream: string, revision: number, idKey: Buffer): Promise<[Uint8Array | undefined, IndexRun | undefined]> => {
+    const lookUp = async (
+      stream: string,
+      revision: number,
+      idKey: Buffer | undefined,
+    ): Promise<[Uint8Array | undefined, IndexRun | undefined]> => {
       const cached = runs.get(stream);
-      if (covers(cached, revision)) return [await indexDb.get(idKey), cached];
+      if (covers(cached, revision)) return [idKey === undefined ? undefined : await indexDb.get(idKey), cached];
       const indexKey = streamIndexKey(tenant, stream, revision);
-      const [id, ending] = await indexDb.getMany([idKey, indexKey]);
+      const [id, ending] = idKey === undefined ? [undefined, await indexDb.get(indexKey)] : await indexDb.getMany([idKey, indexKey]);
       let run = ending === undefined ? undefined : readRun(indexKey, ending);
       if (ending === undefined) {
         const [entry] = await indexDb.iterator({...streamIndexRangeAfter(tenant, stream, revision - 1), limit: 1}).all();
@@ -126,7 +131,9 @@ export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'l
           problem(`tenant "${tenant}" position ${position}: undecodable event (${(error as Error).message})`);
           continue;
         }
-        if (Number(event.position) !== position || event.tenant !== tenant) {
+        // A removal marker (retention, deletion) keeps its stream, revision and position only.
+        const removed = storedForm(encoded) === 'removed';
+        if (Number(event.position) !== position || (event.tenant !== tenant && !removed)) {
           problem(`tenant "${tenant}" position ${position}: the event says tenant "${event.tenant}" position ${event.position}`);
         }
         const previous = streams.get(event.stream);
@@ -135,12 +142,13 @@ export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'l
           problem(`stream "${event.stream}" of "${tenant}": revision ${revision} at position ${position} breaks the sequence`);
         }
         streams.set(event.stream, {revision, position});
-        const idKey = eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex'));
+        const idKey = removed ? undefined : eventIdKey(tenant, Buffer.from(event.eventId.replaceAll('-', ''), 'hex'));
         const [id, run] = await lookUp(event.stream, revision, idKey);
         const indexedAt = run === undefined ? undefined : entriesOfRun(run, revision, revision)[0]?.position;
         if (indexedAt !== position || run?.page !== page.last) {
           problem(`stream index of "${event.stream}" revision ${revision} does not point at position ${position}`);
         }
+        if (removed) continue;
         const stored = id === undefined ? undefined : decodeStoredEventId(id);
         if (stored?.position !== position || stored.revision !== revision || stored.stream !== event.stream) {
           problem(`event id ${event.eventId} is not indexed to position ${position}`);

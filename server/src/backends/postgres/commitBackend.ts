@@ -16,7 +16,7 @@ type LockedFacts = GroupFacts & {transaction: GroupTransaction};
 type Batch = {transaction: GroupTransaction; writes: GroupWrites};
 
 /**
- * The statements of a group commit, in order: the first five go out together
+ * The statements of a group commit, in order: the first six go out together
  * (one round trip) and read the group's facts under its tenants' locks; the
  * last four, with COMMIT, write it. Exported for the benchmark that runs them
  * without the engine, as the ceiling of this backend.
@@ -36,6 +36,10 @@ export const GROUP_COMMIT_SQL = {
     SELECT q.tenant, q.event_id::text AS event_id, e.position, e.revision, e.stream
     FROM unnest($1::text[], $2::uuid[]) AS q(tenant, event_id)
     JOIN edupulse_events e ON e.tenant = q.tenant AND e.event_id = q.event_id`,
+  tombstones: `
+    SELECT q.tenant, q.stream FROM unnest($1::text[], $2::text[]) AS q(tenant, stream)
+    JOIN edupulse_stream_settings s ON s.tenant = q.tenant AND s.stream = q.stream
+    WHERE s.tombstoned`,
   insertEvents: `
     INSERT INTO edupulse_events (tenant, position, stream, revision, event_id, type, bytes, record)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::integer[], $8::bytea[])`,
@@ -89,6 +93,10 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
         streams.map(([t]) => t),
         streams.map(([, s]) => s),
       ]);
+      const tombstoneRows = client.query<{tenant: string; stream: string}>(GROUP_COMMIT_SQL.tombstones, [
+        streams.map(([t]) => t),
+        streams.map(([, s]) => s),
+      ]);
       const ids = [...idKeys.values()];
       const idRows =
         ids.length === 0
@@ -97,7 +105,15 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
               GROUP_COMMIT_SQL.storedIds,
               [ids.map(([t]) => t), ids.map(([, id]) => id)],
             );
-      const [, , tenantRows, streamRows, storedRows] = await Promise.all([created, begun, locked, headRows, idRows]);
+      const [, , tenantRows, streamRows, storedRows, tombstoned] = await Promise.all([
+        created,
+        begun,
+        locked,
+        headRows,
+        idRows,
+        tombstoneRows,
+      ]);
+      const tombstones = new Set(tombstoned.rows.map(r => `${r.tenant}\0${r.stream}`));
       for (const t of newTenants) knownTenants.add(t);
       const tenantHeads = new Map(tenantRows.rows.map(r => [r.tenant, Number(r.head)]));
       const heads = new Map<string, StreamHead>();
@@ -111,6 +127,7 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
         headOf: (tenant, stream) => heads.get(`${tenant}\0${stream}`) ?? null,
         storedIdOf: (tenant, eventId) => stored.get(`${tenant}\0${eventId}`),
         tenantHead: tenant => tenantHeads.get(tenant) ?? 0,
+        tombstoned: (tenant, stream) => tombstones.has(`${tenant}\0${stream}`),
       };
     } catch (error) {
       end(transaction, error);

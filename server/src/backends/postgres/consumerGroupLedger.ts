@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type {ConsumerGroupLedger, PartitionClaim} from '../../engine/consumerGroupLedger.js';
 import {groupDefinitionFromJson, groupDefinitionToJson} from '../../engine/groupDefinitionJson.js';
-import {checkIn, checkOut, queryRows, storageError} from './storageError.js';
+import {inTransaction} from './inTransaction.js';
+import {queryRows} from './storageError.js';
 
 /** Stores a group and its parts in one statement; no rows when the name is taken. */
 const CREATE = `
@@ -104,23 +105,14 @@ export function postgresConsumerGroupLedger(pool: pg.Pool): ConsumerGroupLedger 
       );
       return rows.map(r => ({partition: r.partition, checkpoint: Number(r.checkpoint), owner: r.owner ?? undefined}));
     },
-    async claim(tenant, name, owner, leaseMs, wanted) {
-      let client: pg.PoolClient;
-      try {
-        client = await checkOut(pool);
-      } catch (error) {
-        throw storageError(error);
-      }
-      let failure: unknown;
-      try {
-        await client.query('BEGIN');
+    claim: (tenant, name, owner, leaseMs, wanted) =>
+      inTransaction(pool, async client => {
         const group = await client.query<{partitions: number}>(
           "SELECT (definition->>'partitions')::int AS partitions FROM edupulse_consumer_groups WHERE tenant = $1 AND name = $2",
           [tenant, name],
         );
         const partitions = group.rows[0]?.partitions;
         if (partitions === undefined) {
-          await client.query('COMMIT');
           return {held: [], excess: 0};
         }
         if (wanted) {
@@ -147,16 +139,8 @@ export function postgresConsumerGroupLedger(pool: pg.Pool): ConsumerGroupLedger 
           const taken = await client.query<PartitionRow>(TAKE, [tenant, name, owner, leaseMs, share - held.length]);
           held.push(...taken.rows.map(claimOf));
         }
-        await client.query('COMMIT');
         return {held, excess: Math.max(0, held.length - share)};
-      } catch (error) {
-        failure = error;
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw storageError(error);
-      } finally {
-        checkIn(client, failure);
-      }
-    },
+      }),
     async save(tenant, name, partition, owner, progress) {
       const rows = await queryRows(
         pool,

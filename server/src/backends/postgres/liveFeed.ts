@@ -3,6 +3,7 @@ import type {Logger} from 'pino';
 import {peekEventHeader} from '../../engine/encodedEvent.js';
 import type {LiveEvent, LiveTenant} from '../../engine/liveTenant.js';
 import {HEADS_CHANNEL} from './commitBackend.js';
+import {CHANGES_CHANNEL} from './changesChannel.js';
 
 /** Settings of the {@link LiveFeed}. */
 export type LiveFeedOptions = {
@@ -14,6 +15,8 @@ export type LiveFeedOptions = {
   logger: Logger;
   /** Told when the listening connection is lost (false) and back (true): whether the database answers. */
   onAvailability(up: boolean): void;
+  /** Told each announcement on CHANGES_CHANNEL (its payload), and undefined once listening (again): some may have been missed. */
+  onChange?(payload: string | undefined): void;
 };
 
 /**
@@ -148,14 +151,19 @@ export function LiveFeed(options: LiveFeedOptions): LiveFeed {
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
-    client.on('notification', onHint);
+    client.on('notification', message => {
+      if (message.channel === HEADS_CHANNEL) onHint(message);
+      else options.onChange?.(message.payload);
+    });
     client
       .connect()
-      .then(() => client.query(`LISTEN ${HEADS_CHANNEL}`))
+      .then(() => client.query(`LISTEN ${HEADS_CHANNEL}; LISTEN ${CHANGES_CHANNEL}`))
       .then(async () => {
         if (lost || closed) return;
         listener = client;
         backoffMs = 100;
+        // Changes announced while no connection listened are lost too.
+        options.onChange?.(undefined);
         // Hints sent while no connection listened are lost: read every head again.
         await pollAll();
         options.onAvailability(true);

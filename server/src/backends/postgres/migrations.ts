@@ -23,6 +23,12 @@ import {checkIn, checkOut} from './storageError.js';
  *   that want a group's parts (they have consumers), so that each takes a fair
  *   share; `edupulse_parked_events` the events a group set aside. Deleting a
  *   group deletes the rest of it.
+ * - `edupulse_subject_keys` holds each data subject's key, wrapped by the
+ *   servers' master key, with its id; `edupulse_master_key_check` the check
+ *   value that tells whether a server has the right master key.
+ * - `edupulse_stream_settings` holds streams' retention, deletion and
+ *   tombstones (JSON, as streamSettings.ts writes it), with the tombstone
+ *   also as a column that appends look up under their tenant's lock.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE edupulse_tenants (
@@ -83,6 +89,24 @@ const MIGRATIONS: readonly string[] = [
      parked_at timestamptz NOT NULL,
      PRIMARY KEY (tenant, group_name, position),
      FOREIGN KEY (tenant, group_name) REFERENCES edupulse_consumer_groups ON DELETE CASCADE
+   );`,
+  `CREATE TABLE edupulse_subject_keys (
+     tenant text NOT NULL,
+     subject text NOT NULL,
+     key_id bytea NOT NULL,
+     wrapped bytea NOT NULL,
+     PRIMARY KEY (tenant, subject)
+   );
+   CREATE TABLE edupulse_master_key_check (
+     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+     check_value bytea NOT NULL
+   );
+   CREATE TABLE edupulse_stream_settings (
+     tenant text NOT NULL,
+     stream text NOT NULL,
+     settings jsonb NOT NULL,
+     tombstoned boolean NOT NULL,
+     PRIMARY KEY (tenant, stream)
    );`,
 ];
 

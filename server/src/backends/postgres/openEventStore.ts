@@ -13,6 +13,10 @@ import {streamPage, streamPageRange} from '../../engine/streamPage.js';
 import {postgresCommitBackend} from './commitBackend.js';
 import {connectPool, type PostgresSettings} from './connectPool.js';
 import {postgresHistorySource} from './historySource.js';
+import {ChangeWatchers} from './changesChannel.js';
+import {postgresSubjectKeyLedger} from './subjectKeyLedger.js';
+import {postgresStreamSettingsLedger} from './streamSettingsLedger.js';
+import {removeStoredEvents} from './removeEvents.js';
 import {LiveFeed} from './liveFeed.js';
 import {migrate} from './migrations.js';
 import {postgresRelayLedger} from './relayLedger.js';
@@ -60,8 +64,10 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     throw error;
   }
   let available = true;
+  const changes = ChangeWatchers();
   const feed = LiveFeed({
     pool,
+    onChange: payload => changes.deliver(payload),
     connection: (pool as pg.Pool & {options: pg.ClientConfig}).options,
     pollIntervalMs: options.livePollIntervalMs ?? 1000,
     logger,
@@ -89,6 +95,7 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     maxQueuedBytes: options.maxQueuedAppendBytes,
     logger,
     publish: (live, events) => feed.committed(live, events),
+    ...(options.clock === undefined ? {} : {clock: options.clock}),
     ...(options.onCommit === undefined ? {} : {onCommit: options.onCommit}),
   });
   const {memoryBytes, maxRunning, readChunk, checkpointEveryEvents, ...tuning} = options.subscriptions;
@@ -194,6 +201,9 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     logHead: tenant => tenants.head(tenant),
     relayLedger: postgresRelayLedger(pool),
     consumerGroupLedger: postgresConsumerGroupLedger(pool),
+    subjectKeyLedger: postgresSubjectKeyLedger(pool, changes.watch),
+    streamSettingsLedger: postgresStreamSettingsLedger(pool, changes.watch),
+    removeEvents: (tenant, events) => removeStoredEvents(pool, tenant, events),
     subscribe: (command, signal) => subscriptions.subscribe(command, signal),
     stats: () => ({
       ...subscriptions.stats(),

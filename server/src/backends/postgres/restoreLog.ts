@@ -1,4 +1,4 @@
-import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
+import {encodeRecordedEvent} from '../../engine/encodedEvent.js';
 import type pg from 'pg';
 import {checkIn, checkOut} from './storageError.js';
 import {storedStreamHead, storedTenantHead} from './storedHeads.js';
@@ -92,7 +92,8 @@ export function postgresLogRestorer(pool: pg.Pool, batchSize = 1000): LogRestore
       const position = Number(event.position);
       const revision = Number(event.revision);
       checkRestoredEventContinues(event, await tenantHead(tenant), await streamHead(tenant, stream));
-      const record = Buffer.from(RecordedEvent.encode(event).finish());
+      // Written as the writer writes events: a sealed event starts with its sealed field (encodedEvent.ts).
+      const record = Buffer.from(encodeRecordedEvent(event));
       pending.push({tenant, position, stream, revision, eventId: event.eventId, type: event.type, record});
       tenantHeads.set(tenant, position);
       streamHeads.set(`${tenant}\0${stream}`, {revision, position});

@@ -1,3 +1,4 @@
+import {storedForm} from '../../engine/encodedEvent.js';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type pg from 'pg';
 import {checkIn, checkOut} from './storageError.js';
@@ -86,13 +87,14 @@ export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> 
             problem(`tenant "${tenant}", position ${after}: unreadable record (${(error as Error).message})`);
             continue;
           }
+          // A removal marker (retention, deletion) keeps its stream, revision and position only.
+          const removed = storedForm(row.record) === 'removed';
           const matches =
-            event.tenant === tenant &&
+            (event.tenant === tenant || removed) &&
             Number(event.position) === after &&
             event.stream === row.stream &&
             Number(event.revision) === Number(row.revision) &&
-            event.eventId === row.event_id &&
-            event.type === row.type &&
+            (removed || (event.eventId === row.event_id && event.type === row.type)) &&
             row.bytes === row.record.byteLength;
           if (!matches) problem(`tenant "${tenant}", position ${after}: the record says otherwise than its row`);
         }

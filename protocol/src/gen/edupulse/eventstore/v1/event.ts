@@ -63,10 +63,19 @@ export interface ProposedEvent {
     | Date
     | undefined;
   /**
-   * True when `data` or `metadata` hold personal data (GDPR), so that tools can
-   * find, export or redact such events.
+   * True when `data` or `metadata` hold personal data (GDPR). Such an event
+   * must name its `data_subject_id`: the store keeps its data and metadata
+   * encrypted with that subject's key, and EraseDataSubject destroys the key.
    */
   containsPersonalData: boolean;
+  /**
+   * The person the personal data is about (e.g. a student's id); required
+   * when `contains_personal_data` is set, refused otherwise. 1 to 200
+   * characters by default. Prefer a pseudonymous id over a name or an e-mail
+   * address: the id itself stays readable, in the event and in the erasure
+   * record.
+   */
+  dataSubjectId: string;
 }
 
 export interface ProposedEvent_MetadataEntry {
@@ -120,6 +129,20 @@ export interface RecordedEvent {
     | undefined;
   /** True when the event holds personal data (GDPR), as proposed. */
   containsPersonalData: boolean;
+  /** The data subject of a personal event, as proposed; empty otherwise. */
+  dataSubjectId: string;
+  /**
+   * True when the data subject was erased (EraseDataSubject): `data` is empty
+   * and `metadata` has no entries; the rest of the envelope is as recorded.
+   */
+  erased: boolean;
+  /**
+   * Set only by ReadLog with `sealed` (exports): a personal event's data and
+   * metadata still encrypted, with its subject's key wrapped by the server's
+   * master key, for `eventstore import` into a store with the same master
+   * key. Opaque. `data` and `metadata` are then empty.
+   */
+  sealed: Uint8Array;
 }
 
 export interface RecordedEvent_MetadataEntry {
@@ -139,6 +162,7 @@ function createBaseProposedEvent(): ProposedEvent {
     actorId: "",
     occurredAt: undefined,
     containsPersonalData: false,
+    dataSubjectId: "",
   };
 }
 
@@ -173,6 +197,9 @@ export const ProposedEvent: MessageFns<ProposedEvent> = {
     }
     if (message.containsPersonalData !== false) {
       writer.uint32(80).bool(message.containsPersonalData);
+    }
+    if (message.dataSubjectId !== "") {
+      writer.uint32(90).string(message.dataSubjectId);
     }
     return writer;
   },
@@ -273,6 +300,14 @@ export const ProposedEvent: MessageFns<ProposedEvent> = {
             message.containsPersonalData = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.dataSubjectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -338,6 +373,11 @@ export const ProposedEvent: MessageFns<ProposedEvent> = {
         : isSet(object.contains_personal_data)
         ? globalThis.Boolean(object.contains_personal_data)
         : false,
+      dataSubjectId: isSet(object.dataSubjectId)
+        ? globalThis.String(object.dataSubjectId)
+        : isSet(object.data_subject_id)
+        ? globalThis.String(object.data_subject_id)
+        : "",
     };
   },
 
@@ -379,6 +419,9 @@ export const ProposedEvent: MessageFns<ProposedEvent> = {
     if (message.containsPersonalData !== false) {
       obj.containsPersonalData = message.containsPersonalData;
     }
+    if (message.dataSubjectId !== "") {
+      obj.dataSubjectId = message.dataSubjectId;
+    }
     return obj;
   },
 
@@ -405,6 +448,7 @@ export const ProposedEvent: MessageFns<ProposedEvent> = {
     message.actorId = object.actorId ?? "";
     message.occurredAt = object.occurredAt ?? undefined;
     message.containsPersonalData = object.containsPersonalData ?? false;
+    message.dataSubjectId = object.dataSubjectId ?? "";
     return message;
   },
 };
@@ -511,6 +555,9 @@ function createBaseRecordedEvent(): RecordedEvent {
     occurredAt: undefined,
     recordedAt: undefined,
     containsPersonalData: false,
+    dataSubjectId: "",
+    erased: false,
+    sealed: new Uint8Array(0),
   };
 }
 
@@ -566,6 +613,15 @@ export const RecordedEvent: MessageFns<RecordedEvent> = {
     }
     if (message.containsPersonalData !== false) {
       writer.uint32(120).bool(message.containsPersonalData);
+    }
+    if (message.dataSubjectId !== "") {
+      writer.uint32(130).string(message.dataSubjectId);
+    }
+    if (message.erased !== false) {
+      writer.uint32(136).bool(message.erased);
+    }
+    if (message.sealed.length !== 0) {
+      writer.uint32(146).bytes(message.sealed);
     }
     return writer;
   },
@@ -706,6 +762,30 @@ export const RecordedEvent: MessageFns<RecordedEvent> = {
             message.containsPersonalData = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.dataSubjectId = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.erased = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.sealed = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -780,6 +860,13 @@ export const RecordedEvent: MessageFns<RecordedEvent> = {
         : isSet(object.contains_personal_data)
         ? globalThis.Boolean(object.contains_personal_data)
         : false,
+      dataSubjectId: isSet(object.dataSubjectId)
+        ? globalThis.String(object.dataSubjectId)
+        : isSet(object.data_subject_id)
+        ? globalThis.String(object.data_subject_id)
+        : "",
+      erased: isSet(object.erased) ? globalThis.Boolean(object.erased) : false,
+      sealed: isSet(object.sealed) ? bytesFromBase64(object.sealed) : new Uint8Array(0),
     };
   },
 
@@ -836,6 +923,15 @@ export const RecordedEvent: MessageFns<RecordedEvent> = {
     if (message.containsPersonalData !== false) {
       obj.containsPersonalData = message.containsPersonalData;
     }
+    if (message.dataSubjectId !== "") {
+      obj.dataSubjectId = message.dataSubjectId;
+    }
+    if (message.erased !== false) {
+      obj.erased = message.erased;
+    }
+    if (message.sealed.length !== 0) {
+      obj.sealed = base64FromBytes(message.sealed);
+    }
     return obj;
   },
 
@@ -867,6 +963,9 @@ export const RecordedEvent: MessageFns<RecordedEvent> = {
     message.occurredAt = object.occurredAt ?? undefined;
     message.recordedAt = object.recordedAt ?? undefined;
     message.containsPersonalData = object.containsPersonalData ?? false;
+    message.dataSubjectId = object.dataSubjectId ?? "";
+    message.erased = object.erased ?? false;
+    message.sealed = object.sealed ?? new Uint8Array(0);
     return message;
   },
 };

@@ -60,6 +60,79 @@ export function readDirectionToJSON(object: ReadDirection): string {
   }
 }
 
+/** Request of EraseDataSubject. */
+export interface EraseDataSubjectRequest {
+  /** Tenant; empty means "default". */
+  tenant: string;
+  /** The subject, as personal events name it in `data_subject_id`. */
+  dataSubjectId: string;
+}
+
+/** Response of EraseDataSubject. */
+export interface EraseDataSubjectResponse {
+  /** Position of the erasure record on the stream "$erasures". */
+  position: bigint;
+  /**
+   * True when the subject had a key, which is now destroyed; false when it
+   * had none (never any personal event, or erased before).
+   */
+  keyDestroyed: boolean;
+}
+
+/**
+ * How long a stream keeps its events. Every field is optional; unset means
+ * no limit of that kind.
+ */
+export interface StreamRetention {
+  /** Keep at most the last this many events (at least 1). */
+  maxCount?:
+    | bigint
+    | undefined;
+  /** Keep events recorded at most this many seconds ago (at least 1). */
+  maxAgeSeconds?:
+    | bigint
+    | undefined;
+  /** Events below this revision are no longer read. */
+  truncateBefore?: bigint | undefined;
+}
+
+/** Request of SetStreamRetention. */
+export interface SetStreamRetentionRequest {
+  /** Tenant; empty means "default". */
+  tenant: string;
+  /** Stream name. */
+  stream: string;
+  /** The stream's retention from now on; unset clears it. */
+  retention?: StreamRetention | undefined;
+}
+
+/** Response of SetStreamRetention. */
+export interface SetStreamRetentionResponse {
+}
+
+/** Request of DeleteStream. */
+export interface DeleteStreamRequest {
+  /** Tenant; empty means "default". */
+  tenant: string;
+  /** Stream name. */
+  stream: string;
+  /** What the stream must be at; unset means `any`. */
+  expectedRevision?:
+    | ExpectedRevision
+    | undefined;
+  /** Delete for good: the stream can never be appended to again. */
+  tombstone: boolean;
+}
+
+/** Response of DeleteStream. */
+export interface DeleteStreamResponse {
+  /**
+   * The stream's last revision when it was deleted; unset when it had no
+   * events.
+   */
+  revision?: bigint | undefined;
+}
+
 /** Which stream revision an append expects to find. Unset means `any`. */
 export interface ExpectedRevision {
   /** The condition. */
@@ -266,7 +339,14 @@ export interface ReadLogRequest {
   /** At most this many events; 0 means 100. At most 1000 by default. */
   maxCount: number;
   /** Optional selection; unset selects everything. */
-  filter?: EventFilter | undefined;
+  filter?:
+    | EventFilter
+    | undefined;
+  /**
+   * Personal events come sealed (encrypted, see RecordedEvent.sealed) rather
+   * than in plaintext: for exports. Needs an admin key.
+   */
+  sealed: boolean;
 }
 
 /** Response of ReadLog. */
@@ -296,9 +376,12 @@ export interface GetStreamInfoRequest {
 
 /** Response of GetStreamInfo. */
 export interface GetStreamInfoResponse {
-  /** Whether the stream has any event. */
+  /** Whether the stream has any event to read (false once it is deleted). */
   exists: boolean;
-  /** The stream's last revision; unset when the stream does not exist. */
+  /**
+   * The stream's last revision, also of a deleted stream (an append
+   * continues after it); unset when the stream never had events.
+   */
   revision?:
     | bigint
     | undefined;
@@ -308,6 +391,14 @@ export interface GetStreamInfoResponse {
     | undefined;
   /** The tenant log's last position (0 when the log is empty). */
   logPosition: bigint;
+  /** The stream's retention; unset when it has none. */
+  retention?:
+    | StreamRetention
+    | undefined;
+  /** Deleted (soft) and not appended to since. */
+  deleted: boolean;
+  /** Deleted for good: appends are refused. */
+  tombstoned: boolean;
 }
 
 /** Request of Subscribe. */
@@ -419,6 +510,665 @@ export interface FellBehind {
   /** The last log position delivered or considered before falling behind. */
   position: bigint;
 }
+
+function createBaseEraseDataSubjectRequest(): EraseDataSubjectRequest {
+  return { tenant: "", dataSubjectId: "" };
+}
+
+export const EraseDataSubjectRequest: MessageFns<EraseDataSubjectRequest> = {
+  encode(message: EraseDataSubjectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.dataSubjectId !== "") {
+      writer.uint32(18).string(message.dataSubjectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseDataSubjectRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseDataSubjectRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataSubjectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseDataSubjectRequest {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      dataSubjectId: isSet(object.dataSubjectId)
+        ? globalThis.String(object.dataSubjectId)
+        : isSet(object.data_subject_id)
+        ? globalThis.String(object.data_subject_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EraseDataSubjectRequest): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.dataSubjectId !== "") {
+      obj.dataSubjectId = message.dataSubjectId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EraseDataSubjectRequest>): EraseDataSubjectRequest {
+    return EraseDataSubjectRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EraseDataSubjectRequest>): EraseDataSubjectRequest {
+    const message = createBaseEraseDataSubjectRequest();
+    message.tenant = object.tenant ?? "";
+    message.dataSubjectId = object.dataSubjectId ?? "";
+    return message;
+  },
+};
+
+function createBaseEraseDataSubjectResponse(): EraseDataSubjectResponse {
+  return { position: 0n, keyDestroyed: false };
+}
+
+export const EraseDataSubjectResponse: MessageFns<EraseDataSubjectResponse> = {
+  encode(message: EraseDataSubjectResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.position !== 0n) {
+      if (BigInt.asUintN(64, message.position) !== message.position) {
+        throw new globalThis.Error("value provided for field message.position of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.position);
+    }
+    if (message.keyDestroyed !== false) {
+      writer.uint32(16).bool(message.keyDestroyed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseDataSubjectResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseDataSubjectResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.position = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keyDestroyed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseDataSubjectResponse {
+    return {
+      position: isSet(object.position) ? BigInt(object.position) : 0n,
+      keyDestroyed: isSet(object.keyDestroyed)
+        ? globalThis.Boolean(object.keyDestroyed)
+        : isSet(object.key_destroyed)
+        ? globalThis.Boolean(object.key_destroyed)
+        : false,
+    };
+  },
+
+  toJSON(message: EraseDataSubjectResponse): unknown {
+    const obj: any = {};
+    if (message.position !== 0n) {
+      obj.position = message.position.toString();
+    }
+    if (message.keyDestroyed !== false) {
+      obj.keyDestroyed = message.keyDestroyed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EraseDataSubjectResponse>): EraseDataSubjectResponse {
+    return EraseDataSubjectResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EraseDataSubjectResponse>): EraseDataSubjectResponse {
+    const message = createBaseEraseDataSubjectResponse();
+    message.position = (object.position !== undefined && object.position !== null) ? BigInt(object.position) : 0n;
+    message.keyDestroyed = object.keyDestroyed ?? false;
+    return message;
+  },
+};
+
+function createBaseStreamRetention(): StreamRetention {
+  return { maxCount: undefined, maxAgeSeconds: undefined, truncateBefore: undefined };
+}
+
+export const StreamRetention: MessageFns<StreamRetention> = {
+  encode(message: StreamRetention, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxCount !== undefined) {
+      if (BigInt.asUintN(64, message.maxCount) !== message.maxCount) {
+        throw new globalThis.Error("value provided for field message.maxCount of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.maxCount);
+    }
+    if (message.maxAgeSeconds !== undefined) {
+      if (BigInt.asUintN(64, message.maxAgeSeconds) !== message.maxAgeSeconds) {
+        throw new globalThis.Error("value provided for field message.maxAgeSeconds of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.maxAgeSeconds);
+    }
+    if (message.truncateBefore !== undefined) {
+      if (BigInt.asUintN(64, message.truncateBefore) !== message.truncateBefore) {
+        throw new globalThis.Error("value provided for field message.truncateBefore of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.truncateBefore);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamRetention {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamRetention();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxAgeSeconds = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncateBefore = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamRetention {
+    return {
+      maxCount: isSet(object.maxCount)
+        ? BigInt(object.maxCount)
+        : isSet(object.max_count)
+        ? BigInt(object.max_count)
+        : undefined,
+      maxAgeSeconds: isSet(object.maxAgeSeconds)
+        ? BigInt(object.maxAgeSeconds)
+        : isSet(object.max_age_seconds)
+        ? BigInt(object.max_age_seconds)
+        : undefined,
+      truncateBefore: isSet(object.truncateBefore)
+        ? BigInt(object.truncateBefore)
+        : isSet(object.truncate_before)
+        ? BigInt(object.truncate_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StreamRetention): unknown {
+    const obj: any = {};
+    if (message.maxCount !== undefined) {
+      obj.maxCount = message.maxCount.toString();
+    }
+    if (message.maxAgeSeconds !== undefined) {
+      obj.maxAgeSeconds = message.maxAgeSeconds.toString();
+    }
+    if (message.truncateBefore !== undefined) {
+      obj.truncateBefore = message.truncateBefore.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamRetention>): StreamRetention {
+    return StreamRetention.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamRetention>): StreamRetention {
+    const message = createBaseStreamRetention();
+    message.maxCount = (object.maxCount !== undefined && object.maxCount !== null)
+      ? BigInt(object.maxCount)
+      : undefined;
+    message.maxAgeSeconds = (object.maxAgeSeconds !== undefined && object.maxAgeSeconds !== null)
+      ? BigInt(object.maxAgeSeconds)
+      : undefined;
+    message.truncateBefore = (object.truncateBefore !== undefined && object.truncateBefore !== null)
+      ? BigInt(object.truncateBefore)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetStreamRetentionRequest(): SetStreamRetentionRequest {
+  return { tenant: "", stream: "", retention: undefined };
+}
+
+export const SetStreamRetentionRequest: MessageFns<SetStreamRetentionRequest> = {
+  encode(message: SetStreamRetentionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.stream !== "") {
+      writer.uint32(18).string(message.stream);
+    }
+    if (message.retention !== undefined) {
+      StreamRetention.encode(message.retention, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetStreamRetentionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetStreamRetentionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.retention = StreamRetention.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetStreamRetentionRequest {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      retention: isSet(object.retention) ? StreamRetention.fromJSON(object.retention) : undefined,
+    };
+  },
+
+  toJSON(message: SetStreamRetentionRequest): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.retention !== undefined) {
+      obj.retention = StreamRetention.toJSON(message.retention);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetStreamRetentionRequest>): SetStreamRetentionRequest {
+    return SetStreamRetentionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetStreamRetentionRequest>): SetStreamRetentionRequest {
+    const message = createBaseSetStreamRetentionRequest();
+    message.tenant = object.tenant ?? "";
+    message.stream = object.stream ?? "";
+    message.retention = (object.retention !== undefined && object.retention !== null)
+      ? StreamRetention.fromPartial(object.retention)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetStreamRetentionResponse(): SetStreamRetentionResponse {
+  return {};
+}
+
+export const SetStreamRetentionResponse: MessageFns<SetStreamRetentionResponse> = {
+  encode(_: SetStreamRetentionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetStreamRetentionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetStreamRetentionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SetStreamRetentionResponse {
+    return {};
+  },
+
+  toJSON(_: SetStreamRetentionResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetStreamRetentionResponse>): SetStreamRetentionResponse {
+    return SetStreamRetentionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SetStreamRetentionResponse>): SetStreamRetentionResponse {
+    const message = createBaseSetStreamRetentionResponse();
+    return message;
+  },
+};
+
+function createBaseDeleteStreamRequest(): DeleteStreamRequest {
+  return { tenant: "", stream: "", expectedRevision: undefined, tombstone: false };
+}
+
+export const DeleteStreamRequest: MessageFns<DeleteStreamRequest> = {
+  encode(message: DeleteStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.stream !== "") {
+      writer.uint32(18).string(message.stream);
+    }
+    if (message.expectedRevision !== undefined) {
+      ExpectedRevision.encode(message.expectedRevision, writer.uint32(26).fork()).join();
+    }
+    if (message.tombstone !== false) {
+      writer.uint32(32).bool(message.tombstone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expectedRevision = ExpectedRevision.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tombstone = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteStreamRequest {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      expectedRevision: isSet(object.expectedRevision)
+        ? ExpectedRevision.fromJSON(object.expectedRevision)
+        : isSet(object.expected_revision)
+        ? ExpectedRevision.fromJSON(object.expected_revision)
+        : undefined,
+      tombstone: isSet(object.tombstone) ? globalThis.Boolean(object.tombstone) : false,
+    };
+  },
+
+  toJSON(message: DeleteStreamRequest): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.expectedRevision !== undefined) {
+      obj.expectedRevision = ExpectedRevision.toJSON(message.expectedRevision);
+    }
+    if (message.tombstone !== false) {
+      obj.tombstone = message.tombstone;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteStreamRequest>): DeleteStreamRequest {
+    return DeleteStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteStreamRequest>): DeleteStreamRequest {
+    const message = createBaseDeleteStreamRequest();
+    message.tenant = object.tenant ?? "";
+    message.stream = object.stream ?? "";
+    message.expectedRevision = (object.expectedRevision !== undefined && object.expectedRevision !== null)
+      ? ExpectedRevision.fromPartial(object.expectedRevision)
+      : undefined;
+    message.tombstone = object.tombstone ?? false;
+    return message;
+  },
+};
+
+function createBaseDeleteStreamResponse(): DeleteStreamResponse {
+  return { revision: undefined };
+}
+
+export const DeleteStreamResponse: MessageFns<DeleteStreamResponse> = {
+  encode(message: DeleteStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== undefined) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteStreamResponse {
+    return { revision: isSet(object.revision) ? BigInt(object.revision) : undefined };
+  },
+
+  toJSON(message: DeleteStreamResponse): unknown {
+    const obj: any = {};
+    if (message.revision !== undefined) {
+      obj.revision = message.revision.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteStreamResponse>): DeleteStreamResponse {
+    return DeleteStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteStreamResponse>): DeleteStreamResponse {
+    const message = createBaseDeleteStreamResponse();
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? BigInt(object.revision)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseExpectedRevision(): ExpectedRevision {
   return { kind: undefined };
@@ -1736,7 +2486,7 @@ export const ReadStreamResponse: MessageFns<ReadStreamResponse> = {
 };
 
 function createBaseReadLogRequest(): ReadLogRequest {
-  return { tenant: "", direction: 0, fromPosition: undefined, maxCount: 0, filter: undefined };
+  return { tenant: "", direction: 0, fromPosition: undefined, maxCount: 0, filter: undefined, sealed: false };
 }
 
 export const ReadLogRequest: MessageFns<ReadLogRequest> = {
@@ -1758,6 +2508,9 @@ export const ReadLogRequest: MessageFns<ReadLogRequest> = {
     }
     if (message.filter !== undefined) {
       EventFilter.encode(message.filter, writer.uint32(42).fork()).join();
+    }
+    if (message.sealed !== false) {
+      writer.uint32(48).bool(message.sealed);
     }
     return writer;
   },
@@ -1815,6 +2568,14 @@ export const ReadLogRequest: MessageFns<ReadLogRequest> = {
             message.filter = EventFilter.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sealed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1842,6 +2603,7 @@ export const ReadLogRequest: MessageFns<ReadLogRequest> = {
         ? globalThis.Number(object.max_count)
         : 0,
       filter: isSet(object.filter) ? EventFilter.fromJSON(object.filter) : undefined,
+      sealed: isSet(object.sealed) ? globalThis.Boolean(object.sealed) : false,
     };
   },
 
@@ -1862,6 +2624,9 @@ export const ReadLogRequest: MessageFns<ReadLogRequest> = {
     if (message.filter !== undefined) {
       obj.filter = EventFilter.toJSON(message.filter);
     }
+    if (message.sealed !== false) {
+      obj.sealed = message.sealed;
+    }
     return obj;
   },
 
@@ -1879,6 +2644,7 @@ export const ReadLogRequest: MessageFns<ReadLogRequest> = {
     message.filter = (object.filter !== undefined && object.filter !== null)
       ? EventFilter.fromPartial(object.filter)
       : undefined;
+    message.sealed = object.sealed ?? false;
     return message;
   },
 };
@@ -2088,7 +2854,15 @@ export const GetStreamInfoRequest: MessageFns<GetStreamInfoRequest> = {
 };
 
 function createBaseGetStreamInfoResponse(): GetStreamInfoResponse {
-  return { exists: false, revision: undefined, lastPosition: undefined, logPosition: 0n };
+  return {
+    exists: false,
+    revision: undefined,
+    lastPosition: undefined,
+    logPosition: 0n,
+    retention: undefined,
+    deleted: false,
+    tombstoned: false,
+  };
 }
 
 export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
@@ -2113,6 +2887,15 @@ export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
         throw new globalThis.Error("value provided for field message.logPosition of type uint64 too large");
       }
       writer.uint32(32).uint64(message.logPosition);
+    }
+    if (message.retention !== undefined) {
+      StreamRetention.encode(message.retention, writer.uint32(42).fork()).join();
+    }
+    if (message.deleted !== false) {
+      writer.uint32(48).bool(message.deleted);
+    }
+    if (message.tombstoned !== false) {
+      writer.uint32(56).bool(message.tombstoned);
     }
     return writer;
   },
@@ -2162,6 +2945,30 @@ export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
             message.logPosition = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retention = StreamRetention.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tombstoned = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2188,6 +2995,9 @@ export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
         : isSet(object.log_position)
         ? BigInt(object.log_position)
         : 0n,
+      retention: isSet(object.retention) ? StreamRetention.fromJSON(object.retention) : undefined,
+      deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
+      tombstoned: isSet(object.tombstoned) ? globalThis.Boolean(object.tombstoned) : false,
     };
   },
 
@@ -2204,6 +3014,15 @@ export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
     }
     if (message.logPosition !== 0n) {
       obj.logPosition = message.logPosition.toString();
+    }
+    if (message.retention !== undefined) {
+      obj.retention = StreamRetention.toJSON(message.retention);
+    }
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
+    if (message.tombstoned !== false) {
+      obj.tombstoned = message.tombstoned;
     }
     return obj;
   },
@@ -2223,6 +3042,11 @@ export const GetStreamInfoResponse: MessageFns<GetStreamInfoResponse> = {
     message.logPosition = (object.logPosition !== undefined && object.logPosition !== null)
       ? BigInt(object.logPosition)
       : 0n;
+    message.retention = (object.retention !== undefined && object.retention !== null)
+      ? StreamRetention.fromPartial(object.retention)
+      : undefined;
+    message.deleted = object.deleted ?? false;
+    message.tombstoned = object.tombstoned ?? false;
     return message;
   },
 };
@@ -3132,6 +3956,56 @@ export const EventStoreServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * Erases a data subject (GDPR): destroys the subject's key, so that every
+     * personal event naming it reads back with `erased` set, its data and
+     * metadata gone, the rest of its envelope kept. Then records the erasure
+     * (subject, who, when; no personal data) as an event of type
+     * "edupulse.eventstore.v1.DataSubjectErased" on the tenant's stream
+     * "$erasures", whose position the response gives. Needs an admin key.
+     * Erasing a subject again, or one that never had personal events, records
+     * it again. Personal events appended later for the same subject get a new
+     * key.
+     */
+    eraseDataSubject: {
+      name: "EraseDataSubject",
+      requestType: EraseDataSubjectRequest as typeof EraseDataSubjectRequest,
+      requestStream: false,
+      responseType: EraseDataSubjectResponse as typeof EraseDataSubjectResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Sets a stream's retention: events beyond `max_count`, older than
+     * `max_age_seconds` or below `truncate_before` are no longer read, and a
+     * background task removes them from storage. Replaces the stream's whole
+     * retention (an unset field means no such limit). Works on a stream that
+     * has no events yet. FAILED_PRECONDITION on a tombstoned stream.
+     */
+    setStreamRetention: {
+      name: "SetStreamRetention",
+      requestType: SetStreamRetentionRequest as typeof SetStreamRetentionRequest,
+      requestStream: false,
+      responseType: SetStreamRetentionResponse as typeof SetStreamRetentionResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Deletes a stream. Soft (the default): it reads as not found and its
+     * events are removed, but an append continues at its next revision and
+     * the stream then holds the new events only. With `tombstone`, for good:
+     * every later append fails with FAILED_PRECONDITION (reason
+     * "STREAM_TOMBSTONED"). ABORTED when `expected_revision` does not hold, as
+     * for Append. Positions are never reused.
+     */
+    deleteStream: {
+      name: "DeleteStream",
+      requestType: DeleteStreamRequest as typeof DeleteStreamRequest,
+      requestStream: false,
+      responseType: DeleteStreamResponse as typeof DeleteStreamResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3208,6 +4082,44 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
     request: SubscribeRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<SubscribeResponse>>;
+  /**
+   * Erases a data subject (GDPR): destroys the subject's key, so that every
+   * personal event naming it reads back with `erased` set, its data and
+   * metadata gone, the rest of its envelope kept. Then records the erasure
+   * (subject, who, when; no personal data) as an event of type
+   * "edupulse.eventstore.v1.DataSubjectErased" on the tenant's stream
+   * "$erasures", whose position the response gives. Needs an admin key.
+   * Erasing a subject again, or one that never had personal events, records
+   * it again. Personal events appended later for the same subject get a new
+   * key.
+   */
+  eraseDataSubject(
+    request: EraseDataSubjectRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<EraseDataSubjectResponse>>;
+  /**
+   * Sets a stream's retention: events beyond `max_count`, older than
+   * `max_age_seconds` or below `truncate_before` are no longer read, and a
+   * background task removes them from storage. Replaces the stream's whole
+   * retention (an unset field means no such limit). Works on a stream that
+   * has no events yet. FAILED_PRECONDITION on a tombstoned stream.
+   */
+  setStreamRetention(
+    request: SetStreamRetentionRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SetStreamRetentionResponse>>;
+  /**
+   * Deletes a stream. Soft (the default): it reads as not found and its
+   * events are removed, but an append continues at its next revision and
+   * the stream then holds the new events only. With `tombstone`, for good:
+   * every later append fails with FAILED_PRECONDITION (reason
+   * "STREAM_TOMBSTONED"). ABORTED when `expected_revision` does not hold, as
+   * for Append. Positions are never reused.
+   */
+  deleteStream(
+    request: DeleteStreamRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteStreamResponse>>;
 }
 
 export interface EventStoreServiceClient<CallOptionsExt = {}> {
@@ -3283,6 +4195,44 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<SubscribeRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<SubscribeResponse>;
+  /**
+   * Erases a data subject (GDPR): destroys the subject's key, so that every
+   * personal event naming it reads back with `erased` set, its data and
+   * metadata gone, the rest of its envelope kept. Then records the erasure
+   * (subject, who, when; no personal data) as an event of type
+   * "edupulse.eventstore.v1.DataSubjectErased" on the tenant's stream
+   * "$erasures", whose position the response gives. Needs an admin key.
+   * Erasing a subject again, or one that never had personal events, records
+   * it again. Personal events appended later for the same subject get a new
+   * key.
+   */
+  eraseDataSubject(
+    request: DeepPartial<EraseDataSubjectRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<EraseDataSubjectResponse>;
+  /**
+   * Sets a stream's retention: events beyond `max_count`, older than
+   * `max_age_seconds` or below `truncate_before` are no longer read, and a
+   * background task removes them from storage. Replaces the stream's whole
+   * retention (an unset field means no such limit). Works on a stream that
+   * has no events yet. FAILED_PRECONDITION on a tombstoned stream.
+   */
+  setStreamRetention(
+    request: DeepPartial<SetStreamRetentionRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SetStreamRetentionResponse>;
+  /**
+   * Deletes a stream. Soft (the default): it reads as not found and its
+   * events are removed, but an append continues at its next revision and
+   * the stream then holds the new events only. With `tombstone`, for good:
+   * every later append fails with FAILED_PRECONDITION (reason
+   * "STREAM_TOMBSTONED"). ABORTED when `expected_revision` does not hold, as
+   * for Append. Positions are never reused.
+   */
+  deleteStream(
+    request: DeepPartial<DeleteStreamRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteStreamResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
