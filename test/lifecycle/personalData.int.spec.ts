@@ -193,6 +193,30 @@ describe.each(['leveldb', 'postgres'] as const)('personal data on %s', backend =
       await again.dispose();
     }
   });
+
+  it('takes any master key, or none, until the store holds personal data', async () => {
+    const dataDir = backend === 'leveldb' ? await freshDataDir() : undefined;
+    const database = backend === 'postgres' ? await createDatabase(sharedPostgresUrl()) : undefined;
+    const plain = await serverOn({}, dataDir, database);
+    await plain.client.append({stream: 's', events: [jsonEvent('test.E', {n: 1})]});
+    await plain.stop();
+    const keyless = await serverOn({masterKey: undefined}, dataDir, database);
+    await keyless.stop();
+    const other = 'cd'.repeat(32);
+    const personal = await serverOn({masterKey: other}, dataDir, database);
+    await personal.client.append({
+      stream: 's',
+      events: [jsonEvent('test.E', {name: 'Ada'}, {containsPersonalData: true, dataSubjectId: 'p-1'})],
+    });
+    await personal.stop();
+    await expect(serverOn({}, dataDir, database)).rejects.toThrow(/master key is not the one/);
+    const again = await serverOn({masterKey: other}, dataDir, database);
+    try {
+      expect(text((await again.client.readStream({stream: 's'})).events[1]!)).toContain('Ada');
+    } finally {
+      await again.dispose();
+    }
+  });
 });
 
 describe('personal data on several servers sharing PostgreSQL', () => {
@@ -219,6 +243,28 @@ describe('personal data on several servers sharing PostgreSQL', () => {
     } finally {
       viaA.close();
       viaB.close();
+      await a.dispose();
+      await b.dispose();
+      await dropDatabase(sharedPostgresUrl(), database);
+    }
+  });
+
+  it('refuses personal events on a server whose master key is not the one the others stored keys with', async () => {
+    const database = await createDatabase(sharedPostgresUrl());
+    const a = await startTestServer({postgresUrl: database});
+    const b = await startTestServer({postgresUrl: database, masterKey: 'ef'.repeat(32)});
+    try {
+      await a.client.append({
+        stream: 's',
+        events: [jsonEvent('test.E', {name: 'Ada'}, {containsPersonalData: true, dataSubjectId: 'p-1'})],
+      });
+      const refused = await failureOf(
+        b.client.append({stream: 's', events: [jsonEvent('test.E', {name: 'Bob'}, {containsPersonalData: true, dataSubjectId: 'p-2'})]}),
+      );
+      expect(refused.code).toBe(Status.FAILED_PRECONDITION);
+      expect(refused.details).toMatch(/master key is not the one/);
+      expect((await a.client.getStreamInfo({stream: 's'})).logPosition).toBe(1n);
+    } finally {
       await a.dispose();
       await b.dispose();
       await dropDatabase(sharedPostgresUrl(), database);

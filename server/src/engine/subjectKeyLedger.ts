@@ -23,7 +23,7 @@ export type SubjectKeyLedger = {
    * table (VACUUM FULL).
    */
   purge(): Promise<void>;
-  /** The stored check value of the master key the keys are wrapped with; undefined before the first. */
+  /** The stored check value of the master key the keys are wrapped with; undefined before the first key. */
   masterKeyCheck(): Promise<Buffer | undefined>;
   /** Stores the check value of the master key, unless one is stored; returns the stored one. */
   saveMasterKeyCheck(check: Buffer): Promise<Buffer>;

@@ -63,29 +63,36 @@ export type LifecycleOptions = {
 type Presentation = 'open' | 'export';
 
 /**
- * Checks the master key against the store's check value (storing one on
- * first use) and wraps the store. Refuses a master key other than the one
- * the store's keys are wrapped with, and a missing one when the store holds
- * keys: either would make personal events unreadable.
+ * Checks the master key against the store's check value (stored with the
+ * first subject key) and wraps the store. Refuses a master key other than
+ * the one the store's keys are wrapped with, and a missing one when the
+ * store holds keys: either would make personal events unreadable.
  */
 export async function openLifecycle(backend: EventStore, options: LifecycleOptions): Promise<Lifecycle> {
   const {masterKey} = options;
   const now = options.now ?? Date.now;
   const keyLedger = backend.subjectKeyLedger;
-  let check = await keyLedger.masterKeyCheck();
-  if (masterKey !== undefined) {
-    check ??= await keyLedger.saveMasterKeyCheck(masterKey.checkValue());
-    if (!masterKey.verifies(check)) {
-      throw new PersonalDataUnavailableError(
-        "the master key is not the one this store's data subjects' keys are wrapped with: start the server with the store's master key",
-      );
-    }
-  } else if (check !== undefined) {
+  const wrongKey = (): PersonalDataUnavailableError =>
+    new PersonalDataUnavailableError(
+      "the master key is not the one this store's data subjects' keys are wrapped with: start the server with the store's master key",
+    );
+  const check = await keyLedger.masterKeyCheck();
+  if (check !== undefined && masterKey === undefined) {
     throw new PersonalDataUnavailableError(
       'this store holds personal data sealed under a master key: start the server with it (--master-key-file <file> or EDUPULSE_MASTER_KEY)',
     );
   }
-  const keys = SubjectKeys(keyLedger, masterKey);
+  if (check !== undefined && !masterKey!.verifies(check)) throw wrongKey();
+  // The check value is stored with the store's first subject key: a store that never held personal data takes any key, or none.
+  let checked = check !== undefined;
+  const beforeNewKey = async (): Promise<void> => {
+    if (checked || masterKey === undefined) return;
+    const stored = await keyLedger.saveMasterKeyCheck(masterKey.checkValue());
+    // Another server of the database may have stored its own first: one master key per store.
+    if (!masterKey.verifies(stored)) throw wrongKey();
+    checked = true;
+  };
+  const keys = SubjectKeys(keyLedger, masterKey, beforeNewKey);
   const settingsCache = SettingsCache(backend.streamSettingsLedger);
   const erasures = new Map<string, number>();
   let purging: Promise<void> | undefined;

@@ -35,7 +35,11 @@ export function wrapContext(tenant: string, subject: string, keyId: Uint8Array):
  * key other than the one held is looked up again (another server may have
  * made the subject a new key after an erasure) before it reads as erased.
  */
-export function SubjectKeys(ledger: SubjectKeyLedger, masterKey: MasterKey | undefined): SubjectKeys {
+export function SubjectKeys(
+  ledger: SubjectKeyLedger,
+  masterKey: MasterKey | undefined,
+  beforeNewKey: () => Promise<void> = () => Promise.resolve(),
+): SubjectKeys {
   const cache = new Map<string, SubjectKey | null>();
   // Ids of keys found destroyed, so that reading an erased subject's events reads no key.
   const destroyedKeys = new Set<string>();
@@ -84,6 +88,7 @@ export function SubjectKeys(ledger: SubjectKeyLedger, masterKey: MasterKey | und
       if (masterKey === undefined) throw new PersonalDataUnavailableError(NO_MASTER_KEY);
       const existing = await current(tenant, subject);
       if (existing !== null) return existing;
+      await beforeNewKey();
       const keyId = randomBytes(16);
       const key = randomBytes(32);
       const since = generation;
