@@ -4,6 +4,7 @@ import {Command} from 'commander';
 import type {ExpectedRevision} from '../client/src/index.js';
 import {connect, eventLine, printJsonLine, withConnection, type ConnectionFlags} from './connection.js';
 import {startProgress} from './progress.js';
+import {countOption, sequenceOption} from './wholeNumbers.js';
 import {lifecycleCommands, retentionLine} from './lifecycleCommands.js';
 
 async function readStdin(): Promise<string> {
@@ -20,18 +21,13 @@ function parseRevision(text: string): ExpectedRevision {
   return BigInt(text);
 }
 
-function parseCount(text: string): number {
-  if (!/^\d+$/.test(text)) throw new Error(`expected a whole number, got "${text}"`);
-  return Number(text);
-}
-
 /** `append`, `read`, `tail`, `info` and `export`: the client side of the store, over gRPC. */
 export function clientCommands(): Command[] {
   const append = withConnection(new Command('append'))
     .description('append one JSON event, given as an argument or on standard input')
     .argument('<stream>', 'stream to append to')
     .argument('[json]', 'the event data (JSON); read from standard input when left out')
-    .requiredOption('--type <type>', 'event type, e.g. edupulse.events.v1.BadgeAwarded')
+    .requiredOption('--type <type>', 'event type, e.g. edupulse.events.v1.BadgeAwarded (required)')
     .option('--expected-revision <revision>', 'any, no-stream, stream-exists, or an exact revision', 'any')
     .option('--event-id <uuid>', 'event id (default: a new UUIDv7)')
     .option('--correlation-id <id>', 'correlation id')
@@ -74,19 +70,19 @@ export function clientCommands(): Command[] {
   const read = withConnection(new Command('read'))
     .description("print a stream, or the tenant's whole log, as JSON lines")
     .argument('[stream]', 'stream to read; the whole log when left out')
-    .option('--from <n>', 'first revision (stream) or position (log) to print')
+    .option('--from <n>', 'first revision (stream) or position (log) to print', sequenceOption)
     .option('--backwards', 'newest first')
-    .option('--max-count <n>', 'print at most this many events', parseCount)
+    .option('--max-count <n>', 'print at most this many events', countOption)
     .option('--type <type...>', 'only these event types (log only)')
     .action(
       async (
         stream: string | undefined,
-        flags: ConnectionFlags & {from?: string; backwards?: boolean; maxCount?: number; type?: string[]},
+        flags: ConnectionFlags & {from?: bigint; backwards?: boolean; maxCount?: number; type?: string[]},
       ) => {
         const store = connect(flags);
         try {
           const options = {
-            ...(flags.from === undefined ? {} : {from: BigInt(flags.from)}),
+            ...(flags.from === undefined ? {} : {from: flags.from}),
             direction: flags.backwards ? ('backwards' as const) : ('forwards' as const),
             ...(flags.maxCount === undefined ? {} : {maxCount: flags.maxCount}),
           };
@@ -104,11 +100,11 @@ export function clientCommands(): Command[] {
   const tail = withConnection(new Command('tail'))
     .description('follow the log (or a stream) live, printing events as JSON lines; resumable from a position')
     .option('--stream <stream>', 'follow one stream only')
-    .option('--after <position>', 'start after this log position (default: from now on)')
+    .option('--after <position>', 'start after this log position (default: from now on)', sequenceOption)
     .option('--from-start', 'start from the first event')
     .option('--type <type...>', 'only these event types')
-    .option('--max-count <n>', 'stop after this many events', parseCount)
-    .action(async (flags: ConnectionFlags & {stream?: string; after?: string; fromStart?: boolean; type?: string[]; maxCount?: number}) => {
+    .option('--max-count <n>', 'stop after this many events', countOption)
+    .action(async (flags: ConnectionFlags & {stream?: string; after?: bigint; fromStart?: boolean; type?: string[]; maxCount?: number}) => {
       const store = connect(flags);
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
@@ -117,7 +113,7 @@ export function clientCommands(): Command[] {
       try {
         for await (const message of store.subscribe({
           ...(flags.stream === undefined ? {} : {stream: flags.stream}),
-          from: flags.after !== undefined ? {afterPosition: BigInt(flags.after)} : flags.fromStart ? 'start' : 'end',
+          from: flags.after !== undefined ? {afterPosition: flags.after} : flags.fromStart ? 'start' : 'end',
           ...(flags.type ? {filter: {eventTypes: flags.type}} : {}),
           signal: stop.signal,
         })) {

@@ -1,4 +1,4 @@
-import {createReadStream} from 'node:fs';
+import {createReadStream, existsSync} from 'node:fs';
 import {createInterface} from 'node:readline';
 import {Command} from 'commander';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
@@ -53,6 +53,8 @@ async function openOfflineStore(flags: StoreFlags, forWriting: boolean): Promise
       close: () => pool.end(),
     };
   }
+  // Only import makes a data directory; verify of one that is not there says so, and creates nothing.
+  if (!forWriting && !existsSync(flags.dataDir!)) throw new Error(`there is no data directory at ${flags.dataDir}`);
   const storage = await openStorage(flags.dataDir!, forWriting);
   return {
     restorer: () => levelLogRestorer(storage),
@@ -129,8 +131,8 @@ export function dataCommands(): Command[] {
   keys
     .command('create')
     .description('make a new API key: prints the key (give it to the client) and the entry for the keys file')
-    .requiredOption('--id <id>', 'a name for the key, e.g. billing-service')
-    .requiredOption('--tenant <tenant>', 'the tenant it grants, or "*" for all (admin only)')
+    .requiredOption('--id <id>', 'a name for the key, e.g. billing-service (required)')
+    .requiredOption('--tenant <tenant>', 'the tenant it grants, or "*" for all (admin only) (required)')
     .option('--role <role>', 'read, write or admin', 'write')
     .action((flags: {id: string; tenant: string; role: string}) => {
       if (!['read', 'write', 'admin'].includes(flags.role)) throw new Error('--role must be read, write or admin');

@@ -2,6 +2,7 @@ import {Command} from 'commander';
 import type {ConsumerGroup, ConsumerGroupSettings} from '../client/src/consumerGroupAdmin.js';
 import {groups} from '../client/src/index.js';
 import {connect, eventLine, printJsonLine, withConnection, type ConnectionFlags} from './connection.js';
+import {wholeBigInt, wholeNumber} from './wholeNumbers.js';
 
 type SettingFlags = {
   maxInFlight?: string;
@@ -10,11 +11,6 @@ type SettingFlags = {
   retryBackoffMs?: string;
   maxRetryBackoffMs?: string;
 };
-
-function whole(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw new Error(`${flag} must be a whole number, got "${text}"`);
-  return Number(text);
-}
 
 /** Adds the flags of a group's settings. */
 function withSettings(command: Command): Command {
@@ -28,11 +24,11 @@ function withSettings(command: Command): Command {
 
 function settingsOf(flags: SettingFlags): ConsumerGroupSettings {
   const settings: ConsumerGroupSettings = {};
-  if (flags.maxInFlight !== undefined) settings.maxInFlightPerConsumer = whole(flags.maxInFlight, '--max-in-flight');
-  if (flags.ackTimeoutMs !== undefined) settings.ackTimeoutMs = whole(flags.ackTimeoutMs, '--ack-timeout-ms');
-  if (flags.maxAttempts !== undefined) settings.maxAttempts = whole(flags.maxAttempts, '--max-attempts');
-  if (flags.retryBackoffMs !== undefined) settings.retryBackoffMs = whole(flags.retryBackoffMs, '--retry-backoff-ms');
-  if (flags.maxRetryBackoffMs !== undefined) settings.maxRetryBackoffMs = whole(flags.maxRetryBackoffMs, '--max-retry-backoff-ms');
+  if (flags.maxInFlight !== undefined) settings.maxInFlightPerConsumer = wholeNumber(flags.maxInFlight, '--max-in-flight');
+  if (flags.ackTimeoutMs !== undefined) settings.ackTimeoutMs = wholeNumber(flags.ackTimeoutMs, '--ack-timeout-ms');
+  if (flags.maxAttempts !== undefined) settings.maxAttempts = wholeNumber(flags.maxAttempts, '--max-attempts');
+  if (flags.retryBackoffMs !== undefined) settings.retryBackoffMs = wholeNumber(flags.retryBackoffMs, '--retry-backoff-ms');
+  if (flags.maxRetryBackoffMs !== undefined) settings.maxRetryBackoffMs = wholeNumber(flags.maxRetryBackoffMs, '--max-retry-backoff-ms');
   return settings;
 }
 
@@ -78,9 +74,9 @@ export function groupCommands(): Command {
             ...(flags.type === undefined && flags.streamPrefix === undefined
               ? {}
               : {filter: {eventTypes: (flags.type as string[]) ?? [], streamPrefixes: (flags.streamPrefix as string[]) ?? []}}),
-            from: from === 'start' || from === 'end' ? from : {afterPosition: BigInt(from)},
+            from: from === 'start' || from === 'end' ? from : {afterPosition: wholeBigInt(from, '--from')},
             orderingKey: orderingKey as 'stream' | 'correlationId' | 'none',
-            partitions: whole(flags.partitions as string, '--partitions'),
+            partitions: wholeNumber(flags.partitions as string, '--partitions'),
             settings: settingsOf(flags),
           }),
         );
@@ -150,7 +146,7 @@ export function groupCommands(): Command {
       .option('--up-to <position>', 'only those up to this log position')
       .action(async (name: string, flags: ConnectionFlags & {upTo?: string}) => {
         const count = await withClient(flags, client =>
-          client.replayParkedEvents(name, flags.upTo === undefined ? {} : {upToPosition: BigInt(whole(flags.upTo, '--up-to'))}),
+          client.replayParkedEvents(name, flags.upTo === undefined ? {} : {upToPosition: wholeBigInt(flags.upTo, '--up-to')}),
         );
         process.stderr.write(`replaying ${count} parked events\n`);
       }),
@@ -162,7 +158,7 @@ export function groupCommands(): Command {
       .argument('<name>', 'group name')
       .option('--max-count <n>', 'stop after this many events')
       .action(async (name: string, flags: ConnectionFlags & {maxCount?: string}) => {
-        const limit = flags.maxCount === undefined ? Infinity : whole(flags.maxCount, '--max-count');
+        const limit = flags.maxCount === undefined ? Infinity : wholeNumber(flags.maxCount, '--max-count');
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());

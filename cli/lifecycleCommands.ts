@@ -1,6 +1,7 @@
 import {Command} from 'commander';
 import type {StreamRetention} from '../client/src/index.js';
 import {connect, printJsonLine, withConnection, type ConnectionFlags} from './connection.js';
+import {wholeBigInt} from './wholeNumbers.js';
 
 /** A retention as a JSON line shows it. */
 export function retentionLine(retention: StreamRetention): Record<string, string> {
@@ -18,11 +19,6 @@ export function parseDuration(text: string): bigint {
   const match = /^(\d+)([smhd]?)$/.exec(text.trim());
   if (match === null) throw new Error(`--max-age must be a duration such as 90s, 15m, 12h or 30d, got "${text}"`);
   return BigInt(match[1]!) * BigInt(UNITS[match[2] || 's']!);
-}
-
-function whole(text: string, flag: string): bigint {
-  if (!/^\d+$/.test(text)) throw new Error(`${flag} must be a whole number, got "${text}"`);
-  return BigInt(text);
 }
 
 /** `erase`, `retention` and `delete`: what shortens what the store keeps. */
@@ -59,9 +55,9 @@ export function lifecycleCommands(): Command[] {
               flags.clear === true
                 ? undefined
                 : {
-                    ...(flags.maxCount === undefined ? {} : {maxCount: whole(flags.maxCount, '--max-count')}),
+                    ...(flags.maxCount === undefined ? {} : {maxCount: wholeBigInt(flags.maxCount, '--max-count')}),
                     ...(flags.maxAge === undefined ? {} : {maxAgeSeconds: parseDuration(flags.maxAge)}),
-                    ...(flags.truncateBefore === undefined ? {} : {truncateBefore: whole(flags.truncateBefore, '--truncate-before')}),
+                    ...(flags.truncateBefore === undefined ? {} : {truncateBefore: wholeBigInt(flags.truncateBefore, '--truncate-before')}),
                   },
             );
           }
@@ -83,7 +79,7 @@ export function lifecycleCommands(): Command[] {
       try {
         const {revision} = await store.deleteStream(stream, {
           tombstone: flags.tombstone === true,
-          ...(flags.expectedRevision === undefined ? {} : {expectedRevision: whole(flags.expectedRevision, '--expected-revision')}),
+          ...(flags.expectedRevision === undefined ? {} : {expectedRevision: wholeBigInt(flags.expectedRevision, '--expected-revision')}),
         });
         printJsonLine({
           stream,

@@ -17,6 +17,7 @@ import {clientCommands} from './clientCommands.js';
 import {groupCommands} from './groupCommands.js';
 import {dataCommands} from './dataCommands.js';
 import {serveCommand} from './serveCommand.js';
+import {unknownCommandMessage} from './commandSuggestions.js';
 import {InvalidSettingError} from '../server/src/config/settings.js';
 
 const {version} = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string};
@@ -34,9 +35,22 @@ const throwInsteadOfExit = (command: Command): void => {
 };
 throwInsteadOfExit(program);
 
+const commands = program.commands.map(c => c.name()).concat('help');
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+  process.stderr.write(`edupulse-es: ${unknownCommandMessage(first, commands)}\n`);
+  process.exit(2);
+}
+
+/** gRPC's UNAUTHENTICATED, as the SDK's errors carry it. */
+const UNAUTHENTICATED = 16;
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`edupulse-es: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  // The server says which header to send; a person at a shell needs the flag.
+  const keyHint = (error as {code?: unknown}).code === UNAUTHENTICATED ? ' (give the key with --api-key <key>, or EDUPULSE_API_KEY)' : '';
+  process.stderr.write(`edupulse-es: ${message}${keyHint}\n`);
   // Bad configuration is a usage error; everything else a failure.
   process.exit(error instanceof InvalidSettingError ? 2 : 1);
 });

@@ -3,7 +3,7 @@ import {pino} from 'pino';
 import {startEventStoreServer} from '../server/src/startEventStoreServer.js';
 import {resolveServerConfig, settings} from '../server/src/config/settings.js';
 
-/** `edupulse-es serve`: runs the server until SIGINT/SIGTERM (a second signal exits at once). */
+/** `edupulse-es serve`: runs the server until SIGINT/SIGTERM (a second signal exits at once); SIGHUP reloads the keys file. */
 export function serveCommand(): Command {
   const command = new Command('serve').description(
     'start the event store server on an embedded LevelDB, or on PostgreSQL (--postgres-url)',
@@ -38,5 +38,15 @@ export function serveCommand(): Command {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A key rotated in the keys file takes effect without a restart.
+    process.on('SIGHUP', () => {
+      try {
+        const reloaded = server.reloadKeys();
+        if (reloaded === undefined) logger.warn('SIGHUP: no --keys-file to reload');
+        else logger.info({keys: reloaded.keys, keysFile: config.keysFile}, 'SIGHUP: reloaded the API keys');
+      } catch (error) {
+        logger.error({err: error, keysFile: config.keysFile}, 'SIGHUP: the keys file does not load; the keys stay as they were');
+      }
+    });
   });
 }

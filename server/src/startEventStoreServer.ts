@@ -49,6 +49,12 @@ export type EventStoreServer = {
   readonly metricsPort: number | undefined;
   /** Live figures of the store. */
   stats(): EventStoreStats;
+  /**
+   * Reads the keys file again (SIGHUP in `serve`): new keys work and removed
+   * ones are refused from the next call on. A file that does not load leaves
+   * the keys as they were, and the error is thrown. Without --keys-file, nothing.
+   */
+  reloadKeys(): {keys: number} | undefined;
   /** Where the relay to NATS stands; undefined without one. */
   relayStatus(): Promise<RelayStatus> | undefined;
   /**
@@ -145,7 +151,7 @@ function brokerSettingsOf(config: ServerConfig): BrokerSettings | undefined {
  */
 export async function startEventStoreServer(config: ServerConfig, logger?: Logger): Promise<EventStoreServer> {
   const log = logger ?? pino({level: config.logLevel});
-  const keys = config.keysFile === undefined ? undefined : loadKeyRing(config.keysFile);
+  let keys = config.keysFile === undefined ? undefined : loadKeyRing(config.keysFile);
   if (keys === undefined) {
     if (!isLoopback(config.host) && !config.insecureNoAuth) {
       throw new InvalidSettingError(`--host ${config.host} without --keys-file needs --insecure-no-auth`);
@@ -209,7 +215,18 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     .use(errorDetailsServerMiddleware)
     .use(callMiddleware(log, terminator));
   // Every middleware costs each call a generator hop: authentication only when keys are configured.
-  const server = keys === undefined ? base : base.use(authMiddleware(keys));
+  // The middleware asks for the current keys on every call: a reload (reloadKeys) takes effect at once.
+  const server =
+    keys === undefined
+      ? base
+      : base.use(
+          authMiddleware({
+            authenticate: key => keys!.authenticate(key),
+            get size() {
+              return keys!.size;
+            },
+          }),
+        );
   server.add(EventStoreServerDefinition, EventStoreServiceImpl(lifecycleOf, config.limits, log));
   server.add(ConsumerGroupServerDefinition, ConsumerGroupServiceImpl(groupsOf, config.limits));
   server.add(strictDefinition(HealthDefinition), HealthServiceImpl(health));
@@ -325,6 +342,11 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     address,
     metricsPort: metricsEndpoint?.port,
     stats: () => storeOf().stats(),
+    reloadKeys() {
+      if (config.keysFile === undefined) return undefined;
+      keys = loadKeyRing(config.keysFile);
+      return {keys: keys.size};
+    },
     relayStatus: () => relay?.status(),
     shutdown: () => (shuttingDown ??= shutdown()),
   };

@@ -12,6 +12,8 @@ export type ServerProcess = {
   exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** What it wrote to stdout so far (its addresses, then its log lines), up to the first 64 KiB. */
+  stdout(): string;
   /** `host:port` of its metrics endpoint, once it has said so (undefined with `--metrics-port off`). */
   metricsAddress(): string | undefined;
 };
@@ -46,13 +48,13 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
     let stdout = '';
     let listening = false;
     const onData = (chunk: Buffer): void => {
-      // Only the first lines matter (the addresses): later output is not kept.
+      // The first lines hold the addresses; beyond 64 KiB, output is not kept.
       if (stdout.length < 64 * 1024) stdout += String(chunk);
       const match = /EDUPULSE_LISTENING (\S+)/.exec(stdout);
       if (match && !listening) {
         listening = true;
         const metricsAddress = (): string | undefined => /EDUPULSE_METRICS (\S+)/.exec(stdout)?.[1];
-        resolve({address: match[1]!, child, exited, stderr: () => stderr, metricsAddress});
+        resolve({address: match[1]!, child, exited, stderr: () => stderr, stdout: () => stdout, metricsAddress});
       }
     };
     child.stdout.on('data', onData);
