@@ -232,6 +232,9 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         })
       : target;
   const tenantOf = (o: CallOptions | undefined): string => o?.tenant ?? options.tenant ?? '';
+  const address = typeof target === 'string' ? target : 'the server';
+  // Whether the server has answered a call of this client (with any status of its own): from then on calls are retried.
+  let answered = false;
   const deadlineMs = options.deadlineMs ?? 10_000;
   const encoding = options.encoding ?? 'protobuf';
   // One middleware chain and one set of call defaults for both services' clients.
@@ -264,13 +267,39 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     run: (callOptions: {deadline: number; signal?: AbortSignal}) => Promise<T>,
   ): Promise<T> {
     const linked = o?.signal === undefined ? undefined : callSignal(o.signal);
+    // Until the server has answered once, a call is not retried: a wrong address or port fails at once, with its cause.
+    const callOptions = {
+      deadline: o?.deadlineMs ?? deadlineMs,
+      ...(linked ? {signal: linked.signal} : {}),
+      ...(answered ? {} : {retry: false}),
+    };
     try {
-      return await run({deadline: o?.deadlineMs ?? deadlineMs, ...(linked ? {signal: linked.signal} : {})});
+      const result = await run(callOptions);
+      answered = true;
+      return result;
     } catch (error) {
-      throw EventStoreError.from(error);
+      throw connectionFailure(error) ?? EventStoreError.from(error);
     } finally {
       linked?.release();
     }
+  }
+
+  /**
+   * A call that failed because the server was never reached, as an
+   * UNAVAILABLE naming the address and gRPC's cause (ECONNREFUSED, a TLS
+   * handshake, a name that does not resolve); undefined for any other failure.
+   */
+  function connectionFailure(error: unknown): EventStoreError | undefined {
+    const code = (error as {code?: Status}).code;
+    if (code !== Status.UNAVAILABLE) {
+      // Any other status (but a deadline, which a slow server may cause) is the server's own answer.
+      if (code !== undefined && code !== Status.DEADLINE_EXCEEDED && code !== Status.CANCELLED) answered = true;
+      return undefined;
+    }
+    if (answered) return undefined;
+    const details = (error as {details?: unknown}).details;
+    const cause = typeof details === 'string' && details !== '' ? details : error instanceof Error ? error.message : String(error);
+    return new EventStoreError(`cannot connect to ${address}: ${cause}`, Status.UNAVAILABLE, {cause: error});
   }
 
   async function* pages(
@@ -292,7 +321,7 @@ export function createEventStoreClient(target: string | Channel, options: EventS
     o?.direction === 'backwards' ? ReadDirection.READ_DIRECTION_BACKWARDS : ReadDirection.READ_DIRECTION_FORWARDS;
 
   const unaryAppend = (request: AppendRequest, ms: number, signal?: AbortSignal) =>
-    raw.append(request, {deadline: ms > 0 ? ms : deadlineMs, ...(signal ? {signal} : {})});
+    raw.append(request, {deadline: ms > 0 ? ms : deadlineMs, ...(signal ? {signal} : {}), ...(answered ? {} : {retry: false})});
   const pipeline = options.appendSession === false ? undefined : AppendPipeline(raw, unaryAppend);
 
   const client: EventStoreClient = {
