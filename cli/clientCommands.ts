@@ -74,10 +74,11 @@ export function clientCommands(): Command[] {
     .option('--backwards', 'newest first')
     .option('--max-count <n>', 'print at most this many events', countOption)
     .option('--type <type...>', 'only these event types (log only)')
+    .option('--decode', 'print data as JSON (JSON events, and the platform events in protobuf) instead of base64')
     .action(
       async (
         stream: string | undefined,
-        flags: ConnectionFlags & {from?: bigint; backwards?: boolean; maxCount?: number; type?: string[]},
+        flags: ConnectionFlags & {from?: bigint; backwards?: boolean; maxCount?: number; type?: string[]; decode?: boolean},
       ) => {
         const store = connect(flags);
         try {
@@ -90,7 +91,7 @@ export function clientCommands(): Command[] {
             stream === undefined
               ? store.readLog({...options, ...(flags.type ? {filter: {eventTypes: flags.type}} : {})})
               : store.readStream(stream, options);
-          for await (const event of events) printJsonLine(eventLine(event));
+          for await (const event of events) printJsonLine(eventLine(event, flags.decode === true));
         } finally {
           store.close();
         }
@@ -104,32 +105,44 @@ export function clientCommands(): Command[] {
     .option('--from-start', 'start from the first event')
     .option('--type <type...>', 'only these event types')
     .option('--max-count <n>', 'stop after this many events', countOption)
-    .action(async (flags: ConnectionFlags & {stream?: string; after?: bigint; fromStart?: boolean; type?: string[]; maxCount?: number}) => {
-      const store = connect(flags);
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      process.once('SIGTERM', () => stop.abort());
-      let printed = 0;
-      try {
-        for await (const message of store.subscribe({
-          ...(flags.stream === undefined ? {} : {stream: flags.stream}),
-          from: flags.after !== undefined ? {afterPosition: flags.after} : flags.fromStart ? 'start' : 'end',
-          ...(flags.type ? {filter: {eventTypes: flags.type}} : {}),
-          signal: stop.signal,
-        })) {
-          if (message.kind === 'event') {
-            printJsonLine(eventLine(message.event));
-            if (flags.maxCount !== undefined && ++printed >= flags.maxCount) break;
-          } else if (message.kind === 'caughtUp') {
-            process.stderr.write(`caught up at position ${message.position}\n`);
+    .option('--decode', 'print data as JSON (JSON events, and the platform events in protobuf) instead of base64')
+    .action(
+      async (
+        flags: ConnectionFlags & {
+          stream?: string;
+          after?: bigint;
+          fromStart?: boolean;
+          type?: string[];
+          maxCount?: number;
+          decode?: boolean;
+        },
+      ) => {
+        const store = connect(flags);
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        let printed = 0;
+        try {
+          for await (const message of store.subscribe({
+            ...(flags.stream === undefined ? {} : {stream: flags.stream}),
+            from: flags.after !== undefined ? {afterPosition: flags.after} : flags.fromStart ? 'start' : 'end',
+            ...(flags.type ? {filter: {eventTypes: flags.type}} : {}),
+            signal: stop.signal,
+          })) {
+            if (message.kind === 'event') {
+              printJsonLine(eventLine(message.event, flags.decode === true));
+              if (flags.maxCount !== undefined && ++printed >= flags.maxCount) break;
+            } else if (message.kind === 'caughtUp') {
+              process.stderr.write(`caught up at position ${message.position}\n`);
+            }
           }
+        } catch (error) {
+          if (!stop.signal.aborted) throw error;
+        } finally {
+          store.close();
         }
-      } catch (error) {
-        if (!stop.signal.aborted) throw error;
-      } finally {
-        store.close();
-      }
-    });
+      },
+    );
 
   const info = withConnection(new Command('info'))
     .description('show whether a stream exists, its revision, and the log position')

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs';
 import {ChannelCredentials} from '@grpc/grpc-js';
 import {Option, type Command} from 'commander';
-import {createEventStoreClient, type EventStoreClient} from '../client/src/index.js';
+import {createEventStoreClient, domainEventJson, type EventStoreClient, type StoredEvent} from '../client/src/index.js';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 
 /** The flags of every client command. */
@@ -47,7 +47,27 @@ export function printJsonLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** One recorded event as a JSON line: the proto3 JSON mapping, as grpcurl and every language print it. */
-export function eventLine(event: RecordedEvent): unknown {
-  return RecordedEvent.toJSON(event);
+/**
+ * One recorded event as a JSON line: the proto3 JSON mapping, as grpcurl and
+ * every language print it, with its revision and position always there (the
+ * mapping leaves out zeros, so revision 0 would go missing). With `decode`,
+ * `data` is the payload itself rather than base64: the JSON of a JSON event,
+ * the proto3 JSON of a platform event in protobuf; other payloads stay base64.
+ */
+export function eventLine(event: RecordedEvent | StoredEvent, decode = false): unknown {
+  const line = {
+    ...(RecordedEvent.toJSON(event) as Record<string, unknown>),
+    revision: String(event.revision),
+    position: String(event.position),
+  };
+  if (!decode || event.data.byteLength === 0) return line;
+  if ('domain' in event && event.domain !== undefined) return {...line, data: domainEventJson(event.domain)};
+  if (/^application\/json\s*(;|$)/i.test(event.contentType)) {
+    try {
+      return {...line, data: JSON.parse(new TextDecoder().decode(event.data)) as unknown};
+    } catch {
+      return line;
+    }
+  }
+  return line;
 }

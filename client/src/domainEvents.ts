@@ -94,3 +94,8 @@ export function decodeDomainEvent(type: string, contentType: string, data: Uint8
   }
   return undefined;
 }
+
+/** A decoded domain event's data in proto3 JSON, as the event's own message type writes it. */
+export function domainEventJson(event: DomainEvent): unknown {
+  return (codecOf(event.type) as MessageFns<unknown>).toJSON(event.data);
+}

@@ -11,7 +11,15 @@ export type {
   ExpectedRevision,
   ReadOptions,
 } from './createEventStoreClient.js';
-export {decodeDomainEvent, domainEventTypes, encodeDomainEvent, isDomainEventType, JSON_CONTENT_TYPE, PROTOBUF} from './domainEvents.js';
+export {
+  decodeDomainEvent,
+  domainEventJson,
+  domainEventTypes,
+  encodeDomainEvent,
+  isDomainEventType,
+  JSON_CONTENT_TYPE,
+  PROTOBUF,
+} from './domainEvents.js';
 export type {DomainEvent, DomainEventEncoding, DomainEventInput, DomainEventMap, DomainEventType} from './domainEvents.js';
 export {
   DuplicateEventIdError,
