@@ -78,12 +78,12 @@ async function groupCommit(pool: pg.Pool, events: number, size: number, streamOf
       client.query(GROUP_COMMIT_SQL.createTenants, [tenants]),
       client.query('BEGIN'),
       client.query<{head: string}>(GROUP_COMMIT_SQL.lockTenants, [tenants]),
-      client.query<{stream: string; revision: string}>(GROUP_COMMIT_SQL.streamHeads, [streams.map(() => 'default'), streams]),
+      client.query<{stream: string; revision: string | null}>(GROUP_COMMIT_SQL.streamHeads, [streams.map(() => 'default'), streams]),
       client.query(GROUP_COMMIT_SQL.storedIds, [ids.map(() => 'default'), ids]),
     ]);
     // As the engine decides: positions after the tenant's head, revisions after each stream's.
     const head = Number(locked.rows[0]!.head);
-    const revisions = new Map(found.rows.map(r => [r.stream, Number(r.revision)]));
+    const revisions = new Map(found.rows.filter(r => r.revision !== null).map(r => [r.stream, Number(r.revision)]));
     const revisionOf = (stream: string): number => {
       const next = (revisions.get(stream) ?? -1) + 1;
       revisions.set(stream, next);

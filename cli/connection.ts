@@ -1,7 +1,14 @@
 import {readFileSync} from 'node:fs';
 import {ChannelCredentials} from '@grpc/grpc-js';
 import {Option, type Command} from 'commander';
-import {createEventStoreClient, domainEventJson, type EventStoreClient, type StoredEvent} from '../client/src/index.js';
+import {
+  createEventStoreClient,
+  domainEventJson,
+  JSON_CONTENT_TYPE,
+  parseJsonData,
+  type EventStoreClient,
+  type StoredEvent,
+} from '../client/src/index.js';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 
 /** The flags of every client command. */
@@ -62,12 +69,10 @@ export function eventLine(event: RecordedEvent | StoredEvent, decode = false): u
   };
   if (!decode || event.data.byteLength === 0) return line;
   if ('domain' in event && event.domain !== undefined) return {...line, data: domainEventJson(event.domain)};
-  if (/^application\/json\s*(;|$)/i.test(event.contentType)) {
-    try {
-      return {...line, data: JSON.parse(new TextDecoder().decode(event.data)) as unknown};
-    } catch {
-      return line;
-    }
+  if (event.contentType.split(';')[0]!.trim().toLowerCase() !== JSON_CONTENT_TYPE) return line;
+  try {
+    return {...line, data: parseJsonData(event)};
+  } catch {
+    return line;
   }
-  return line;
 }

@@ -6,7 +6,7 @@ import {createApiKey} from '../../server/src/auth/apiKeys.js';
 import {cli} from '../support/cliProcess.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 import {freshDataDir} from '../support/testServer.js';
-import {eventually} from '../support/waiting.js';
+import {until} from '../support/waiting.js';
 
 /** Mistakes a person makes at the command line, and what they get told. */
 
@@ -77,11 +77,11 @@ it('reloads the keys file on SIGHUP: a rotated key works, the old one no longer 
   expect((await cli(['read', '--api-key', second.key, ...at])).stderr).toContain('unknown API key');
   await writeFile(keysFile, JSON.stringify({keys: [second.entry]}));
   server.child.kill('SIGHUP');
-  await eventually(async () => (await cli(['read', '--api-key', second.key, ...at])).code === 0, 'the second key to work');
+  await until(async () => (await cli(['read', '--api-key', second.key, ...at])).code === 0, 30_000, 'the second key to work');
   expect((await cli(['read', '--api-key', first.key, ...at])).stderr).toContain('unknown API key');
   // A file that does not load leaves the keys as they were.
   await writeFile(keysFile, '{"keys": [');
   server.child.kill('SIGHUP');
-  await eventually(async () => Promise.resolve(server.stdout().includes('the keys file does not load')), 'the reload to be refused');
+  await until(() => server.stdout().includes('the keys file does not load'), 30_000, 'the reload to be refused');
   expect((await cli(['read', '--api-key', second.key, ...at])).code).toBe(0);
 });

@@ -1,26 +1,14 @@
-import {rm} from 'node:fs/promises';
-import {afterAll, beforeAll, expect, it} from 'vitest';
+import {expect, it} from 'vitest';
 import {createEventStoreClient} from '../../client/src/index.js';
 import {cli, jsonLines} from '../support/cliProcess.js';
-import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
-import {freshDataDir} from '../support/testServer.js';
+import {serverProcessPerFile} from '../support/serverProcess.js';
 
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = await freshDataDir();
-  server = await startServerProcess(dir);
-});
-afterAll(async () => {
-  server.child.kill('SIGKILL');
-  await server.exited;
-  await rm(dir, {recursive: true, force: true});
-});
+const server = serverProcessPerFile();
 
 it('prints revision 0, and with --decode the data of JSON and of protobuf platform events as JSON', async () => {
-  const at = ['--address', server.address, '--tenant', 'school-a'];
+  const at = ['--address', server().address, '--tenant', 'school-a'];
   expect((await cli(['append', 'learner-1', '{"name":"Ada","level":3}', '--type', 'test.Profile', ...at])).code).toBe(0);
-  const client = createEventStoreClient(server.address, {tenant: 'school-a'});
+  const client = createEventStoreClient(server().address, {tenant: 'school-a'});
   try {
     // A platform event, encoded in protobuf (the SDK's default).
     await client.appendToStream('learner-1', [

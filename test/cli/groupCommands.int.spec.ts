@@ -1,25 +1,13 @@
-import {rm} from 'node:fs/promises';
-import {afterAll, beforeAll, expect, it} from 'vitest';
+import {expect, it} from 'vitest';
 import {cli, jsonLines} from '../support/cliProcess.js';
-import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
-import {freshDataDir} from '../support/testServer.js';
+import {serverProcessPerFile} from '../support/serverProcess.js';
 
 const lines = jsonLines;
 
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = await freshDataDir();
-  server = await startServerProcess(dir);
-});
-afterAll(async () => {
-  server.child.kill('SIGKILL');
-  await server.exited;
-  await rm(dir, {recursive: true, force: true});
-});
+const server = serverProcessPerFile();
 
 it('creates, lists, describes, consumes, updates and deletes a consumer group from the command line', async () => {
-  const at = ['--address', server.address, '--tenant', 'school-a'];
+  const at = ['--address', server().address, '--tenant', 'school-a'];
   for (const n of [1, 2, 3]) {
     expect((await cli(['append', `lesson-${n}`, `{"n":${n}}`, '--type', 'test.Step', ...at])).code).toBe(0);
   }

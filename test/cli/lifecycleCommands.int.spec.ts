@@ -1,25 +1,14 @@
-import {rm} from 'node:fs/promises';
-import {afterAll, beforeAll, expect, it} from 'vitest';
+import {expect, it} from 'vitest';
 import {cli, jsonLines} from '../support/cliProcess.js';
-import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
-import {freshDataDir, TEST_MASTER_KEY} from '../support/testServer.js';
+import {serverProcessPerFile} from '../support/serverProcess.js';
+import {TEST_MASTER_KEY} from '../support/testServer.js';
 
 const lines = jsonLines;
 
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = await freshDataDir();
-  server = await startServerProcess(dir, ['--master-key', TEST_MASTER_KEY]);
-});
-afterAll(async () => {
-  server.child.kill('SIGKILL');
-  await server.exited;
-  await rm(dir, {recursive: true, force: true});
-});
+const server = serverProcessPerFile(['--master-key', TEST_MASTER_KEY]);
 
 it('appends personal data, erases its subject, sets and shows retention, and deletes streams from the command line', async () => {
-  const at = ['--address', server.address, '--tenant', 'school-a'];
+  const at = ['--address', server().address, '--tenant', 'school-a'];
   const personal = await cli(['append', 'learner-1', '{"name":"Ada"}', '--type', 'test.Profile', '--data-subject-id', 'student-1', ...at]);
   expect(personal.code).toBe(0);
   expect(lines((await cli(['read', 'learner-1', ...at])).stdout)[0]).toMatchObject({

@@ -2,7 +2,8 @@ import {Status} from 'nice-grpc';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {createEventStoreClient, type EventStoreClient} from '../../client/src/index.js';
 import {range} from '../support/events.js';
-import {runConsumers, until} from '../support/groupConsumers.js';
+import {runConsumers} from '../support/groupConsumers.js';
+import {until} from '../support/waiting.js';
 import {startTestServer, type TestServer} from '../support/testServer.js';
 
 let t: TestServer;

@@ -1,7 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createEventStoreClient, type EventStoreClient} from '../../client/src/index.js';
 import {range} from '../support/events.js';
-import {runConsumers, until} from '../support/groupConsumers.js';
+import {runConsumers} from '../support/groupConsumers.js';
+import {until} from '../support/waiting.js';
 import {createDatabase, sharedPostgresUrl} from '../support/postgres.js';
 import {startTestServer, type TestServer} from '../support/testServer.js';
 

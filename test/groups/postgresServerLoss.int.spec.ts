@@ -1,7 +1,8 @@
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {createEventStoreClient, type EventStoreClient} from '../../client/src/index.js';
 import {range} from '../support/events.js';
-import {runConsumers, until} from '../support/groupConsumers.js';
+import {runConsumers} from '../support/groupConsumers.js';
+import {until} from '../support/waiting.js';
 import {createDatabase, sharedPostgresUrl} from '../support/postgres.js';
 import {startServerProcess, type ServerProcess} from '../support/serverProcess.js';
 import {freshDataDir} from '../support/testServer.js';

@@ -7,7 +7,7 @@ import {createEventStoreClient, type StoredEvent} from '../../client/src/index.j
 import {createApiKey} from '../../server/src/auth/apiKeys.js';
 import {jsonEvent} from '../support/events.js';
 import {errorInfoOf, failureOf} from '../support/failures.js';
-import {eventually, toArray} from '../support/waiting.js';
+import {toArray, until} from '../support/waiting.js';
 import {createDatabase, dropDatabase, sharedPostgresUrl} from '../support/postgres.js';
 import {startSubscriber} from '../support/subscriber.js';
 import {freshDataDir, startTestServer, TEST_MASTER_KEY, type TestServer} from '../support/testServer.js';
@@ -234,12 +234,12 @@ describe('personal data on several servers sharing PostgreSQL', () => {
       // B reads it first, so that it holds the subject's key in memory.
       expect(text((await toArray(viaB.readStream('learner-7')))[0]!)).toContain('Katherine Johnson');
       await viaA.eraseDataSubject('student-7');
-      await eventually(async () => (await toArray(viaB.readStream('learner-7')))[0]!.erased, 'server B to see the erasure');
+      await until(async () => (await toArray(viaB.readStream('learner-7')))[0]!.erased, 30_000, 'server B to see the erasure');
       // A new key for the same subject, made on A, opens on B.
       await viaA.appendToStream('learner-7', [{type: 'test.Profile', json: {name: 'returning'}, dataSubjectId: 'student-7'}]);
       expect(text((await toArray(viaB.readStream('learner-7')))[2]!)).toContain('returning');
       await viaA.setStreamRetention('learner-7', {truncateBefore: 2n});
-      await eventually(async () => (await toArray(viaB.readStream('learner-7'))).length === 1, 'server B to apply the new retention');
+      await until(async () => (await toArray(viaB.readStream('learner-7'))).length === 1, 30_000, 'server B to apply the new retention');
     } finally {
       viaA.close();
       viaB.close();

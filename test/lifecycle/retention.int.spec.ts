@@ -6,7 +6,7 @@ import {cli} from '../support/cliProcess.js';
 import {errorInfoOf, failureOf} from '../support/failures.js';
 import {jsonEvent, range} from '../support/events.js';
 import {scrapeMetrics, value} from '../support/metrics.js';
-import {eventually, toArray} from '../support/waiting.js';
+import {toArray, until} from '../support/waiting.js';
 import {createDatabase, dropDatabase, sharedPostgresUrl} from '../support/postgres.js';
 import {startSubscriber} from '../support/subscriber.js';
 import {freshDataDir, startTestServer, type TestServer} from '../support/testServer.js';
@@ -73,7 +73,7 @@ describe.each(['leveldb', 'postgres'] as const)('retention and deletion on %s', 
       expect(revisions(await toArray(s.client.readStream('quiz-1', {from: 2n, maxCount: 2})))).toEqual([7, 8]);
       expect(await s.client.getStreamInfo('quiz-1')).toMatchObject({exists: true, revision: 9n, retention: {maxCount: 3n}, deleted: false});
 
-      await eventually(async () => (await removed(s.t)) === 7, 'the removal of 7 events');
+      await until(async () => (await removed(s.t)) === 7, 30_000, 'the removal of 7 events');
       const log = await toArray(s.client.readLog());
       expect(log).toHaveLength(13);
       expect(log.filter(e => e.stream === 'quiz-1').map(e => Number(e.revision))).toEqual([7, 8, 9]);
@@ -101,11 +101,11 @@ describe.each(['leveldb', 'postgres'] as const)('retention and deletion on %s', 
       expect(revisions(await toArray(s.client.readStream('pulse-1')))).toEqual([3, 4]);
       expect(positions(await toArray(s.client.readLog()))).toEqual([4, 5, 6]);
       expect((await s.client.getStreamInfo('pulse-1')).retention).toEqual({maxAgeSeconds: 3600n});
-      await eventually(async () => (await removed(s.t)) === 3, 'the removal of the 3 old events');
+      await until(async () => (await removed(s.t)) === 3, 30_000, 'the removal of the 3 old events');
       // An hour and a bit later, the next two are old too.
       now += 3_700_000;
       expect(await toArray(s.client.readStream('pulse-1'))).toEqual([]);
-      await eventually(async () => (await removed(s.t)) === 5, 'the removal of the next 2');
+      await until(async () => (await removed(s.t)) === 5, 30_000, 'the removal of the next 2');
       expect(positions(await toArray(s.client.readLog()))).toEqual([6]);
     } finally {
       await s.close();
@@ -120,7 +120,7 @@ describe.each(['leveldb', 'postgres'] as const)('retention and deletion on %s', 
       expect(revisions(await toArray(s.client.readStream('log-1')))).toEqual(range(4, 9));
       expect(revisions(await toArray(s.client.readStream('log-1', {from: 6n})))).toEqual([6, 7, 8, 9]);
       expect(revisions(await toArray(s.client.readStream('log-1', {direction: 'backwards', pageSize: 4})))).toEqual([9, 8, 7, 6, 5, 4]);
-      await eventually(async () => (await removed(s.t)) === 4, 'the removal of revisions 0 to 3');
+      await until(async () => (await removed(s.t)) === 4, 30_000, 'the removal of revisions 0 to 3');
       await s.client.setStreamRetention('log-1', undefined);
       expect((await s.client.getStreamInfo('log-1')).retention).toBeUndefined();
       expect(revisions(await toArray(s.client.readStream('log-1')))).toEqual(range(4, 9));
@@ -145,7 +145,7 @@ describe.each(['leveldb', 'postgres'] as const)('retention and deletion on %s', 
       expect(notFound).toMatchObject({code: Status.NOT_FOUND});
       expect(String((notFound as Error).message)).toMatch(/was deleted/);
       expect(await s.client.getStreamInfo('lesson-1')).toMatchObject({exists: false, deleted: true, tombstoned: false, revision: 4n});
-      await eventually(async () => (await removed(s.t)) === 5, 'the removal of the deleted events');
+      await until(async () => (await removed(s.t)) === 5, 30_000, 'the removal of the deleted events');
       expect((await toArray(s.client.readLog())).map(e => e.stream)).toEqual(['lesson-2']);
 
       const again = await append(s.client, 'lesson-1', 2);
@@ -220,7 +220,7 @@ describe.each(['leveldb', 'postgres'] as const)('retention and deletion on %s', 
       await append(s.client, 'a', 10);
       await live.until(x => x.events().length === 70, 'every event, live');
       await s.client.setStreamRetention('a', {maxCount: 10n});
-      await eventually(async () => (await removed(s.t)) === 40, 'the removal of 40 events of a');
+      await until(async () => (await removed(s.t)) === 40, 30_000, 'the removal of 40 events of a');
 
       const remaining = range(41, 70);
       for (const from of [undefined, {$case: 'afterPosition' as const, value: 20n}, {$case: 'afterPosition' as const, value: 45n}]) {

@@ -78,15 +78,6 @@ export function runConsumers(
   return {log, finished, controllers};
 }
 
-/** Resolves once `condition` holds, checking every 20 ms, or rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 20));
-  }
-}
-
 /** A Consume call driven message by message, for tests that need to send exactly what they mean. */
 export type RawConsumer = {
   send(request: Partial<ConsumeRequest>): void;

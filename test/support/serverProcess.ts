@@ -1,6 +1,8 @@
 import {spawn, type ChildProcess} from 'node:child_process';
-import {readFile} from 'node:fs/promises';
+import {readFile, rm} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
+import {afterAll, beforeAll} from 'vitest';
+import {freshDataDir} from './testServer.js';
 
 const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -71,4 +73,24 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
 export async function anonymousMemory(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/RssAnon:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/**
+ * One server process for the tests of a file: started over a fresh data
+ * directory before them, killed and its directory removed after. Returns
+ * the running server (for use inside the tests).
+ */
+export function serverProcessPerFile(extraArgs: string[] = []): () => ServerProcess {
+  let dir: string | undefined;
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    dir = await freshDataDir();
+    server = await startServerProcess(dir, extraArgs);
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    await server?.exited;
+    if (dir !== undefined) await rm(dir, {recursive: true, force: true});
+  });
+  return () => server!;
 }

@@ -5,11 +5,11 @@ export async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
   return all;
 }
 
-/** Resolves once `check` returns true, trying every 25 ms, or fails after `timeoutMs` (room for a busy machine). */
-export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+/** Resolves once `condition` holds (checked every 20 ms; it may be async), or rejects after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 25));
+    await new Promise(resolve => setTimeout(resolve, 20));
   }
 }

@@ -26,9 +26,29 @@ export type StreamSettings = {
 export function firstVisibleRevision(settings: StreamSettings, head: StreamHead | null): number {
   if (head === null) return 0;
   if (settings.tombstoned) return head.revision + 1;
-  let first = Math.max(settings.retention.truncateBefore ?? 0, settings.deletedBefore ?? 0);
-  if (settings.retention.maxCount !== undefined) first = Math.max(first, head.revision + 1 - settings.retention.maxCount);
-  return first;
+  const first = firstKeptRevision(settings);
+  return settings.retention.maxCount === undefined ? first : Math.max(first, head.revision + 1 - settings.retention.maxCount);
+}
+
+/** The lowest revision that truncation and soft deletion keep: what needs no stream head to decide. */
+function firstKeptRevision(settings: StreamSettings): number {
+  return Math.max(settings.retention.truncateBefore ?? 0, settings.deletedBefore ?? 0);
+}
+
+/** True when an event recorded at `recordedAtMs` is past the stream's max age at `nowMs`. */
+export function isExpired(settings: StreamSettings, recordedAtMs: number, nowMs: number): boolean {
+  const {maxAgeMs} = settings.retention;
+  return maxAgeMs !== undefined && recordedAtMs < nowMs - maxAgeMs;
+}
+
+/**
+ * True when `settings` hide an event without the stream's head: tombstoned,
+ * truncated or deleted below it, or past the max age (max count needs the head,
+ * see {@link firstVisibleRevision}). `recordedAtMs` is read only when a max age asks.
+ */
+export function hiddenWithoutHead(settings: StreamSettings, revision: number, recordedAtMs: () => number, nowMs: () => number): boolean {
+  if (settings.tombstoned || revision < firstKeptRevision(settings)) return true;
+  return settings.retention.maxAgeMs !== undefined && isExpired(settings, recordedAtMs(), nowMs());
 }
 
 /** True when a stream with `head` reads as deleted: tombstoned, or soft-deleted and not appended to since. */

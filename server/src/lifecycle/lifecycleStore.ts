@@ -13,6 +13,7 @@ import {checkExpectedRevision} from '../engine/appendDecisions.js';
 import type {ExpectedRevision} from '../engine/expectedRevision.js';
 import {
   firstVisibleRevision,
+  hiddenWithoutHead,
   isEmptySettings,
   readsAsDeleted,
   type StreamRetention,
@@ -113,15 +114,6 @@ export async function openLifecycle(backend: EventStore, options: LifecycleOptio
     return purging;
   }
 
-  /** True when retention or deletion hides the event from every read (max count aside: see readStream). */
-  function hidden(settings: StreamSettings, revision: number, encoded: EncodedEvent): boolean {
-    if (settings.tombstoned) return true;
-    if (revision < Math.max(settings.retention.truncateBefore ?? 0, settings.deletedBefore ?? 0)) return true;
-    const {maxAgeMs} = settings.retention;
-    if (maxAgeMs === undefined) return false;
-    return (peekRecordedAt(encoded) ?? 0) < now() - maxAgeMs;
-  }
-
   /** Whether events need more than passing on: a tenant with settings, or any event not plain. */
   function plain(events: readonly EncodedEvent[], settings: TenantSettings): boolean {
     if (settings.size > 0) return false;
@@ -150,7 +142,8 @@ export async function openLifecycle(backend: EventStore, options: LifecycleOptio
         const {stream, revision} = peekEventHeader(encoded);
         if (revision < lowest) continue;
         const streamSettings = settings.get(stream);
-        if (streamSettings !== undefined && hidden(streamSettings, revision, encoded)) continue;
+        const recordedAt = (): number => peekRecordedAt(encoded) ?? 0;
+        if (streamSettings !== undefined && hiddenWithoutHead(streamSettings, revision, recordedAt, now)) continue;
       }
       if (form === 'plain') {
         shown.push(encoded);

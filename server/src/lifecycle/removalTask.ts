@@ -1,7 +1,7 @@
 import type {Logger} from 'pino';
 import {peekEventHeader, peekRecordedAt, storedForm} from '../engine/encodedEvent.js';
 import type {EventStore, RemovedEvent} from '../engine/eventStore.js';
-import {firstVisibleRevision, type StreamSettings} from '../engine/streamSettings.js';
+import {firstVisibleRevision, isExpired, type StreamSettings} from '../engine/streamSettings.js';
 
 export type RemovalTaskOptions = {
   /** The backend's store: stored events as they are, markers and sealed ones included. */
@@ -83,7 +83,7 @@ export function RemovalTask(options: RemovalTaskOptions): RemovalTask {
     const {maxAgeMs} = settings.retention;
     if (maxAgeMs === undefined) return;
     // Above it, the events older than the max age: the oldest come first, so the first young one ends the pass.
-    const cutoff = now() - maxAgeMs;
+    const at = now();
     for (let next: number | undefined = from; next !== undefined && next <= info.revision && !stopped;) {
       const page = await store.readStream(tenant, stream, 'forwards', next, STEP);
       const doomed: RemovedEvent[] = [];
@@ -91,7 +91,7 @@ export function RemovalTask(options: RemovalTaskOptions): RemovalTask {
       for (const encoded of page.events) {
         const header = peekEventHeader(encoded);
         if (storedForm(encoded) !== 'removed') {
-          if ((peekRecordedAt(encoded) ?? 0) >= cutoff) {
+          if (!isExpired(settings, peekRecordedAt(encoded) ?? 0, at)) {
             young = true;
             break;
           }

@@ -33,14 +33,20 @@ export function pageOperations(tenant: string, events: readonly PagedEvent[], pa
       bytes += next;
       end += 1;
     }
-    const page = new Uint8Array(bytes);
-    let offset = 0;
-    for (let i = start; i < end; i++) offset = writeFramed(page, offset, events[i]!.encoded);
+    const page = encodePage(events, start, end, bytes);
     const last = events[end - 1]!.position;
     pages.push({type: 'put', key: logKey(tenant, last), value: page});
     runOperations(tenant, events.slice(start, end), last, index);
     start = end;
   }
+}
+
+/** A page's value: the events from `start` to `end` (exclusive) framed one after another, `bytes` in all. */
+export function encodePage(events: ReadonlyArray<{encoded: EncodedEvent}>, start: number, end: number, bytes: number): Uint8Array {
+  const page = new Uint8Array(bytes);
+  let offset = 0;
+  for (let i = start; i < end; i++) offset = writeFramed(page, offset, events[i]!.encoded);
+  return page;
 }
 
 /** An event's place: what the stream index records of it. */

@@ -1,8 +1,8 @@
 import type {Level} from 'level';
-import {encodeRemovedMarker, storedForm, writeFramed, framedLength} from '../../engine/encodedEvent.js';
+import {encodeRemovedMarker, framedLength, storedForm} from '../../engine/encodedEvent.js';
 import type {RemovedEvent} from '../../engine/eventStore.js';
-import {logKey, positionOfLogKey} from './keys.js';
-import {readPage} from './logPage.js';
+import {MAX_SEQUENCE, logKey, positionOfLogKey} from './keys.js';
+import {encodePage, readPage} from './logPage.js';
 
 /**
  * Rewrites the log pages that hold `events` (of one tenant) with each of
@@ -13,16 +13,19 @@ import {readPage} from './logPage.js';
  */
 export async function removeLogEvents(logDb: Level<Buffer, Uint8Array>, tenant: string, events: readonly RemovedEvent[]): Promise<number> {
   const byPosition = new Map(events.map(e => [e.position, e]));
-  const pageKeys = new Map<string, Buffer>();
+  // Pages are keyed by their last position: one look-up finds the page of a position and covers the rest of it.
+  const pages: Array<[Buffer, Uint8Array]> = [];
+  let coveredUpTo = 0;
   for (const position of [...byPosition.keys()].sort((a, b) => a - b)) {
-    const [key] = await logDb.keys({gte: logKey(tenant, position), limit: 1}).all();
-    if (key !== undefined) pageKeys.set(key.toString('hex'), key);
+    if (position <= coveredUpTo) continue;
+    const [entry] = await logDb.iterator({gte: logKey(tenant, position), lte: logKey(tenant, MAX_SEQUENCE), limit: 1}).all();
+    if (entry === undefined) break;
+    pages.push(entry);
+    coveredUpTo = positionOfLogKey(entry[0]);
   }
   const batch: Array<{type: 'put'; key: Buffer; value: Uint8Array}> = [];
   let removed = 0;
-  for (const key of pageKeys.values()) {
-    const value = await logDb.get(key);
-    if (value === undefined) continue;
+  for (const [key, value] of pages) {
     const page = readPage(positionOfLogKey(key), value);
     let changed = false;
     const kept = page.events.map((encoded, i) => {
@@ -33,10 +36,17 @@ export async function removeLogEvents(logDb: Level<Buffer, Uint8Array>, tenant: 
       return encodeRemovedMarker(target);
     });
     if (!changed) continue;
-    const rewritten = new Uint8Array(kept.reduce((sum, e) => sum + framedLength(e), 0));
-    let offset = 0;
-    for (const encoded of kept) offset = writeFramed(rewritten, offset, encoded);
-    batch.push({type: 'put', key, value: rewritten});
+    const framed = kept.map(encoded => ({encoded}));
+    batch.push({
+      type: 'put',
+      key,
+      value: encodePage(
+        framed,
+        0,
+        framed.length,
+        kept.reduce((sum, e) => sum + framedLength(e), 0),
+      ),
+    });
   }
   if (batch.length > 0) await logDb.batch(batch, {sync: true});
   return removed;

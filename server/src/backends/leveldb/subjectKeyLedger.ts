@@ -81,9 +81,8 @@ export function levelSubjectKeyLedger(indexDb: Level<Buffer, Uint8Array>): Subje
 
   return {
     get,
-    async create(tenant, subject, key) {
-      return (await get(tenant, subject)) ?? created(tenant, subject, key);
-    },
+    // The batch reads what is stored before it writes: a subject that has a key keeps it.
+    create: created,
     destroy: (tenant, subject) =>
       oneAtATime(async () => {
         if ((await get(tenant, subject)) === undefined) return false;

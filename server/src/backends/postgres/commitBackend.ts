@@ -16,7 +16,7 @@ type LockedFacts = GroupFacts & {transaction: GroupTransaction};
 type Batch = {transaction: GroupTransaction; writes: GroupWrites};
 
 /**
- * The statements of a group commit, in order: the first six go out together
+ * The statements of a group commit, in order: the first five go out together
  * (one round trip) and read the group's facts under its tenants' locks; the
  * last four, with COMMIT, write it. Exported for the benchmark that runs them
  * without the engine, as the ceiling of this backend.
@@ -24,22 +24,20 @@ type Batch = {transaction: GroupTransaction; writes: GroupWrites};
 export const GROUP_COMMIT_SQL = {
   createTenants: 'INSERT INTO edupulse_tenants (tenant) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',
   lockTenants: 'SELECT tenant, head FROM edupulse_tenants WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE',
+  // Each stream's head (null without events) and whether it is tombstoned: one row per stream asked for.
   streamHeads: `
-    SELECT q.tenant, q.stream, h.revision, h.position
+    SELECT q.tenant, q.stream, h.revision, h.position, coalesce(s.tombstoned, false) AS tombstoned
     FROM unnest($1::text[], $2::text[]) AS q(tenant, stream)
-    CROSS JOIN LATERAL (
+    LEFT JOIN LATERAL (
       SELECT revision, position FROM edupulse_events e
       WHERE e.tenant = q.tenant AND e.stream = q.stream
       ORDER BY revision DESC LIMIT 1
-    ) h`,
+    ) h ON true
+    LEFT JOIN edupulse_stream_settings s ON s.tenant = q.tenant AND s.stream = q.stream`,
   storedIds: `
     SELECT q.tenant, q.event_id::text AS event_id, e.position, e.revision, e.stream
     FROM unnest($1::text[], $2::uuid[]) AS q(tenant, event_id)
     JOIN edupulse_events e ON e.tenant = q.tenant AND e.event_id = q.event_id`,
-  tombstones: `
-    SELECT q.tenant, q.stream FROM unnest($1::text[], $2::text[]) AS q(tenant, stream)
-    JOIN edupulse_stream_settings s ON s.tenant = q.tenant AND s.stream = q.stream
-    WHERE s.tombstoned`,
   insertEvents: `
     INSERT INTO edupulse_events (tenant, position, stream, revision, event_id, type, bytes, record)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::integer[], $8::bytea[])`,
@@ -89,14 +87,13 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
       const begun = client.query('BEGIN');
       const locked = client.query<{tenant: string; head: string}>(GROUP_COMMIT_SQL.lockTenants, [tenants]);
       const streams = [...streamKeys.values()];
-      const headRows = client.query<{tenant: string; stream: string; revision: string; position: string}>(GROUP_COMMIT_SQL.streamHeads, [
-        streams.map(([t]) => t),
-        streams.map(([, s]) => s),
-      ]);
-      const tombstoneRows = client.query<{tenant: string; stream: string}>(GROUP_COMMIT_SQL.tombstones, [
-        streams.map(([t]) => t),
-        streams.map(([, s]) => s),
-      ]);
+      const headRows = client.query<{
+        tenant: string;
+        stream: string;
+        revision: string | null;
+        position: string | null;
+        tombstoned: boolean;
+      }>(GROUP_COMMIT_SQL.streamHeads, [streams.map(([t]) => t), streams.map(([, s]) => s)]);
       const ids = [...idKeys.values()];
       const idRows =
         ids.length === 0
@@ -105,19 +102,16 @@ export function postgresCommitBackend(pool: pg.Pool): CommitBackend<Batch> {
               GROUP_COMMIT_SQL.storedIds,
               [ids.map(([t]) => t), ids.map(([, id]) => id)],
             );
-      const [, , tenantRows, streamRows, storedRows, tombstoned] = await Promise.all([
-        created,
-        begun,
-        locked,
-        headRows,
-        idRows,
-        tombstoneRows,
-      ]);
-      const tombstones = new Set(tombstoned.rows.map(r => `${r.tenant}\0${r.stream}`));
+      const [, , tenantRows, streamRows, storedRows] = await Promise.all([created, begun, locked, headRows, idRows]);
       for (const t of newTenants) knownTenants.add(t);
       const tenantHeads = new Map(tenantRows.rows.map(r => [r.tenant, Number(r.head)]));
       const heads = new Map<string, StreamHead>();
-      for (const r of streamRows.rows) heads.set(`${r.tenant}\0${r.stream}`, {revision: Number(r.revision), position: Number(r.position)});
+      const tombstones = new Set<string>();
+      for (const r of streamRows.rows) {
+        const key = `${r.tenant}\0${r.stream}`;
+        if (r.revision !== null) heads.set(key, {revision: Number(r.revision), position: Number(r.position)});
+        if (r.tombstoned) tombstones.add(key);
+      }
       const stored = new Map<string, StoredEventId>();
       for (const r of storedRows?.rows ?? []) {
         stored.set(`${r.tenant}\0${r.event_id}`, {position: Number(r.position), revision: Number(r.revision), stream: r.stream});

@@ -23,8 +23,12 @@ export function storageError(error: unknown): unknown {
   return isUnavailable(error) ? new StorageUnavailableError(error) : error;
 }
 
-/** The rows of a query; an unavailable database rejects with {@link StorageUnavailableError}. */
-export async function queryRows<Row extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<Row[]> {
+/** The rows of a query (on the pool, or on a connection in a transaction); an unavailable database rejects with {@link StorageUnavailableError}. */
+export async function queryRows<Row extends pg.QueryResultRow>(
+  pool: pg.Pool | pg.PoolClient,
+  text: string,
+  values: unknown[],
+): Promise<Row[]> {
   try {
     return (await pool.query<Row>(text, values)).rows;
   } catch (error) {

@@ -8,8 +8,8 @@ export async function storedTenantHead(pool: pg.Pool, tenant: string): Promise<n
   return rows.length === 0 ? 0 : Number(rows[0]!.head);
 }
 
-/** A stream's last revision and its position as stored, null when the stream has no events. */
-export async function storedStreamHead(pool: pg.Pool, tenant: string, stream: string): Promise<StreamHead | null> {
+/** A stream's last revision and its position as stored, null when the stream has no events (`pool` may be a connection in a transaction). */
+export async function storedStreamHead(pool: pg.Pool | pg.PoolClient, tenant: string, stream: string): Promise<StreamHead | null> {
   const rows = await queryRows<{revision: string; position: string}>(
     pool,
     'SELECT revision, position FROM edupulse_events WHERE tenant = $1 AND stream = $2 ORDER BY revision DESC LIMIT 1',

@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import type {StreamHead} from '../../engine/appendDecisions.js';
 import {decodeStreamSettings, encodeStreamSettings, type StreamSettings} from '../../engine/streamSettings.js';
 import type {StreamSettingsLedger} from '../../engine/streamSettingsLedger.js';
+import {GROUP_COMMIT_SQL} from './commitBackend.js';
 import {inTransaction} from './inTransaction.js';
 import {queryRows} from './storageError.js';
+import {storedStreamHead} from './storedHeads.js';
 import {CHANGES_CHANNEL, type AnnouncedChange, type ChangeListener} from './changesChannel.js';
 
 /**
@@ -29,20 +30,16 @@ export function postgresStreamSettingsLedger(pool: pg.Pool, watch: (listener: Ch
     },
     change: (tenant, stream, decide) =>
       inTransaction(pool, async client => {
-        await client.query('INSERT INTO edupulse_tenants (tenant) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
-        await client.query('SELECT head FROM edupulse_tenants WHERE tenant = $1 FOR UPDATE', [tenant]);
-        const [{rows: heads}, {rows: current}] = await Promise.all([
-          client.query<{revision: string; position: string}>(
-            'SELECT revision, position FROM edupulse_events WHERE tenant = $1 AND stream = $2 ORDER BY revision DESC LIMIT 1',
-            [tenant, stream],
-          ),
+        // The lock every group commit of the tenant takes (commitBackend.ts).
+        await client.query(GROUP_COMMIT_SQL.createTenants, [[tenant]]);
+        await client.query(GROUP_COMMIT_SQL.lockTenants, [[tenant]]);
+        const [head, {rows: current}] = await Promise.all([
+          storedStreamHead(client, tenant, stream),
           client.query<{settings: object}>('SELECT settings FROM edupulse_stream_settings WHERE tenant = $1 AND stream = $2', [
             tenant,
             stream,
           ]),
         ]);
-        const head: StreamHead | null =
-          heads[0] === undefined ? null : {revision: Number(heads[0].revision), position: Number(heads[0].position)};
         const before = current[0] === undefined ? undefined : decodeStreamSettings(JSON.stringify(current[0].settings));
         const next: StreamSettings | undefined = decide(before, head);
         if (next === undefined) {
