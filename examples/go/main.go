@@ -1,29 +1,21 @@
-// The smallest complete Go client of the EduPulse event store.
-//
-// Generate the code once (from the repository root), with buf and the Go plugins:
-//
-//	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-//	go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
-//	npx buf generate proto --template examples/go/buf.gen.yaml --output examples/go
+// The smallest complete Go program using the EduPulse event store's Go client
+// (clients/go): append a typed domain event, then subscribe from the start.
 //
 // Run: (cd examples/go && go run . 127.0.0.1:50051)
 package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log"
 	"os"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	eventsv1 "edupulse.dev/examples/go/gen/edupulse/events/v1"
-	eventstorev1 "edupulse.dev/examples/go/gen/edupulse/eventstore/v1"
+	eventstore "edupulse.dev/eventstore/clients/go"
+	eventsv1 "edupulse.dev/eventstore/clients/go/gen/edupulse/events/v1"
 )
 
 func main() {
@@ -31,64 +23,44 @@ func main() {
 	if len(os.Args) > 1 {
 		address = os.Args[1]
 	}
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	store, err := eventstore.New(address, eventstore.Options{Tenant: "school-a"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer conn.Close()
-	store := eventstorev1.NewEventStoreServiceClient(conn)
+	defer store.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	// Append a typed domain event, encoded as protobuf. The event id makes retries safe.
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	id[6], id[8] = id[6]&0x0f|0x40, id[8]&0x3f|0x80
-	badge, _ := proto.Marshal(&eventsv1.BadgeAwarded{BadgeId: "first-quiz", LearnerId: "learner-1", Reason: "Finished a first quiz"})
-	result, err := store.Append(ctx, &eventstorev1.AppendRequest{
-		Tenant: "school-a", Stream: "learner-1",
-		Events: []*eventstorev1.ProposedEvent{{
-			EventId:     fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]),
-			Type:        "edupulse.events.v1.BadgeAwarded",
-			ContentType: "application/x-protobuf",
-			Data:        badge,
-		}},
-	})
+	// A typed domain event, encoded as protobuf. Its id is made here, once: retries are safe.
+	badge, err := eventstore.ProtobufEvent(&eventsv1.BadgeAwarded{BadgeId: "first-quiz", LearnerId: "learner-1", Reason: "Finished a first quiz"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	result, err := store.Append(ctx, "learner-1", []eventstore.EventData{badge}, eventstore.Any())
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("appended at position %d\n", result.LastPosition)
 
-	// Subscribe from the start: history, then caught_up (live events would follow).
-	subscription, err := store.Subscribe(ctx, &eventstorev1.SubscribeRequest{Tenant: "school-a"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for {
-		message, err := subscription.Recv()
+	// Subscribe from the start: history, then "caught up" (live events would follow).
+	for item, err := range store.Subscribe(ctx, eventstore.SubscribeOptions{}) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		switch content := message.Content.(type) {
-		case *eventstorev1.SubscribeResponse_Events:
-			for _, event := range content.Events.Events {
-				if event.Type != "edupulse.events.v1.BadgeAwarded" {
-					continue
-				}
-				// Domain events come as protobuf or as proto3 JSON: the content type says which.
-				awarded := &eventsv1.BadgeAwarded{}
-				decode := proto.Unmarshal
-				if event.ContentType == "application/json" {
-					decode = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal
-				}
-				if err := decode(event.Data, awarded); err != nil {
-					log.Fatalf("event %s: %v", event.EventId, err)
-				}
-				fmt.Printf("%d: badge %s for %s\n", event.Position, awarded.BadgeId, awarded.LearnerId)
-			}
-		case *eventstorev1.SubscribeResponse_CaughtUp:
-			fmt.Printf("caught up at position %d\n", content.CaughtUp.Position)
+		if item.Kind == eventstore.ItemCaughtUp {
+			fmt.Printf("caught up at position %d\n", item.Position)
 			return
+		}
+		if event := item.Event; event != nil && event.GetType() == "edupulse.events.v1.BadgeAwarded" {
+			// Domain events come as protobuf or as proto3 JSON: the content type says which.
+			awarded, decode := &eventsv1.BadgeAwarded{}, proto.Unmarshal
+			if event.GetContentType() == eventstore.ContentTypeJSON {
+				decode = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal
+			}
+			if err := decode(event.GetData(), awarded); err != nil {
+				log.Fatalf("event %s: %v", event.GetEventId(), err)
+			}
+			fmt.Printf("%d: badge %s for %s\n", event.GetPosition(), awarded.GetBadgeId(), awarded.GetLearnerId())
 		}
 	}
 }

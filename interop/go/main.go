@@ -1,11 +1,13 @@
-// Interop scenario for Go: a client generated from proto/ with protoc-gen-go
-// and protoc-gen-go-grpc (see interop/generate.sh).
+// Interop scenario for Go: the module of clients/go, its generated code used
+// directly and its Client.
 //
 // Appends a typed LessonPublished encoded as protobuf, reads it back and
 // decodes it, provokes a wrong-expected-revision error and reads the actual
 // revision from the error details, then subscribes from the start and receives
 // the history and a live event appended by another client (its own
-// connection). Prints one "STEP go <name> PASS|FAIL <detail>" line per step;
+// connection); then the same through the module's Client (a resent append
+// deduplicated, the conflict as *WrongExpectedRevisionError, a subscription's
+// history and live event). Prints one "STEP go <name> PASS|FAIL <detail>" line per step;
 // exits 1 on any mismatch.
 //
 // Usage: go run . HOST:PORT
@@ -14,6 +16,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -26,8 +29,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	eventsv1 "edupulse.dev/interop/go/gen/edupulse/events/v1"
-	eventstorev1 "edupulse.dev/interop/go/gen/edupulse/eventstore/v1"
+	eventstore "edupulse.dev/eventstore/clients/go"
+	eventsv1 "edupulse.dev/eventstore/clients/go/gen/edupulse/events/v1"
+	eventstorev1 "edupulse.dev/eventstore/clients/go/gen/edupulse/eventstore/v1"
 )
 
 const tenant = "interop-go"
@@ -230,9 +234,59 @@ func consumeGroup(ctx context.Context, conn *grpc.ClientConn, logPosition uint64
 	return nil
 }
 
+// withClient runs the steps through the module's Client.
+func withClient(address string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client, err := eventstore.New(address, eventstore.Options{Tenant: tenant + "-client"})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	enrolled, err := eventstore.JSONEvent("test.Enrolled", map[string]string{"learner": "l-1"})
+	if err != nil {
+		return err
+	}
+	first, err := client.Append(ctx, "enrolment-1", []eventstore.EventData{enrolled}, eventstore.NoStream())
+	if err != nil {
+		return err
+	}
+	again, err := client.Append(ctx, "enrolment-1", []eventstore.EventData{enrolled}, eventstore.Any())
+	if err != nil {
+		return err
+	}
+	step("client-resend-deduplicated", again.Deduplicated && again.LastPosition == first.LastPosition, "")
+	other, _ := eventstore.JSONEvent("test.Enrolled", struct{}{})
+	_, err = client.Append(ctx, "enrolment-1", []eventstore.EventData{other}, eventstore.NoStream())
+	var conflict *eventstore.WrongExpectedRevisionError
+	ok := errors.As(err, &conflict) && conflict.ActualRevision != nil && *conflict.ActualRevision == 0
+	step("client-conflict", ok, fmt.Sprintf("error=%v", err))
+	live, _ := eventstore.JSONEvent("test.Live", struct{}{})
+	var kinds []eventstore.ItemKind
+	for item, err := range client.Subscribe(ctx, eventstore.SubscribeOptions{HeartbeatInterval: time.Second}) {
+		if err != nil {
+			return err
+		}
+		kinds = append(kinds, item.Kind)
+		if item.Kind == eventstore.ItemCaughtUp {
+			if _, err := client.Append(ctx, "enrolment-2", []eventstore.EventData{live}, eventstore.Any()); err != nil {
+				return err
+			}
+		}
+		if item.Kind == eventstore.ItemEvent && item.Event.GetEventId() == live.EventID {
+			break
+		}
+	}
+	step("client-subscribe", fmt.Sprint(kinds) == fmt.Sprint([]eventstore.ItemKind{eventstore.ItemEvent, eventstore.ItemCaughtUp, eventstore.ItemEvent}), fmt.Sprintf("kinds=%v", kinds))
+	return nil
+}
+
 func main() {
 	if err := run(os.Args[1]); err != nil {
 		step("unexpected-error", false, err.Error())
+	}
+	if err := withClient(os.Args[1]); err != nil {
+		step("unexpected-client-error", false, err.Error())
 	}
 	if failures > 0 {
 		os.Exit(1)

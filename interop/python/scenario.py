@@ -1,31 +1,32 @@
-"""Interop scenario for Python: a client generated from proto/ with grpcio-tools.
+"""Interop scenario for Python: the edupulse-eventstore package (clients/python),
+its generated code used directly and its client.
 
 Appends a typed LessonPublished encoded as protobuf, reads it back and decodes
 it, provokes a wrong-expected-revision error and reads the actual revision from
 the error details (of a unary call, and of an append session's outcome, a
 google.rpc.Status), then subscribes from the start and receives the history and a
-live event appended by another client (its own channel). Prints one
+live event appended by another client (its own channel); then the same through
+the package's EventStoreClient (a resent append deduplicated, the conflict as
+WrongExpectedRevisionError, a subscription's history and live event). Prints one
 "STEP python <name> PASS|FAIL <detail>" line per step; exits 1 on any mismatch.
 
 Usage: python scenario.py HOST:PORT
 """
 
-import os
 import queue
 import sys
 import threading
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
+import grpc
+from google.protobuf import empty_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
-import grpc  # noqa: E402
-from google.protobuf import empty_pb2  # noqa: E402
-from google.rpc import error_details_pb2  # noqa: E402
-from grpc_status import rpc_status  # noqa: E402
-
-from edupulse.events.v1 import events_pb2  # noqa: E402
-from edupulse.eventstore.v1 import consumer_groups_pb2 as groups, consumer_groups_pb2_grpc  # noqa: E402
-from edupulse.eventstore.v1 import event_pb2, event_store_service_pb2 as api, event_store_service_pb2_grpc  # noqa: E402
+from edupulse.events.v1 import events_pb2
+from edupulse.eventstore.v1 import consumer_groups_pb2 as groups, consumer_groups_pb2_grpc
+from edupulse.eventstore.v1 import event_pb2, event_store_service_pb2 as api, event_store_service_pb2_grpc
+from edupulse_eventstore import CaughtUp, EventData, EventStoreClient, RecordedEvent, WrongExpectedRevisionError
 
 TENANT = "interop-python"
 failures = 0
@@ -165,6 +166,36 @@ def main(address):
     other.close()
     consume_group(channel, caught_up + 1)
     channel.close()
+    with_client(address)
+
+
+def with_client(address):
+    """The same through the package's client: ids made once, typed errors, a resuming subscription."""
+    with EventStoreClient(address, tenant=TENANT + "-client") as store:
+        events = [EventData.json("test.Enrolled", {"learner": "l-1"})]
+        first = store.append("enrolment-1", events, expected_revision="no_stream")
+        again = store.append("enrolment-1", events)
+        step("client-resend-deduplicated", again.deduplicated and again.last_position == first.last_position)
+        try:
+            store.append("enrolment-1", [EventData.json("test.Enrolled", {})], expected_revision="no_stream")
+            step("client-conflict", False, "the append was accepted")
+        except WrongExpectedRevisionError as conflict:
+            step("client-conflict", conflict.actual_revision == 0, f"actual_revision={conflict.actual_revision}")
+        with store.subscribe(heartbeat_interval_ms=1000) as subscription:
+            items = iter(subscription)
+            history = next(items)
+            caught_up = next(items)
+            live = EventData.json("test.Live", {})
+            store.append("enrolment-2", [live])
+            arrived = next(items)
+            step(
+                "client-subscribe",
+                isinstance(history, RecordedEvent)
+                and caught_up == CaughtUp(first.last_position)
+                and isinstance(arrived, RecordedEvent)
+                and arrived.event_id == live.event_id,
+                f"caught_up={caught_up}",
+            )
 
 
 def consume_group(channel, log_position):
