@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // Generated (checked by `npm run proto:check`), built, installed or measured: not linted here.
-  {ignores: ['**/gen/**', 'dist/**', 'client/dist/**', 'protocol/dist/**', 'node_modules/**', '.tools/**', 'interop/**', 'bench/results/**', '.probe/**']},
+  {ignores: ['**/gen/**', 'dist/**', 'client/dist/**', 'client/api-docs/**', 'protocol/dist/**', 'node_modules/**', '.tools/**', 'interop/**', 'bench/results/**', '.probe/**']},
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {languageOptions: {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}}},

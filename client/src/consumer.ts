@@ -11,7 +11,7 @@ import {
 } from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 
-/** Options of {@link EventStoreClient.consume}. */
+/** Options of `EventStoreClient.consume`. */
 export type ConsumeOptions = {
   /** Tenant; default: the client's. */
   tenant?: string;

@@ -11,7 +11,7 @@ import {toStoredEvent, type StoredEvent} from './storedEvent.js';
 export type {ConsumerGroup, ConsumerGroupSettings, ConsumerGroupStatus};
 
 /** Options shared by calls (as the client's `CallOptions`). */
-type GroupCallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
+export type GroupCallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
 
 /** How a group is created. */
 export type CreateConsumerGroupOptions = GroupCallOptions & {

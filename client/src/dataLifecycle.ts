@@ -5,7 +5,7 @@ import type {
 import {toWireExpectedRevision, type ExpectedRevision} from './expectedRevision.js';
 
 /** Options shared by calls (as the client's `CallOptions`). */
-type LifecycleCallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
+export type LifecycleCallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
 
 /** How long a stream keeps its events; an unset limit is no limit. */
 export type StreamRetention = {

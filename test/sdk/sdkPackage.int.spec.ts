@@ -47,6 +47,32 @@ console.log(JSON.stringify({
 }));
 `;
 
+// The same consumer in TypeScript, with event types of its own; compiled by tsc (strict) against the installed types.
+const typedProgram = `
+import {createEventStoreClient, jsonEvent, typedEvents, type TypedStoredEvent} from '@edupulse/event-store-client';
+
+const cartEvents = {
+  'shop.ItemAdded': jsonEvent<{sku: string; quantity: number}>(),
+  'shop.CartCheckedOut': jsonEvent<{total: number}>(),
+};
+const describe = (event: TypedStoredEvent<typeof cartEvents>): string => {
+  if (event.erased) return 'erased';
+  return event.type === 'shop.ItemAdded' ? event.data.quantity + ' x ' + event.data.sku : 'paid ' + event.data.total;
+};
+const store = createEventStoreClient(process.argv[2]!, {tenant: 'school-b'});
+const carts = typedEvents(store, cartEvents);
+await carts.appendToStream('cart-1', [
+  {type: 'shop.ItemAdded', data: {sku: 'A-1', quantity: 2}},
+  {type: 'shop.CartCheckedOut', data: {total: 30}},
+]);
+// @ts-expect-error quantity is required
+void (() => carts.appendToStream('cart-1', [{type: 'shop.ItemAdded', data: {sku: 'A-1'}}]));
+const read: string[] = [];
+for await (const event of carts.readStream('cart-1')) read.push(describe(event));
+store.close();
+console.log(JSON.stringify(read));
+`;
+
 it('installs from the packed tarball into a fresh project, without the server, and appends and subscribes', async () => {
   const pack = async (cwd: string) => {
     const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', project], {cwd});
@@ -92,4 +118,12 @@ it('installs from the packed tarball into a fresh project, without the server, a
       {position: '1', domain: {type: 'edupulse.events.v1.BadgeAwarded', data: {badgeId: 'b-1', learnerId: 'u-1', reason: 'First quiz'}}},
     ],
   });
+
+  await writeFile(join(project, 'typed.ts'), typedProgram);
+  const compilerOptions = {strict: true, module: 'nodenext', target: 'es2022', skipLibCheck: false, types: [], outDir: 'out'};
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify({compilerOptions, files: ['typed.ts']}));
+  const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+  await run(process.execPath, [tsc, '-p', '.'], {cwd: project});
+  const typed = await run(process.execPath, ['out/typed.js', t.address], {cwd: project});
+  expect(JSON.parse(typed.stdout)).toEqual(['2 x A-1', 'paid 30']);
 }, 180_000);
