@@ -43,7 +43,7 @@ suite() { # name command...
 }
 suite python-lib bash -c '.tools/venv/bin/pip install --quiet --disable-pip-version-check "./clients/python[test]" &&
   cd clients/python && ../../.tools/venv/bin/python -m mypy && ../../.tools/venv/bin/python -m pytest -q -p no:cacheprovider'
-suite go-lib bash -c 'cd clients/go && go vet ./... && go test -count=1 ./...'
+suite go-lib bash -c 'cd clients/go && test -z "$(gofmt -l .)" && go vet ./... && go test -count=1 ./...'
 
 npm start -- --port 0 --metrics-port 0 --data-dir "$data" >"$log" 2>&1 &
 for _ in $(seq 1 120); do
@@ -83,7 +83,7 @@ client go bash -c "cd interop/go && go run . '$address'"
 example python bash -c "python3 -m venv '$fresh/venv' && '$fresh/venv/bin/pip' install --quiet --disable-pip-version-check ./clients/python &&
   '$fresh/venv/bin/python' examples/python/append_and_subscribe.py '$address'"
 example go bash -c "mkdir '$fresh/go' && cp examples/go/main.go '$fresh/go/' && cd '$fresh/go' && go mod init example.com/fresh &&
-  go mod edit -replace edupulse.dev/eventstore/clients/go='$PWD/clients/go' && go get edupulse.dev/eventstore/clients/go &&
+  go mod edit -replace edupulse.dev/eventstore/clients/go='$PWD/clients/go' && go get edupulse.dev/eventstore/clients/go@v0.0.0 &&
   go mod tidy && go run . '$address'"
 example go-module bash -c "cd examples/go && go run . '$address'"
 

@@ -19,8 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventstore "edupulse.dev/eventstore/clients/go"
-	eventstorev1 "edupulse.dev/eventstore/clients/go/gen/edupulse/eventstore/v1"
 	eventsv1 "edupulse.dev/eventstore/clients/go/gen/edupulse/events/v1"
+	eventstorev1 "edupulse.dev/eventstore/clients/go/gen/edupulse/eventstore/v1"
 )
 
 func newClient(t *testing.T, address string, options eventstore.Options) *eventstore.Client {
