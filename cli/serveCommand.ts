@@ -1,5 +1,5 @@
 import {Command, Option} from 'commander';
-import {pino} from 'pino';
+import {createLogger} from '../server/src/observability/createLogger.js';
 import {startEventStoreServer} from '../server/src/startEventStoreServer.js';
 import {resolveServerConfig, settings} from '../server/src/config/settings.js';
 
@@ -13,7 +13,8 @@ export function serveCommand(): Command {
   }
   return command.action(async (flags: Record<string, unknown>) => {
     const config = resolveServerConfig(flags, process.env);
-    const logger = pino({level: config.logLevel});
+    const format = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+    const logger = createLogger(config.logLevel, format);
     if (!config.fsync && config.postgresUrl === undefined) logger.warn('fsync is off: a machine crash can lose acknowledged appends');
     const server = await startEventStoreServer(config, logger);
     // Scripts that start the server on port 0 read the real address from this line.

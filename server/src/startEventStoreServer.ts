@@ -5,7 +5,8 @@ import {errorDetailsServerMiddleware} from 'nice-grpc-error-details';
 import {prometheusServerMiddleware} from 'nice-grpc-prometheus';
 import {HealthDefinition, HealthServiceImpl, HealthState} from 'nice-grpc-server-health';
 import {ServerReflection, ServerReflectionService} from 'nice-grpc-server-reflection';
-import {pino, type Logger} from 'pino';
+import type {Logger} from 'pino';
+import {createLogger} from './observability/createLogger.js';
 import {EventStoreServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event_store_service.js';
 import {ConsumerGroupServiceDefinition} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/consumer_groups.js';
 import {loadKeyRing} from './auth/apiKeys.js';
@@ -150,7 +151,7 @@ function brokerSettingsOf(config: ServerConfig): BrokerSettings | undefined {
  * the store get UNAVAILABLE until then) and again from the start of shutdown.
  */
 export async function startEventStoreServer(config: ServerConfig, logger?: Logger): Promise<EventStoreServer> {
-  const log = logger ?? pino({level: config.logLevel});
+  const log = logger ?? createLogger(config.logLevel, config.logFormat === 'pretty' ? 'pretty' : 'json');
   let keys = config.keysFile === undefined ? undefined : loadKeyRing(config.keysFile);
   if (keys === undefined) {
     if (!isLoopback(config.host) && !config.insecureNoAuth) {

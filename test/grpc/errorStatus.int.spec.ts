@@ -140,6 +140,6 @@ it('names each logged call by a request id: the caller’s, or a new one returne
     ['call finished', ok.trailerId, 'OK'],
     ['call finished', 'caller-8', 'OK'],
     ['unexpected error', 'caller-9', undefined],
-    ['call finished', 'caller-9', 'INTERNAL'],
+    ['call failed', 'caller-9', 'INTERNAL'],
   ]);
 });

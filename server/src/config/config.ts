@@ -127,6 +127,8 @@ export type ServerConfig = {
   shutdownGraceMs: number;
   /** pino log level. */
   logLevel: string;
+  /** How log lines are written: JSON lines, pretty lines for a terminal, or `auto` (pretty when standard output is a terminal). */
+  logFormat: 'auto' | 'json' | 'pretty';
 };
 
 const MiB = 1024 * 1024;
@@ -193,4 +195,5 @@ export const defaultConfig: ServerConfig = {
   maxSubscriptions: 10_000,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  logFormat: 'auto',
 };

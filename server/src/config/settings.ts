@@ -242,12 +242,23 @@ export const settings: readonly Setting[] = [
     flag: '--log-level <level>',
     env: 'EDUPULSE_LOG_LEVEL',
     defaultText: defaultConfig.logLevel,
-    description: 'trace, debug, info, warn, error or silent; logs are JSON lines on standard output',
+    description: 'trace, debug, info, warn, error or silent; logs go to standard output',
     apply: (c, t) => {
       if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(t)) {
         throw new Error(`must be trace, debug, info, warn, error or silent, got "${t}"`);
       }
       c.logLevel = t;
+    },
+  },
+  {
+    flag: '--log-format <format>',
+    env: 'EDUPULSE_LOG_FORMAT',
+    defaultText: defaultConfig.logFormat,
+    description:
+      'json (one JSON object per line: ISO time, level name, message, fields), pretty (a line for a person, coloured on a terminal) or auto (pretty when standard output is a terminal, json otherwise)',
+    apply: (c, t) => {
+      if (t !== 'auto' && t !== 'json' && t !== 'pretty') throw new Error(`must be auto, json or pretty, got "${t}"`);
+      c.logFormat = t;
     },
   },
   {

@@ -10,17 +10,21 @@ export type RequestLogContext = {
 
 /** One call's part of the log. */
 export type RequestLog = RequestLogContext & {
-  /** Logs the call at debug level as it finishes, with its status: `thrown` holds what it failed with. */
+  /**
+   * Logs the call as it finishes, with its status and duration: at info when
+   * it failed (`thrown` holds what with), at debug otherwise.
+   */
   finished(thrown?: {error: unknown}): void;
 };
 
 /**
- * Gives a call a child logger carrying a request id, the method and, for
- * appends, the events' correlation id. The request id is the caller's
- * `x-request-id`; a call that sent none and is logged about (an unexpected
- * error, or any call at debug level) gets a new one, returned in the trailer
- * `x-request-id` so the caller can quote it. At debug level every finished
- * call is logged, with its status and duration.
+ * Gives a call a child logger carrying a request id, the method, the tenant
+ * (of a call whose request names one) and, for appends, the events'
+ * correlation id. The request id is the caller's `x-request-id`; a call that
+ * sent none and is logged about gets a new one, returned in the trailer
+ * `x-request-id` so the caller can quote it. A call that fails is logged at
+ * info as it finishes, with its status and duration; at debug level every
+ * call is. A call the client cancelled has not failed.
  *
  * Nothing is made for calls nothing logs about: a response header on every
  * call, and a context with a getter, cost each unary append about a tenth of
@@ -35,22 +39,28 @@ export function RequestLog(logger: Logger, method: string, request: unknown, con
         requestId = randomUUID();
         context.trailer.set('x-request-id', requestId);
       }
-      const events = (request as {events?: Array<{correlationId?: string}>} | undefined)?.events;
-      const correlationId = events?.find(e => e.correlationId)?.correlationId;
-      child = logger.child({requestId, method, ...(correlationId ? {correlationId} : {})});
+      const named = request as {tenant?: string; events?: Array<{correlationId?: string}>} | undefined;
+      const tenant = named?.tenant === undefined ? undefined : named.tenant || 'default';
+      const correlationId = named?.events?.find(e => e.correlationId)?.correlationId;
+      child = logger.child({requestId, method, ...(tenant === undefined ? {} : {tenant}), ...(correlationId ? {correlationId} : {})});
     }
     return child;
   };
   const debug = logger.isLevelEnabled('debug');
-  const started = debug ? process.hrtime.bigint() : 0n;
+  const info = logger.isLevelEnabled('info');
+  const started = info ? process.hrtime.bigint() : 0n;
   return {
     callLog,
     finished(thrown) {
-      if (!debug) return;
+      if (thrown === undefined ? !debug : !info) return;
       const error = thrown?.error;
       const status =
         thrown === undefined ? 'OK' : error instanceof ServerError ? Status[error.code] : context.signal.aborted ? 'CANCELLED' : 'UNKNOWN';
-      callLog().debug({status, durationMs: Number(process.hrtime.bigint() - started) / 1e6}, 'call finished');
+      const failed = thrown !== undefined && status !== 'CANCELLED';
+      if (!failed && !debug) return;
+      const fields = {status, durationMs: Number(process.hrtime.bigint() - started) / 1e6};
+      if (failed) callLog().info(fields, 'call failed');
+      else callLog().debug(fields, 'call finished');
     },
   };
 }
