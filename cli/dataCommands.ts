@@ -10,13 +10,13 @@ import {connectPool} from '../server/src/backends/postgres/connectPool.js';
 import {migrate} from '../server/src/backends/postgres/migrations.js';
 import {postgresLogRestorer} from '../server/src/backends/postgres/restoreLog.js';
 import {verifyPostgresStore} from '../server/src/backends/postgres/verifyStore.js';
-import type {LogRestorer, VerifyReport} from '../server/src/engine/storeMaintenance.js';
+import type {LogRestorer, VerifyProgress, VerifyReport} from '../server/src/engine/storeMaintenance.js';
 import {pino} from 'pino';
 import {levelSubjectKeyLedger} from '../server/src/backends/leveldb/subjectKeyLedger.js';
 import {postgresSubjectKeyLedger} from '../server/src/backends/postgres/subjectKeyLedger.js';
 import type {SubjectKeyLedger} from '../server/src/engine/subjectKeyLedger.js';
 import {importedSealing} from '../server/src/lifecycle/sealedEvent.js';
-import {startProgress} from './progress.js';
+import {startProgress, type Progress} from './progress.js';
 
 /** Where `import` and `verify` work: a LevelDB data directory (the server stopped), or a PostgreSQL database. */
 type StoreFlags = {dataDir?: string; postgresUrl?: string};
@@ -26,7 +26,7 @@ type OfflineStore = {
   restorer(): LogRestorer;
   /** Where an import puts the data subjects' keys its sealed events carry. */
   subjectKeys: SubjectKeyLedger;
-  verify(): Promise<VerifyReport>;
+  verify(onProgress?: VerifyProgress): Promise<VerifyReport>;
   /** What opening it repaired, as lines for the person running the command. */
   notes: string[];
   close(): Promise<void>;
@@ -48,7 +48,7 @@ async function openOfflineStore(flags: StoreFlags, forWriting: boolean): Promise
     return {
       restorer: () => postgresLogRestorer(pool),
       subjectKeys: postgresSubjectKeyLedger(pool, () => undefined),
-      verify: () => verifyPostgresStore(pool),
+      verify: onProgress => verifyPostgresStore(pool, onProgress),
       notes: [],
       close: () => pool.end(),
     };
@@ -59,7 +59,7 @@ async function openOfflineStore(flags: StoreFlags, forWriting: boolean): Promise
   return {
     restorer: () => levelLogRestorer(storage),
     subjectKeys: levelSubjectKeyLedger(storage.indexDb),
-    verify: () => verifyStore(storage),
+    verify: onProgress => verifyStore(storage, onProgress),
     notes: storage.recovered.map(
       ({tenant, replayed, rebuilt}) =>
         `tenant ${tenant}: indexed ${replayed} events of the log again${rebuilt ? ' (its indexes reached past the log and were rebuilt)' : ''}`,
@@ -115,7 +115,12 @@ export function dataCommands(): Command[] {
       const store = await openOfflineStore(flags, false);
       try {
         for (const note of store.notes) process.stdout.write(`${note}\n`);
-        const report = await store.verify();
+        let progress: Progress | undefined;
+        const report = await store.verify((checked, total) => {
+          progress ??= startProgress('verify', total);
+          progress.update(checked);
+        });
+        progress?.stop();
         for (const t of report.tenants) {
           process.stdout.write(`tenant ${t.tenant}: ${t.events} events in ${t.streams} streams\n`);
         }

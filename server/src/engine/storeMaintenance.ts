@@ -20,6 +20,9 @@ export type LogRestorer = {
   finish(): Promise<number>;
 };
 
+/** Told, as a verification goes, how many of the `total` events it has checked. */
+export type VerifyProgress = (checked: number, total: number) => void;
+
 /** What a check of a store found. */
 export type VerifyReport = {
   tenants: Array<{tenant: string; events: number; streams: number}>;

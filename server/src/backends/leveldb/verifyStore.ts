@@ -17,7 +17,7 @@ import {readPage, type LogPage} from './logPage.js';
 import {storedForm} from '../../engine/encodedEvent.js';
 import type {Storage} from './openStorage.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
-import type {VerifyReport} from '../../engine/storeMaintenance.js';
+import type {VerifyProgress, VerifyReport} from '../../engine/storeMaintenance.js';
 
 const MAX_PROBLEMS = 100;
 
@@ -39,7 +39,10 @@ async function* keysOfKind(db: Level<Buffer, Uint8Array>, kind: string): AsyncGe
  * matches its last event; every event id is indexed to its event; and no index
  * entry or counter refers to anything that is not in the log.
  */
-export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>): Promise<VerifyReport> {
+export async function verifyStore(
+  {indexDb, logDb}: Pick<Storage, 'indexDb' | 'logDb'>,
+  onProgress: VerifyProgress = () => {},
+): Promise<VerifyReport> {
   const problems: string[] = [];
   const problem = (text: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
@@ -74,6 +77,9 @@ export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'l
     list.push([rest.toString(), value]);
   }
 
+  // The log pass is the long part: it reports the log positions checked, of all tenants' heads together.
+  const total = [...heads.values()].reduce((sum, head) => sum + head, 0);
+  let checked = 0;
   for (const [tenant, head] of heads) {
     const streams = new Map<string, {revision: number; position: number}>();
     // The index run each stream's latest event was found in: the next ones are usually in it too.
@@ -121,6 +127,8 @@ export async function verifyStore({indexDb, logDb}: Pick<Storage, 'indexDb' | 'l
       }
       if (page.first !== expected) problem(`tenant "${tenant}": position ${expected} is missing (next is ${page.first})`);
       expected = page.last + 1;
+      checked += page.events.length;
+      onProgress(checked, total);
       for (const [i, encoded] of page.events.entries()) {
         const position = page.first + i;
         events += 1;

@@ -2,7 +2,7 @@ import {storedForm} from '../../engine/encodedEvent.js';
 import {RecordedEvent} from '@edupulse/event-store-protocol/gen/edupulse/eventstore/v1/event.js';
 import type pg from 'pg';
 import {checkIn, checkOut} from './storageError.js';
-import type {VerifyReport} from '../../engine/storeMaintenance.js';
+import type {VerifyProgress, VerifyReport} from '../../engine/storeMaintenance.js';
 
 const MAX_PROBLEMS = 100;
 
@@ -16,7 +16,7 @@ const STEP = 1000;
  * (tenant, position, stream, revision, id, type). Event ids are unique by the
  * table's own index.
  */
-export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> {
+export async function verifyPostgresStore(pool: pg.Pool, onProgress: VerifyProgress = () => {}): Promise<VerifyReport> {
   const problems: string[] = [];
   const problem = (text: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
@@ -61,6 +61,9 @@ export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> 
     for (const s of streams) {
       problem(`tenant "${s.tenant}", stream "${s.stream}": ${s.events} events at revisions ${s.first}..${s.last}, not gapless from 0`);
     }
+    // The pass over every record is the long part: it reports the events checked, of all tenants together.
+    const total = tenants.reduce((sum, t) => sum + Number(t.events), 0);
+    let checked = 0;
     for (const {tenant} of tenants) {
       let after = 0;
       for (;;) {
@@ -78,6 +81,8 @@ export async function verifyPostgresStore(pool: pg.Pool): Promise<VerifyReport> 
           [tenant, after, STEP],
         );
         if (rows.length === 0) break;
+        checked += rows.length;
+        onProgress(checked, total);
         for (const row of rows) {
           after = Number(row.position);
           let event: RecordedEvent;
