@@ -73,6 +73,7 @@ server.add(EventStoreServerDefinition, {
   },
   readStream: async () => ({events: [], nextRevision: undefined, streamRevision: 0n}),
   readLog: async () => ({events: [], nextPosition: undefined, logPosition: 0n}),
+  listTenants: async () => ({tenants: [], nextAfter: undefined}),
   getStreamInfo: async () => ({
     exists: false,
     revision: undefined,

@@ -21,7 +21,7 @@ function parseRevision(text: string): ExpectedRevision {
   return BigInt(text);
 }
 
-/** `append`, `read`, `tail`, `info` and `export`: the client side of the store, over gRPC. */
+/** `append`, `read`, `tail`, `info`, `export` and `tenants`: the client side of the store, over gRPC. */
 export function clientCommands(): Command[] {
   const append = withConnection(new Command('append'))
     .description('append one JSON event, given as an argument or on standard input')
@@ -168,33 +168,58 @@ export function clientCommands(): Command[] {
 
   const exportCommand = withConnection(new Command('export'))
     .description(
-      "back up a tenant's log as NDJSON (one recorded event per line), restorable with import; personal events stay encrypted (needs an admin key)",
+      "back up a tenant's log, or every tenant's, as NDJSON (one recorded event per line), restorable with import; personal events stay encrypted (needs an admin key)",
     )
     .option('--output <file>', 'write here instead of standard output')
-    .action(async (flags: ConnectionFlags & {output?: string}) => {
+    .option('--all-tenants', 'every tenant with events, one after another (an admin key of every tenant, "*")')
+    .action(async (flags: ConnectionFlags & {output?: string; allTenants?: boolean}) => {
+      if (flags.allTenants && flags.tenant !== undefined)
+        throw new Error('--all-tenants exports every tenant: leave out --tenant (and EDUPULSE_TENANT)');
       const store = connect(flags);
       const out = flags.output === undefined ? process.stdout : createWriteStream(flags.output);
       try {
-        const [last] = await toArray(store.readLog({direction: 'backwards', maxCount: 1}));
-        const total = Number(last?.position ?? 0n);
-        const progress = startProgress('export', total);
+        // Each tenant up to where its log stood when the export started: later events are left for the next backup.
+        const tenants: Array<{tenant: string | undefined; until: number}> = [];
+        if (flags.allTenants) {
+          for await (const t of store.listTenants()) tenants.push({tenant: t.tenant, until: Number(t.logPosition)});
+        } else {
+          const [last] = await toArray(store.readLog({direction: 'backwards', maxCount: 1}));
+          tenants.push({tenant: undefined, until: Number(last?.position ?? 0n)});
+        }
+        const progress = startProgress(
+          'export',
+          tenants.reduce((sum, t) => sum + t.until, 0),
+        );
         let done = 0;
-        // Personal events stay sealed: an export holds no personal data in plaintext.
-        for await (const event of store.readLog({pageSize: 1000, sealed: true})) {
-          // Events committed after the export started are left for the next backup.
-          if (Number(event.position) > total) break;
-          if (!out.write(`${JSON.stringify(eventLine(event))}\n`)) await once(out, 'drain');
-          progress.update(++done);
+        for (const {tenant, until} of tenants) {
+          // Personal events stay sealed: an export holds no personal data in plaintext.
+          for await (const event of store.readLog({pageSize: 1000, sealed: true, ...(tenant === undefined ? {} : {tenant})})) {
+            if (Number(event.position) > until) break;
+            if (!out.write(`${JSON.stringify(eventLine(event))}\n`)) await once(out, 'drain');
+            progress.update(++done);
+          }
         }
         progress.stop();
-        process.stderr.write(`exported ${done} events\n`);
+        process.stderr.write(flags.allTenants ? `exported ${done} events of ${tenants.length} tenants\n` : `exported ${done} events\n`);
       } finally {
         store.close();
         if (out !== process.stdout) await new Promise<void>(resolve => out.end(() => resolve()));
       }
     });
 
-  return [append, read, tail, info, exportCommand, ...lifecycleCommands()];
+  const tenantsCommand = withConnection(new Command('tenants'))
+    .description('list the tenants that have events, with their last positions, as JSON lines (an admin key of every tenant, "*")')
+    .action(async (flags: ConnectionFlags) => {
+      if (flags.tenant !== undefined) throw new Error('tenants lists every tenant: leave out --tenant (and EDUPULSE_TENANT)');
+      const store = connect(flags);
+      try {
+        for await (const t of store.listTenants()) printJsonLine({tenant: t.tenant, logPosition: String(t.logPosition)});
+      } finally {
+        store.close();
+      }
+    });
+
+  return [append, read, tail, info, exportCommand, tenantsCommand, ...lifecycleCommands()];
 }
 
 async function toArray<T>(iterable: AsyncIterable<T>): Promise<T[]> {

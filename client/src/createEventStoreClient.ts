@@ -99,6 +99,9 @@ export type EventStoreClientOptions = {
   channelOptions?: ChannelOptions;
 };
 
+/** A tenant with events, as `listTenants` gives it. */
+export type TenantSummary = {tenant: string; logPosition: bigint};
+
 /** Options shared by calls. */
 export type CallOptions = {tenant?: string; signal?: AbortSignal; deadlineMs?: number};
 
@@ -140,6 +143,12 @@ export type EventStoreClient = ConsumerGroupAdmin &
      * retention and deletion.
      */
     getStreamInfo(stream: string, options?: CallOptions): Promise<StreamInfo>;
+    /**
+     * The tenants that have events, in name order, with their logs' last
+     * positions, fetched a page at a time: for backups of every tenant. Needs
+     * an admin key of every tenant (`"*"`) when the server has keys.
+     */
+    listTenants(options?: Omit<CallOptions, 'tenant'>): AsyncIterable<TenantSummary>;
     /** Subscribes to the log or a stream: history, then live, resuming by itself after disconnects. */
     subscribe(options?: SubscribeOptions): Subscription;
     /**
@@ -367,6 +376,14 @@ export function createEventStoreClient(target: string | Channel, options: EventS
         );
         return {events: page.events.map(toStoredEvent), next: page.nextPosition};
       }, o ?? {});
+    },
+    async *listTenants(o) {
+      for (let after = ''; ;) {
+        const page = await call(o, callOptions => raw.listTenants({after, maxCount: 1000}, callOptions));
+        yield* page.tenants;
+        if (page.nextAfter === undefined) return;
+        after = page.nextAfter;
+      }
     },
     async getStreamInfo(stream, o) {
       const info = await call(o, callOptions => raw.getStreamInfo({tenant: tenantOf(o), stream}, callOptions));

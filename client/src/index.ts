@@ -10,6 +10,7 @@ export type {
   EventStoreClientOptions,
   ExpectedRevision,
   ReadOptions,
+  TenantSummary,
 } from './createEventStoreClient.js';
 export {
   decodeDomainEvent,

@@ -293,6 +293,24 @@ export function eventStoreContract(name: string, backend: ContractBackend): void
       expect(decoded.map(e => Number(e.position))).toEqual(range(1, 30).filter(p => (p - 1) % 3 !== 0 && (p - 1) % 2 === 1));
     });
 
+    it('names the tenants that have events, in byte order, in pages, also after reopening', async () => {
+      let engine = await open();
+      expect(await engine.tenantNames('', 10)).toEqual([]);
+      // Names that sort differently by byte and by a language's collation ("-" and "_" before or after letters).
+      const tenants = ['school-b', 'school_a', 'a', 'a-1', 'school-a', 'zeta', '9th'];
+      for (const tenant of tenants) await engine.append(appendCommand(tenant, 'lesson-1', [{type: 'test.E'}]));
+      const sorted = [...tenants].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      expect(await engine.tenantNames('', 100)).toEqual(sorted);
+      expect(await engine.tenantNames('', 3)).toEqual(sorted.slice(0, 3));
+      expect(await engine.tenantNames(sorted[2]!, 3)).toEqual(sorted.slice(3, 6));
+      expect(await engine.tenantNames('school-a', 100)).toEqual(sorted.slice(sorted.indexOf('school-a') + 1));
+      // A name between two tenants starts after it; past the last, nothing.
+      expect(await engine.tenantNames('b', 2)).toEqual(sorted.filter(t => t > 'b').slice(0, 2));
+      expect(await engine.tenantNames('zeta', 10)).toEqual([]);
+      engine = await open();
+      expect(await engine.tenantNames('', 100)).toEqual(sorted);
+    });
+
     it('delivers history, caught-up, then live events: no gap, no duplicate, while writers are busy', async () => {
       const engine = await open();
       const writers = async (count: number) =>

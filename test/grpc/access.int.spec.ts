@@ -15,6 +15,7 @@ const keys = {
   schoolAReader: createApiKey('school-a-reader', 'school-a', 'read'),
   schoolBWriter: createApiKey('school-b-writer', 'school-b', 'write'),
   admin: createApiKey('ops', '*', 'admin'),
+  schoolAAdmin: createApiKey('school-a-admin', 'school-a', 'admin'),
 };
 
 let t: TestServer;
@@ -110,6 +111,24 @@ describe('access', () => {
     expect(content?.$case === 'events' ? content.value.events.map(e => [e.tenant, e.type]) : content).toEqual([['school-a', 'test.Mine']]);
     controller.abort();
     await live.return?.().catch(() => undefined);
+  });
+
+  it('lists the tenants to an admin key of every tenant only', async () => {
+    expect(await client.listTenants({}, auth(keys.admin.key))).toEqual({
+      tenants: [
+        {tenant: 'school-a', logPosition: expect.any(BigInt) as bigint},
+        {tenant: 'school-b', logPosition: expect.any(BigInt) as bigint},
+      ],
+      nextAfter: undefined,
+    });
+    for (const key of [keys.schoolAAdmin.key, keys.schoolAWriter.key, keys.schoolAReader.key]) {
+      expect(Status[await statusOf(client.listTenants({}, auth(key)))]).toBe('PERMISSION_DENIED');
+    }
+    expect(Status[await statusOf(client.listTenants({}, auth(undefined)))]).toBe('UNAUTHENTICATED');
+    const denied = await client.listTenants({}, auth(keys.schoolAAdmin.key)).catch((e: unknown) => e);
+    expect((denied as ClientError).details).toBe(
+      'API key "school-a-admin" grants tenant "school-a"; ListTenants needs an admin key of every tenant ("*")',
+    );
   });
 
   it('leaves health and reflection open', async () => {

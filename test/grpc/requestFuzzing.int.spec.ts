@@ -8,6 +8,7 @@ import {
   DeleteStreamRequest,
   EraseDataSubjectRequest,
   GetStreamInfoRequest,
+  ListTenantsRequest,
   ReadDirection,
   ReadLogRequest,
   ReadStreamRequest,
@@ -116,6 +117,10 @@ function seeds(): Record<RawMethod, Uint8Array[]> {
       ).finish(),
     ],
     getStreamInfo: [GetStreamInfoRequest.encode({tenant: 'fuzz-a', stream: 'lesson-1'}).finish()],
+    listTenants: [
+      ListTenantsRequest.encode({after: '', maxCount: 3}).finish(),
+      ListTenantsRequest.encode({after: 'fuzz-a', maxCount: 0}).finish(),
+    ],
     eraseDataSubject: [EraseDataSubjectRequest.encode({tenant: 'fuzz-a', dataSubjectId: 'student-1'}).finish()],
     setStreamRetention: [
       SetStreamRetentionRequest.encode({tenant: '', stream: 'lesson-7', retention: {maxCount: 5n, maxAgeSeconds: 3600n}}).finish(),
@@ -267,6 +272,7 @@ const METHODS: RawMethod[] = [
   'readStream',
   'readLog',
   'getStreamInfo',
+  'listTenants',
   'eraseDataSubject',
   'setStreamRetention',
   'deleteStream',

@@ -140,3 +140,30 @@ it('gives every tenant gapless positions while many tenants are unloaded and loa
   }
   expect(await untilLoadedAtMost(t, 2)).toBeLessThanOrEqual(2);
 });
+
+it('lists the tenants with their log positions, a page at a time, and refuses a bad page request', async () => {
+  t = await startTestServer();
+  const {client} = t;
+  for (const [tenant, events] of [
+    ['school-c', 3],
+    ['school-a', 1],
+    ['school-b', 2],
+  ] as const) {
+    for (let i = 0; i < events; i++) await client.append({tenant, stream: 's', events: [jsonEvent('test.E', {})]});
+  }
+  const first = await client.listTenants({maxCount: 2});
+  expect(first).toEqual({
+    tenants: [
+      {tenant: 'school-a', logPosition: 1n},
+      {tenant: 'school-b', logPosition: 2n},
+    ],
+    nextAfter: 'school-b',
+  });
+  expect(await client.listTenants({after: first.nextAfter!, maxCount: 2})).toEqual({
+    tenants: [{tenant: 'school-c', logPosition: 3n}],
+    nextAfter: undefined,
+  });
+  const bad = await client.listTenants({after: 'Not A Tenant', maxCount: 5000}).catch((e: unknown) => e);
+  expect(bad).toMatchObject({code: Status.INVALID_ARGUMENT});
+  expect((bad as Error).message).toMatch(/after.*max_count|max_count.*after/s);
+});

@@ -10,6 +10,7 @@ export const RAW_METHODS = {
   readStream: '/edupulse.eventstore.v1.EventStoreService/ReadStream',
   readLog: '/edupulse.eventstore.v1.EventStoreService/ReadLog',
   getStreamInfo: '/edupulse.eventstore.v1.EventStoreService/GetStreamInfo',
+  listTenants: '/edupulse.eventstore.v1.EventStoreService/ListTenants',
   subscribe: '/edupulse.eventstore.v1.EventStoreService/Subscribe',
   eraseDataSubject: '/edupulse.eventstore.v1.EventStoreService/EraseDataSubject',
   setStreamRetention: '/edupulse.eventstore.v1.EventStoreService/SetStreamRetention',

@@ -14,6 +14,7 @@ const REQUIRED_ROLE: Record<string, Role> = {
   SetStreamRetention: 'write',
   DeleteStream: 'write',
   EraseDataSubject: 'admin',
+  ListTenants: 'admin',
 };
 
 /** A message of a client stream: an append session's appends, or a consumer's join. */
@@ -52,6 +53,16 @@ export function authMiddleware(keys: KeyRing): ServerMiddleware<AuthContext> {
         Status.PERMISSION_DENIED,
         `API key "${principal.keyId}" has role ${principal.role}; ${sealedRead ? 'a sealed ReadLog' : rpc} needs ${required}`,
       );
+    }
+    // Listing tenants names them all: for a key of every tenant.
+    if (rpc === 'ListTenants') {
+      if (principal.tenant !== '*') {
+        throw new ServerError(
+          Status.PERMISSION_DENIED,
+          `API key "${principal.keyId}" grants tenant "${principal.tenant}"; ListTenants needs an admin key of every tenant ("*")`,
+        );
+      }
+      return yield* call.next(call.request, {...context, principal});
     }
     if (call.method.requestStream) {
       // An append session's appends and a consumer's join are confined to the key's tenant.

@@ -77,6 +77,8 @@ export type EventStore = {
   streamInfo(tenant: string, stream: string): Promise<StreamInfo>;
   /** The tenant's last position (0 without events), as this server knows it: no read when the tenant is loaded. */
   logHead(tenant: string): Promise<number>;
+  /** The names of the tenants that have events, in byte order, after `after` (exclusive; "" for the first), at most `limit`. */
+  tenantNames(after: string, limit: number): Promise<string[]>;
   /** The checkpoints of the broker relay, kept in this store's backend. */
   readonly relayLedger: RelayLedger;
   /** Consumer groups' definitions, progress and parked events, kept in this store's backend. */

@@ -14,6 +14,7 @@ import {
   validateDeleteStream,
   validateEraseDataSubject,
   validateGetStreamInfo,
+  validateListTenants,
   validateReadLog,
   validateReadStream,
   validateSetStreamRetention,
@@ -68,6 +69,18 @@ export function EventStoreServiceImpl(lifecycleOf: () => Lifecycle, limits: Limi
           : undefined,
         deleted: info.deleted,
         tombstoned: info.tombstoned,
+      };
+    },
+
+    async listTenants(request) {
+      const {after, maxCount} = validateListTenants(request, limits);
+      // One more than asked says whether there is a next page.
+      const names = await storeOf().tenantNames(after, maxCount + 1);
+      const page = names.slice(0, maxCount);
+      const heads = await Promise.all(page.map(tenant => storeOf().logHead(tenant)));
+      return {
+        tenants: page.map((tenant, i) => ({tenant, logPosition: BigInt(heads[i]!)})),
+        nextAfter: names.length > maxCount ? page[page.length - 1] : undefined,
       };
     },
 

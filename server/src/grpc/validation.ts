@@ -8,6 +8,7 @@ import type {
   SetStreamRetentionRequest,
   ExpectedRevision as ProtoExpectedRevision,
   GetStreamInfoRequest,
+  ListTenantsRequest,
   ReadLogRequest,
   ReadStreamRequest,
   SubscribeRequest,
@@ -61,12 +62,12 @@ export function Violations() {
 }
 export type Violations = ReturnType<typeof Violations>;
 
-export function checkTenant(v: Violations, tenant: string, limits: Limits): string {
+export function checkTenant(v: Violations, tenant: string, limits: Limits, field = 'tenant'): string {
   if (tenant === '') return DEFAULT_TENANT;
   if (tenant.length > limits.maxTenantLength) {
-    v.add('tenant', `must be at most ${limits.maxTenantLength} characters, got ${tenant.length}`);
+    v.add(field, `must be at most ${limits.maxTenantLength} characters, got ${tenant.length}`);
   } else if (!TENANT.test(tenant)) {
-    v.add('tenant', 'must be lower-case letters, digits, "-" and "_", starting with a letter or digit');
+    v.add(field, 'must be lower-case letters, digits, "-" and "_", starting with a letter or digit');
   }
   return tenant;
 }
@@ -345,6 +346,15 @@ export function validateGetStreamInfo(request: GetStreamInfoRequest, limits: Lim
   checkReadableStream(v, 'stream', request.stream, limits);
   v.done();
   return {tenant, stream: request.stream};
+}
+
+/** Validates a ListTenants request: where to start and how many. */
+export function validateListTenants(request: ListTenantsRequest, limits: Limits): {after: string; maxCount: number} {
+  const v = Violations();
+  if (request.after !== '') checkTenant(v, request.after, limits, 'after');
+  const maxCount = checkCount(v, 'max_count', request.maxCount, limits);
+  v.done();
+  return {after: request.after, maxCount};
 }
 
 /** Validates a Subscribe request. */

@@ -17,6 +17,7 @@ import {levelConsumerGroupLedger} from './consumerGroupLedger.js';
 import {levelSubjectKeyLedger} from './subjectKeyLedger.js';
 import {levelStreamSettingsLedger} from './streamSettingsLedger.js';
 import {removeLogEvents} from './removeEvents.js';
+import {tenantNames} from './tenantNames.js';
 import {Subscriptions} from '../../engine/subscriptions.js';
 import {levelHistorySource} from './historySource.js';
 import {HISTORY_PREFETCH_BYTES} from '../../engine/subscriptionMemory.js';
@@ -225,6 +226,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     readLog,
     streamInfo,
     logHead: tenant => tenants.head(tenant),
+    tenantNames: (after, limit) => tenantNames(logDb, after, limit),
     relayLedger: levelRelayLedger(indexDb, indexes),
     consumerGroupLedger: levelConsumerGroupLedger(indexDb),
     subjectKeyLedger: levelSubjectKeyLedger(indexDb),

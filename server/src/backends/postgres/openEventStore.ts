@@ -17,6 +17,7 @@ import {ChangeWatchers} from './changesChannel.js';
 import {postgresSubjectKeyLedger} from './subjectKeyLedger.js';
 import {postgresStreamSettingsLedger} from './streamSettingsLedger.js';
 import {removeStoredEvents} from './removeEvents.js';
+import {tenantNames} from './tenantNames.js';
 import {LiveFeed} from './liveFeed.js';
 import {migrate} from './migrations.js';
 import {postgresRelayLedger} from './relayLedger.js';
@@ -199,6 +200,7 @@ export async function openPostgresEventStore(options: PostgresStoreOptions): Pro
     readLog,
     streamInfo,
     logHead: tenant => tenants.head(tenant),
+    tenantNames: (after, limit) => tenantNames(pool, after, limit),
     relayLedger: postgresRelayLedger(pool),
     consumerGroupLedger: postgresConsumerGroupLedger(pool),
     subjectKeyLedger: postgresSubjectKeyLedger(pool, changes.watch),

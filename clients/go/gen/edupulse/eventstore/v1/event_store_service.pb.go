@@ -1473,6 +1473,171 @@ func (x *ReadLogResponse) GetLogPosition() uint64 {
 	return 0
 }
 
+// Request of ListTenants.
+type ListTenantsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start after this tenant name (exclusive); empty starts at the first.
+	After string `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	// At most this many tenants; 0 means 100. At most 1000.
+	MaxCount      uint32 `protobuf:"varint,2,opt,name=max_count,json=maxCount,proto3" json:"max_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTenantsRequest) Reset() {
+	*x = ListTenantsRequest{}
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTenantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTenantsRequest) ProtoMessage() {}
+
+func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
+func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListTenantsRequest) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ListTenantsRequest) GetMaxCount() uint32 {
+	if x != nil {
+		return x.MaxCount
+	}
+	return 0
+}
+
+// Response of ListTenants.
+type ListTenantsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenants, in name order.
+	Tenants []*TenantSummary `protobuf:"bytes,1,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	// The `after` of the next page; unset when this page reached the last tenant.
+	NextAfter     *string `protobuf:"bytes,2,opt,name=next_after,json=nextAfter,proto3,oneof" json:"next_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTenantsResponse) Reset() {
+	*x = ListTenantsResponse{}
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTenantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTenantsResponse) ProtoMessage() {}
+
+func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
+func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListTenantsResponse) GetTenants() []*TenantSummary {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+func (x *ListTenantsResponse) GetNextAfter() string {
+	if x != nil && x.NextAfter != nil {
+		return *x.NextAfter
+	}
+	return ""
+}
+
+// A tenant with events.
+type TenantSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's name.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The last position of its log (every position up to it is taken).
+	LogPosition   uint64 `protobuf:"varint,2,opt,name=log_position,json=logPosition,proto3" json:"log_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantSummary) Reset() {
+	*x = TenantSummary{}
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantSummary) ProtoMessage() {}
+
+func (x *TenantSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantSummary.ProtoReflect.Descriptor instead.
+func (*TenantSummary) Descriptor() ([]byte, []int) {
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TenantSummary) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *TenantSummary) GetLogPosition() uint64 {
+	if x != nil {
+		return x.LogPosition
+	}
+	return 0
+}
+
 // Request of GetStreamInfo.
 type GetStreamInfoRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1486,7 +1651,7 @@ type GetStreamInfoRequest struct {
 
 func (x *GetStreamInfoRequest) Reset() {
 	*x = GetStreamInfoRequest{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[20]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1663,7 @@ func (x *GetStreamInfoRequest) String() string {
 func (*GetStreamInfoRequest) ProtoMessage() {}
 
 func (x *GetStreamInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[20]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1676,7 @@ func (x *GetStreamInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamInfoRequest) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{20}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetStreamInfoRequest) GetTenant() string {
@@ -1552,7 +1717,7 @@ type GetStreamInfoResponse struct {
 
 func (x *GetStreamInfoResponse) Reset() {
 	*x = GetStreamInfoResponse{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[21]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1729,7 @@ func (x *GetStreamInfoResponse) String() string {
 func (*GetStreamInfoResponse) ProtoMessage() {}
 
 func (x *GetStreamInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[21]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1742,7 @@ func (x *GetStreamInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetStreamInfoResponse) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{21}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetStreamInfoResponse) GetExists() bool {
@@ -1660,7 +1825,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[22]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1837,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[22]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1850,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{22}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubscribeRequest) GetTenant() string {
@@ -1819,7 +1984,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[23]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +1996,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[23]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +2009,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{23}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SubscribeResponse) GetContent() isSubscribeResponse_Content {
@@ -1953,7 +2118,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[24]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2130,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[24]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2143,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{24}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EventBatch) GetEvents() []*RecordedEvent {
@@ -1999,7 +2164,7 @@ type CaughtUp struct {
 
 func (x *CaughtUp) Reset() {
 	*x = CaughtUp{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[25]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2176,7 @@ func (x *CaughtUp) String() string {
 func (*CaughtUp) ProtoMessage() {}
 
 func (x *CaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[25]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2189,7 @@ func (x *CaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaughtUp.ProtoReflect.Descriptor instead.
 func (*CaughtUp) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{25}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CaughtUp) GetPosition() uint64 {
@@ -2045,7 +2210,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[26]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2222,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[26]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2235,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{26}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Checkpoint) GetPosition() uint64 {
@@ -2093,7 +2258,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[27]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2105,7 +2270,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[27]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2118,7 +2283,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{27}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Heartbeat) GetServerTime() *timestamppb.Timestamp {
@@ -2146,7 +2311,7 @@ type FellBehind struct {
 
 func (x *FellBehind) Reset() {
 	*x = FellBehind{}
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[28]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2323,7 @@ func (x *FellBehind) String() string {
 func (*FellBehind) ProtoMessage() {}
 
 func (x *FellBehind) ProtoReflect() protoreflect.Message {
-	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[28]
+	mi := &file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2336,7 @@ func (x *FellBehind) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FellBehind.ProtoReflect.Descriptor instead.
 func (*FellBehind) Descriptor() ([]byte, []int) {
-	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{28}
+	return file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FellBehind) GetPosition() uint64 {
@@ -2279,7 +2444,18 @@ const file_edupulse_eventstore_v1_event_store_service_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2%.edupulse.eventstore.v1.RecordedEventR\x06events\x12(\n" +
 	"\rnext_position\x18\x02 \x01(\x04H\x00R\fnextPosition\x88\x01\x01\x12!\n" +
 	"\flog_position\x18\x03 \x01(\x04R\vlogPositionB\x10\n" +
-	"\x0e_next_position\"F\n" +
+	"\x0e_next_position\"G\n" +
+	"\x12ListTenantsRequest\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\tR\x05after\x12\x1b\n" +
+	"\tmax_count\x18\x02 \x01(\rR\bmaxCount\"\x89\x01\n" +
+	"\x13ListTenantsResponse\x12?\n" +
+	"\atenants\x18\x01 \x03(\v2%.edupulse.eventstore.v1.TenantSummaryR\atenants\x12\"\n" +
+	"\n" +
+	"next_after\x18\x02 \x01(\tH\x00R\tnextAfter\x88\x01\x01B\r\n" +
+	"\v_next_after\"J\n" +
+	"\rTenantSummary\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12!\n" +
+	"\flog_position\x18\x02 \x01(\x04R\vlogPosition\"F\n" +
 	"\x14GetStreamInfoRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\"\xbd\x02\n" +
@@ -2334,14 +2510,15 @@ const file_edupulse_eventstore_v1_event_store_service_proto_rawDesc = "" +
 	"\rReadDirection\x12\x1e\n" +
 	"\x1aREAD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17READ_DIRECTION_FORWARDS\x10\x01\x12\x1c\n" +
-	"\x18READ_DIRECTION_BACKWARDS\x10\x022\xdf\a\n" +
+	"\x18READ_DIRECTION_BACKWARDS\x10\x022\xcc\b\n" +
 	"\x11EventStoreService\x12W\n" +
 	"\x06Append\x12%.edupulse.eventstore.v1.AppendRequest\x1a&.edupulse.eventstore.v1.AppendResponse\x12p\n" +
 	"\rAppendSession\x12,.edupulse.eventstore.v1.AppendSessionRequest\x1a-.edupulse.eventstore.v1.AppendSessionResponse(\x010\x01\x12h\n" +
 	"\n" +
 	"ReadStream\x12).edupulse.eventstore.v1.ReadStreamRequest\x1a*.edupulse.eventstore.v1.ReadStreamResponse\"\x03\x90\x02\x01\x12_\n" +
 	"\aReadLog\x12&.edupulse.eventstore.v1.ReadLogRequest\x1a'.edupulse.eventstore.v1.ReadLogResponse\"\x03\x90\x02\x01\x12q\n" +
-	"\rGetStreamInfo\x12,.edupulse.eventstore.v1.GetStreamInfoRequest\x1a-.edupulse.eventstore.v1.GetStreamInfoResponse\"\x03\x90\x02\x01\x12b\n" +
+	"\rGetStreamInfo\x12,.edupulse.eventstore.v1.GetStreamInfoRequest\x1a-.edupulse.eventstore.v1.GetStreamInfoResponse\"\x03\x90\x02\x01\x12k\n" +
+	"\vListTenants\x12*.edupulse.eventstore.v1.ListTenantsRequest\x1a+.edupulse.eventstore.v1.ListTenantsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\tSubscribe\x12(.edupulse.eventstore.v1.SubscribeRequest\x1a).edupulse.eventstore.v1.SubscribeResponse0\x01\x12u\n" +
 	"\x10EraseDataSubject\x12/.edupulse.eventstore.v1.EraseDataSubjectRequest\x1a0.edupulse.eventstore.v1.EraseDataSubjectResponse\x12{\n" +
 	"\x12SetStreamRetention\x121.edupulse.eventstore.v1.SetStreamRetentionRequest\x1a2.edupulse.eventstore.v1.SetStreamRetentionResponse\x12i\n" +
@@ -2361,7 +2538,7 @@ func file_edupulse_eventstore_v1_event_store_service_proto_rawDescGZIP() []byte 
 }
 
 var file_edupulse_eventstore_v1_event_store_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_edupulse_eventstore_v1_event_store_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_edupulse_eventstore_v1_event_store_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_edupulse_eventstore_v1_event_store_service_proto_goTypes = []any{
 	(ReadDirection)(0),                 // 0: edupulse.eventstore.v1.ReadDirection
 	(*EraseDataSubjectRequest)(nil),    // 1: edupulse.eventstore.v1.EraseDataSubjectRequest
@@ -2384,76 +2561,82 @@ var file_edupulse_eventstore_v1_event_store_service_proto_goTypes = []any{
 	(*ReadStreamResponse)(nil),         // 18: edupulse.eventstore.v1.ReadStreamResponse
 	(*ReadLogRequest)(nil),             // 19: edupulse.eventstore.v1.ReadLogRequest
 	(*ReadLogResponse)(nil),            // 20: edupulse.eventstore.v1.ReadLogResponse
-	(*GetStreamInfoRequest)(nil),       // 21: edupulse.eventstore.v1.GetStreamInfoRequest
-	(*GetStreamInfoResponse)(nil),      // 22: edupulse.eventstore.v1.GetStreamInfoResponse
-	(*SubscribeRequest)(nil),           // 23: edupulse.eventstore.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),          // 24: edupulse.eventstore.v1.SubscribeResponse
-	(*EventBatch)(nil),                 // 25: edupulse.eventstore.v1.EventBatch
-	(*CaughtUp)(nil),                   // 26: edupulse.eventstore.v1.CaughtUp
-	(*Checkpoint)(nil),                 // 27: edupulse.eventstore.v1.Checkpoint
-	(*Heartbeat)(nil),                  // 28: edupulse.eventstore.v1.Heartbeat
-	(*FellBehind)(nil),                 // 29: edupulse.eventstore.v1.FellBehind
-	(*emptypb.Empty)(nil),              // 30: google.protobuf.Empty
-	(*ProposedEvent)(nil),              // 31: edupulse.eventstore.v1.ProposedEvent
-	(*status.Status)(nil),              // 32: google.rpc.Status
-	(*anypb.Any)(nil),                  // 33: google.protobuf.Any
-	(*RecordedEvent)(nil),              // 34: edupulse.eventstore.v1.RecordedEvent
-	(*timestamppb.Timestamp)(nil),      // 35: google.protobuf.Timestamp
+	(*ListTenantsRequest)(nil),         // 21: edupulse.eventstore.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),        // 22: edupulse.eventstore.v1.ListTenantsResponse
+	(*TenantSummary)(nil),              // 23: edupulse.eventstore.v1.TenantSummary
+	(*GetStreamInfoRequest)(nil),       // 24: edupulse.eventstore.v1.GetStreamInfoRequest
+	(*GetStreamInfoResponse)(nil),      // 25: edupulse.eventstore.v1.GetStreamInfoResponse
+	(*SubscribeRequest)(nil),           // 26: edupulse.eventstore.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),          // 27: edupulse.eventstore.v1.SubscribeResponse
+	(*EventBatch)(nil),                 // 28: edupulse.eventstore.v1.EventBatch
+	(*CaughtUp)(nil),                   // 29: edupulse.eventstore.v1.CaughtUp
+	(*Checkpoint)(nil),                 // 30: edupulse.eventstore.v1.Checkpoint
+	(*Heartbeat)(nil),                  // 31: edupulse.eventstore.v1.Heartbeat
+	(*FellBehind)(nil),                 // 32: edupulse.eventstore.v1.FellBehind
+	(*emptypb.Empty)(nil),              // 33: google.protobuf.Empty
+	(*ProposedEvent)(nil),              // 34: edupulse.eventstore.v1.ProposedEvent
+	(*status.Status)(nil),              // 35: google.rpc.Status
+	(*anypb.Any)(nil),                  // 36: google.protobuf.Any
+	(*RecordedEvent)(nil),              // 37: edupulse.eventstore.v1.RecordedEvent
+	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
 }
 var file_edupulse_eventstore_v1_event_store_service_proto_depIdxs = []int32{
 	3,  // 0: edupulse.eventstore.v1.SetStreamRetentionRequest.retention:type_name -> edupulse.eventstore.v1.StreamRetention
 	8,  // 1: edupulse.eventstore.v1.DeleteStreamRequest.expected_revision:type_name -> edupulse.eventstore.v1.ExpectedRevision
-	30, // 2: edupulse.eventstore.v1.ExpectedRevision.any:type_name -> google.protobuf.Empty
-	30, // 3: edupulse.eventstore.v1.ExpectedRevision.no_stream:type_name -> google.protobuf.Empty
-	30, // 4: edupulse.eventstore.v1.ExpectedRevision.stream_exists:type_name -> google.protobuf.Empty
+	33, // 2: edupulse.eventstore.v1.ExpectedRevision.any:type_name -> google.protobuf.Empty
+	33, // 3: edupulse.eventstore.v1.ExpectedRevision.no_stream:type_name -> google.protobuf.Empty
+	33, // 4: edupulse.eventstore.v1.ExpectedRevision.stream_exists:type_name -> google.protobuf.Empty
 	8,  // 5: edupulse.eventstore.v1.AppendRequest.expected_revision:type_name -> edupulse.eventstore.v1.ExpectedRevision
-	31, // 6: edupulse.eventstore.v1.AppendRequest.events:type_name -> edupulse.eventstore.v1.ProposedEvent
+	34, // 6: edupulse.eventstore.v1.AppendRequest.events:type_name -> edupulse.eventstore.v1.ProposedEvent
 	12, // 7: edupulse.eventstore.v1.AppendSessionRequest.appends:type_name -> edupulse.eventstore.v1.SessionAppend
 	9,  // 8: edupulse.eventstore.v1.SessionAppend.append:type_name -> edupulse.eventstore.v1.AppendRequest
 	14, // 9: edupulse.eventstore.v1.AppendSessionResponse.outcomes:type_name -> edupulse.eventstore.v1.SessionAppendOutcome
 	10, // 10: edupulse.eventstore.v1.SessionAppendOutcome.result:type_name -> edupulse.eventstore.v1.AppendResponse
 	15, // 11: edupulse.eventstore.v1.SessionAppendOutcome.error:type_name -> edupulse.eventstore.v1.AppendError
-	32, // 12: edupulse.eventstore.v1.SessionAppendOutcome.status:type_name -> google.rpc.Status
-	33, // 13: edupulse.eventstore.v1.AppendError.details:type_name -> google.protobuf.Any
+	35, // 12: edupulse.eventstore.v1.SessionAppendOutcome.status:type_name -> google.rpc.Status
+	36, // 13: edupulse.eventstore.v1.AppendError.details:type_name -> google.protobuf.Any
 	0,  // 14: edupulse.eventstore.v1.ReadStreamRequest.direction:type_name -> edupulse.eventstore.v1.ReadDirection
-	34, // 15: edupulse.eventstore.v1.ReadStreamResponse.events:type_name -> edupulse.eventstore.v1.RecordedEvent
+	37, // 15: edupulse.eventstore.v1.ReadStreamResponse.events:type_name -> edupulse.eventstore.v1.RecordedEvent
 	0,  // 16: edupulse.eventstore.v1.ReadLogRequest.direction:type_name -> edupulse.eventstore.v1.ReadDirection
 	16, // 17: edupulse.eventstore.v1.ReadLogRequest.filter:type_name -> edupulse.eventstore.v1.EventFilter
-	34, // 18: edupulse.eventstore.v1.ReadLogResponse.events:type_name -> edupulse.eventstore.v1.RecordedEvent
-	3,  // 19: edupulse.eventstore.v1.GetStreamInfoResponse.retention:type_name -> edupulse.eventstore.v1.StreamRetention
-	30, // 20: edupulse.eventstore.v1.SubscribeRequest.start:type_name -> google.protobuf.Empty
-	30, // 21: edupulse.eventstore.v1.SubscribeRequest.end:type_name -> google.protobuf.Empty
-	16, // 22: edupulse.eventstore.v1.SubscribeRequest.filter:type_name -> edupulse.eventstore.v1.EventFilter
-	25, // 23: edupulse.eventstore.v1.SubscribeResponse.events:type_name -> edupulse.eventstore.v1.EventBatch
-	26, // 24: edupulse.eventstore.v1.SubscribeResponse.caught_up:type_name -> edupulse.eventstore.v1.CaughtUp
-	27, // 25: edupulse.eventstore.v1.SubscribeResponse.checkpoint:type_name -> edupulse.eventstore.v1.Checkpoint
-	28, // 26: edupulse.eventstore.v1.SubscribeResponse.heartbeat:type_name -> edupulse.eventstore.v1.Heartbeat
-	29, // 27: edupulse.eventstore.v1.SubscribeResponse.fell_behind:type_name -> edupulse.eventstore.v1.FellBehind
-	34, // 28: edupulse.eventstore.v1.EventBatch.events:type_name -> edupulse.eventstore.v1.RecordedEvent
-	35, // 29: edupulse.eventstore.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
-	9,  // 30: edupulse.eventstore.v1.EventStoreService.Append:input_type -> edupulse.eventstore.v1.AppendRequest
-	11, // 31: edupulse.eventstore.v1.EventStoreService.AppendSession:input_type -> edupulse.eventstore.v1.AppendSessionRequest
-	17, // 32: edupulse.eventstore.v1.EventStoreService.ReadStream:input_type -> edupulse.eventstore.v1.ReadStreamRequest
-	19, // 33: edupulse.eventstore.v1.EventStoreService.ReadLog:input_type -> edupulse.eventstore.v1.ReadLogRequest
-	21, // 34: edupulse.eventstore.v1.EventStoreService.GetStreamInfo:input_type -> edupulse.eventstore.v1.GetStreamInfoRequest
-	23, // 35: edupulse.eventstore.v1.EventStoreService.Subscribe:input_type -> edupulse.eventstore.v1.SubscribeRequest
-	1,  // 36: edupulse.eventstore.v1.EventStoreService.EraseDataSubject:input_type -> edupulse.eventstore.v1.EraseDataSubjectRequest
-	4,  // 37: edupulse.eventstore.v1.EventStoreService.SetStreamRetention:input_type -> edupulse.eventstore.v1.SetStreamRetentionRequest
-	6,  // 38: edupulse.eventstore.v1.EventStoreService.DeleteStream:input_type -> edupulse.eventstore.v1.DeleteStreamRequest
-	10, // 39: edupulse.eventstore.v1.EventStoreService.Append:output_type -> edupulse.eventstore.v1.AppendResponse
-	13, // 40: edupulse.eventstore.v1.EventStoreService.AppendSession:output_type -> edupulse.eventstore.v1.AppendSessionResponse
-	18, // 41: edupulse.eventstore.v1.EventStoreService.ReadStream:output_type -> edupulse.eventstore.v1.ReadStreamResponse
-	20, // 42: edupulse.eventstore.v1.EventStoreService.ReadLog:output_type -> edupulse.eventstore.v1.ReadLogResponse
-	22, // 43: edupulse.eventstore.v1.EventStoreService.GetStreamInfo:output_type -> edupulse.eventstore.v1.GetStreamInfoResponse
-	24, // 44: edupulse.eventstore.v1.EventStoreService.Subscribe:output_type -> edupulse.eventstore.v1.SubscribeResponse
-	2,  // 45: edupulse.eventstore.v1.EventStoreService.EraseDataSubject:output_type -> edupulse.eventstore.v1.EraseDataSubjectResponse
-	5,  // 46: edupulse.eventstore.v1.EventStoreService.SetStreamRetention:output_type -> edupulse.eventstore.v1.SetStreamRetentionResponse
-	7,  // 47: edupulse.eventstore.v1.EventStoreService.DeleteStream:output_type -> edupulse.eventstore.v1.DeleteStreamResponse
-	39, // [39:48] is the sub-list for method output_type
-	30, // [30:39] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	37, // 18: edupulse.eventstore.v1.ReadLogResponse.events:type_name -> edupulse.eventstore.v1.RecordedEvent
+	23, // 19: edupulse.eventstore.v1.ListTenantsResponse.tenants:type_name -> edupulse.eventstore.v1.TenantSummary
+	3,  // 20: edupulse.eventstore.v1.GetStreamInfoResponse.retention:type_name -> edupulse.eventstore.v1.StreamRetention
+	33, // 21: edupulse.eventstore.v1.SubscribeRequest.start:type_name -> google.protobuf.Empty
+	33, // 22: edupulse.eventstore.v1.SubscribeRequest.end:type_name -> google.protobuf.Empty
+	16, // 23: edupulse.eventstore.v1.SubscribeRequest.filter:type_name -> edupulse.eventstore.v1.EventFilter
+	28, // 24: edupulse.eventstore.v1.SubscribeResponse.events:type_name -> edupulse.eventstore.v1.EventBatch
+	29, // 25: edupulse.eventstore.v1.SubscribeResponse.caught_up:type_name -> edupulse.eventstore.v1.CaughtUp
+	30, // 26: edupulse.eventstore.v1.SubscribeResponse.checkpoint:type_name -> edupulse.eventstore.v1.Checkpoint
+	31, // 27: edupulse.eventstore.v1.SubscribeResponse.heartbeat:type_name -> edupulse.eventstore.v1.Heartbeat
+	32, // 28: edupulse.eventstore.v1.SubscribeResponse.fell_behind:type_name -> edupulse.eventstore.v1.FellBehind
+	37, // 29: edupulse.eventstore.v1.EventBatch.events:type_name -> edupulse.eventstore.v1.RecordedEvent
+	38, // 30: edupulse.eventstore.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
+	9,  // 31: edupulse.eventstore.v1.EventStoreService.Append:input_type -> edupulse.eventstore.v1.AppendRequest
+	11, // 32: edupulse.eventstore.v1.EventStoreService.AppendSession:input_type -> edupulse.eventstore.v1.AppendSessionRequest
+	17, // 33: edupulse.eventstore.v1.EventStoreService.ReadStream:input_type -> edupulse.eventstore.v1.ReadStreamRequest
+	19, // 34: edupulse.eventstore.v1.EventStoreService.ReadLog:input_type -> edupulse.eventstore.v1.ReadLogRequest
+	24, // 35: edupulse.eventstore.v1.EventStoreService.GetStreamInfo:input_type -> edupulse.eventstore.v1.GetStreamInfoRequest
+	21, // 36: edupulse.eventstore.v1.EventStoreService.ListTenants:input_type -> edupulse.eventstore.v1.ListTenantsRequest
+	26, // 37: edupulse.eventstore.v1.EventStoreService.Subscribe:input_type -> edupulse.eventstore.v1.SubscribeRequest
+	1,  // 38: edupulse.eventstore.v1.EventStoreService.EraseDataSubject:input_type -> edupulse.eventstore.v1.EraseDataSubjectRequest
+	4,  // 39: edupulse.eventstore.v1.EventStoreService.SetStreamRetention:input_type -> edupulse.eventstore.v1.SetStreamRetentionRequest
+	6,  // 40: edupulse.eventstore.v1.EventStoreService.DeleteStream:input_type -> edupulse.eventstore.v1.DeleteStreamRequest
+	10, // 41: edupulse.eventstore.v1.EventStoreService.Append:output_type -> edupulse.eventstore.v1.AppendResponse
+	13, // 42: edupulse.eventstore.v1.EventStoreService.AppendSession:output_type -> edupulse.eventstore.v1.AppendSessionResponse
+	18, // 43: edupulse.eventstore.v1.EventStoreService.ReadStream:output_type -> edupulse.eventstore.v1.ReadStreamResponse
+	20, // 44: edupulse.eventstore.v1.EventStoreService.ReadLog:output_type -> edupulse.eventstore.v1.ReadLogResponse
+	25, // 45: edupulse.eventstore.v1.EventStoreService.GetStreamInfo:output_type -> edupulse.eventstore.v1.GetStreamInfoResponse
+	22, // 46: edupulse.eventstore.v1.EventStoreService.ListTenants:output_type -> edupulse.eventstore.v1.ListTenantsResponse
+	27, // 47: edupulse.eventstore.v1.EventStoreService.Subscribe:output_type -> edupulse.eventstore.v1.SubscribeResponse
+	2,  // 48: edupulse.eventstore.v1.EventStoreService.EraseDataSubject:output_type -> edupulse.eventstore.v1.EraseDataSubjectResponse
+	5,  // 49: edupulse.eventstore.v1.EventStoreService.SetStreamRetention:output_type -> edupulse.eventstore.v1.SetStreamRetentionResponse
+	7,  // 50: edupulse.eventstore.v1.EventStoreService.DeleteStream:output_type -> edupulse.eventstore.v1.DeleteStreamResponse
+	41, // [41:51] is the sub-list for method output_type
+	31, // [31:41] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_edupulse_eventstore_v1_event_store_service_proto_init() }
@@ -2479,13 +2662,14 @@ func file_edupulse_eventstore_v1_event_store_service_proto_init() {
 	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[18].OneofWrappers = []any{}
 	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[19].OneofWrappers = []any{}
 	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[21].OneofWrappers = []any{}
-	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[22].OneofWrappers = []any{
+	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[24].OneofWrappers = []any{}
+	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[25].OneofWrappers = []any{
 		(*SubscribeRequest_Start)(nil),
 		(*SubscribeRequest_End)(nil),
 		(*SubscribeRequest_AfterPosition)(nil),
 		(*SubscribeRequest_AfterRevision)(nil),
 	}
-	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[23].OneofWrappers = []any{
+	file_edupulse_eventstore_v1_event_store_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*SubscribeResponse_Events)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
 		(*SubscribeResponse_Checkpoint)(nil),
@@ -2498,7 +2682,7 @@ func file_edupulse_eventstore_v1_event_store_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edupulse_eventstore_v1_event_store_service_proto_rawDesc), len(file_edupulse_eventstore_v1_event_store_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

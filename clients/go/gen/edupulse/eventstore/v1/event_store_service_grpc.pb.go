@@ -24,6 +24,7 @@ const (
 	EventStoreService_ReadStream_FullMethodName         = "/edupulse.eventstore.v1.EventStoreService/ReadStream"
 	EventStoreService_ReadLog_FullMethodName            = "/edupulse.eventstore.v1.EventStoreService/ReadLog"
 	EventStoreService_GetStreamInfo_FullMethodName      = "/edupulse.eventstore.v1.EventStoreService/GetStreamInfo"
+	EventStoreService_ListTenants_FullMethodName        = "/edupulse.eventstore.v1.EventStoreService/ListTenants"
 	EventStoreService_Subscribe_FullMethodName          = "/edupulse.eventstore.v1.EventStoreService/Subscribe"
 	EventStoreService_EraseDataSubject_FullMethodName   = "/edupulse.eventstore.v1.EventStoreService/EraseDataSubject"
 	EventStoreService_SetStreamRetention_FullMethodName = "/edupulse.eventstore.v1.EventStoreService/SetStreamRetention"
@@ -88,6 +89,10 @@ type EventStoreServiceClient interface {
 	// Tells whether a stream exists, its current revision and the tenant log's
 	// last position.
 	GetStreamInfo(ctx context.Context, in *GetStreamInfoRequest, opts ...grpc.CallOption) (*GetStreamInfoResponse, error)
+	// Lists the tenants that have events, in name order, with their logs' last
+	// positions: for backups of every tenant. Needs an admin key granting every
+	// tenant ("*") when keys are on. Page with `after`.
+	ListTenants(ctx context.Context, in *ListTenantsRequest, opts ...grpc.CallOption) (*ListTenantsResponse, error)
 	// Streams a tenant's log (or one stream): first the history from the chosen
 	// start, in batches, then `caught_up`, then live events as they commit. In
 	// position order, with no gap and no duplicate, also across the switch from
@@ -177,6 +182,16 @@ func (c *eventStoreServiceClient) GetStreamInfo(ctx context.Context, in *GetStre
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStreamInfoResponse)
 	err := c.cc.Invoke(ctx, EventStoreService_GetStreamInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreServiceClient) ListTenants(ctx context.Context, in *ListTenantsRequest, opts ...grpc.CallOption) (*ListTenantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTenantsResponse)
+	err := c.cc.Invoke(ctx, EventStoreService_ListTenants_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +305,10 @@ type EventStoreServiceServer interface {
 	// Tells whether a stream exists, its current revision and the tenant log's
 	// last position.
 	GetStreamInfo(context.Context, *GetStreamInfoRequest) (*GetStreamInfoResponse, error)
+	// Lists the tenants that have events, in name order, with their logs' last
+	// positions: for backups of every tenant. Needs an admin key granting every
+	// tenant ("*") when keys are on. Page with `after`.
+	ListTenants(context.Context, *ListTenantsRequest) (*ListTenantsResponse, error)
 	// Streams a tenant's log (or one stream): first the history from the chosen
 	// start, in batches, then `caught_up`, then live events as they commit. In
 	// position order, with no gap and no duplicate, also across the switch from
@@ -346,6 +365,9 @@ func (UnimplementedEventStoreServiceServer) ReadLog(context.Context, *ReadLogReq
 }
 func (UnimplementedEventStoreServiceServer) GetStreamInfo(context.Context, *GetStreamInfoRequest) (*GetStreamInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStreamInfo not implemented")
+}
+func (UnimplementedEventStoreServiceServer) ListTenants(context.Context, *ListTenantsRequest) (*ListTenantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTenants not implemented")
 }
 func (UnimplementedEventStoreServiceServer) Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error {
 	return status.Error(codes.Unimplemented, "method Subscribe not implemented")
@@ -459,6 +481,24 @@ func _EventStoreService_GetStreamInfo_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventStoreService_ListTenants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTenantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServiceServer).ListTenants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStoreService_ListTenants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServiceServer).ListTenants(ctx, req.(*ListTenantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EventStoreService_Subscribe_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(SubscribeRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -546,6 +586,10 @@ var EventStoreService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetStreamInfo",
 			Handler:    _EventStoreService_GetStreamInfo_Handler,
+		},
+		{
+			MethodName: "ListTenants",
+			Handler:    _EventStoreService_ListTenants_Handler,
 		},
 		{
 			MethodName: "EraseDataSubject",

@@ -223,6 +223,30 @@ class ReadLogResponse(_message.Message):
     log_position: int
     def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.RecordedEvent, _Mapping]]] = ..., next_position: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
 
+class ListTenantsRequest(_message.Message):
+    __slots__ = ("after", "max_count")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    after: str
+    max_count: int
+    def __init__(self, after: _Optional[str] = ..., max_count: _Optional[int] = ...) -> None: ...
+
+class ListTenantsResponse(_message.Message):
+    __slots__ = ("tenants", "next_after")
+    TENANTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    tenants: _containers.RepeatedCompositeFieldContainer[TenantSummary]
+    next_after: str
+    def __init__(self, tenants: _Optional[_Iterable[_Union[TenantSummary, _Mapping]]] = ..., next_after: _Optional[str] = ...) -> None: ...
+
+class TenantSummary(_message.Message):
+    __slots__ = ("tenant", "log_position")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    log_position: int
+    def __init__(self, tenant: _Optional[str] = ..., log_position: _Optional[int] = ...) -> None: ...
+
 class GetStreamInfoRequest(_message.Message):
     __slots__ = ("tenant", "stream")
     TENANT_FIELD_NUMBER: _ClassVar[int]

@@ -73,6 +73,11 @@ class EventStoreServiceStub:
                 request_serializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoRequest.SerializeToString,
                 response_deserializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoResponse.FromString,
                 _registered_method=True)
+        self.ListTenants = channel.unary_unary(
+                '/edupulse.eventstore.v1.EventStoreService/ListTenants',
+                request_serializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsRequest.SerializeToString,
+                response_deserializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsResponse.FromString,
+                _registered_method=True)
         self.Subscribe = channel.unary_stream(
                 '/edupulse.eventstore.v1.EventStoreService/Subscribe',
                 request_serializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.SubscribeRequest.SerializeToString,
@@ -176,6 +181,15 @@ class EventStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTenants(self, request, context):
+        """Lists the tenants that have events, in name order, with their logs' last
+        positions: for backups of every tenant. Needs an admin key granting every
+        tenant ("*") when keys are on. Page with `after`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Subscribe(self, request, context):
         """Streams a tenant's log (or one stream): first the history from the chosen
         start, in batches, then `caught_up`, then live events as they commit. In
@@ -255,6 +269,11 @@ def add_EventStoreServiceServicer_to_server(servicer, server):
                     servicer.GetStreamInfo,
                     request_deserializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoRequest.FromString,
                     response_serializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoResponse.SerializeToString,
+            ),
+            'ListTenants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTenants,
+                    request_deserializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsRequest.FromString,
+                    response_serializer=edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsResponse.SerializeToString,
             ),
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
@@ -426,6 +445,33 @@ class EventStoreService:
             '/edupulse.eventstore.v1.EventStoreService/GetStreamInfo',
             edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoRequest.SerializeToString,
             edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.GetStreamInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTenants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/edupulse.eventstore.v1.EventStoreService/ListTenants',
+            edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsRequest.SerializeToString,
+            edupulse_dot_eventstore_dot_v1_dot_event__store__service__pb2.ListTenantsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -366,6 +366,30 @@ export interface ReadLogResponse {
   logPosition: bigint;
 }
 
+/** Request of ListTenants. */
+export interface ListTenantsRequest {
+  /** Start after this tenant name (exclusive); empty starts at the first. */
+  after: string;
+  /** At most this many tenants; 0 means 100. At most 1000. */
+  maxCount: number;
+}
+
+/** Response of ListTenants. */
+export interface ListTenantsResponse {
+  /** The tenants, in name order. */
+  tenants: TenantSummary[];
+  /** The `after` of the next page; unset when this page reached the last tenant. */
+  nextAfter?: string | undefined;
+}
+
+/** A tenant with events. */
+export interface TenantSummary {
+  /** The tenant's name. */
+  tenant: string;
+  /** The last position of its log (every position up to it is taken). */
+  logPosition: bigint;
+}
+
 /** Request of GetStreamInfo. */
 export interface GetStreamInfoRequest {
   /** Tenant; empty means "default". */
@@ -2768,6 +2792,280 @@ export const ReadLogResponse: MessageFns<ReadLogResponse> = {
   },
 };
 
+function createBaseListTenantsRequest(): ListTenantsRequest {
+  return { after: "", maxCount: 0 };
+}
+
+export const ListTenantsRequest: MessageFns<ListTenantsRequest> = {
+  encode(message: ListTenantsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.after !== "") {
+      writer.uint32(10).string(message.after);
+    }
+    if (message.maxCount !== 0) {
+      writer.uint32(16).uint32(message.maxCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTenantsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTenantsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.after = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTenantsRequest {
+    return {
+      after: isSet(object.after) ? globalThis.String(object.after) : "",
+      maxCount: isSet(object.maxCount)
+        ? globalThis.Number(object.maxCount)
+        : isSet(object.max_count)
+        ? globalThis.Number(object.max_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListTenantsRequest): unknown {
+    const obj: any = {};
+    if (message.after !== "") {
+      obj.after = message.after;
+    }
+    if (message.maxCount !== 0) {
+      obj.maxCount = Math.round(message.maxCount);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTenantsRequest>): ListTenantsRequest {
+    return ListTenantsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTenantsRequest>): ListTenantsRequest {
+    const message = createBaseListTenantsRequest();
+    message.after = object.after ?? "";
+    message.maxCount = object.maxCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseListTenantsResponse(): ListTenantsResponse {
+  return { tenants: [], nextAfter: undefined };
+}
+
+export const ListTenantsResponse: MessageFns<ListTenantsResponse> = {
+  encode(message: ListTenantsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tenants) {
+      TenantSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextAfter !== undefined) {
+      writer.uint32(18).string(message.nextAfter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTenantsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTenantsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenants.push(TenantSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextAfter = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTenantsResponse {
+    return {
+      tenants: globalThis.Array.isArray(object?.tenants)
+        ? object.tenants.map((e: any) => TenantSummary.fromJSON(e))
+        : [],
+      nextAfter: isSet(object.nextAfter)
+        ? globalThis.String(object.nextAfter)
+        : isSet(object.next_after)
+        ? globalThis.String(object.next_after)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ListTenantsResponse): unknown {
+    const obj: any = {};
+    if (message.tenants?.length) {
+      obj.tenants = message.tenants.map((e) => TenantSummary.toJSON(e));
+    }
+    if (message.nextAfter !== undefined) {
+      obj.nextAfter = message.nextAfter;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTenantsResponse>): ListTenantsResponse {
+    return ListTenantsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTenantsResponse>): ListTenantsResponse {
+    const message = createBaseListTenantsResponse();
+    message.tenants = object.tenants?.map((e) => TenantSummary.fromPartial(e)) || [];
+    message.nextAfter = object.nextAfter ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTenantSummary(): TenantSummary {
+  return { tenant: "", logPosition: 0n };
+}
+
+export const TenantSummary: MessageFns<TenantSummary> = {
+  encode(message: TenantSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.logPosition !== 0n) {
+      if (BigInt.asUintN(64, message.logPosition) !== message.logPosition) {
+        throw new globalThis.Error("value provided for field message.logPosition of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.logPosition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TenantSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTenantSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.logPosition = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TenantSummary {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      logPosition: isSet(object.logPosition)
+        ? BigInt(object.logPosition)
+        : isSet(object.log_position)
+        ? BigInt(object.log_position)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TenantSummary): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.logPosition !== 0n) {
+      obj.logPosition = message.logPosition.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TenantSummary>): TenantSummary {
+    return TenantSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TenantSummary>): TenantSummary {
+    const message = createBaseTenantSummary();
+    message.tenant = object.tenant ?? "";
+    message.logPosition = (object.logPosition !== undefined && object.logPosition !== null)
+      ? BigInt(object.logPosition)
+      : 0n;
+    return message;
+  },
+};
+
 function createBaseGetStreamInfoRequest(): GetStreamInfoRequest {
   return { tenant: "", stream: "" };
 }
@@ -3939,6 +4237,19 @@ export const EventStoreServiceDefinition = {
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
+     * Lists the tenants that have events, in name order, with their logs' last
+     * positions: for backups of every tenant. Needs an admin key granting every
+     * tenant ("*") when keys are on. Page with `after`.
+     */
+    listTenants: {
+      name: "ListTenants",
+      requestType: ListTenantsRequest as typeof ListTenantsRequest,
+      requestStream: false,
+      responseType: ListTenantsResponse as typeof ListTenantsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
      * Streams a tenant's log (or one stream): first the history from the chosen
      * start, in batches, then `caught_up`, then live events as they commit. In
      * position order, with no gap and no duplicate, also across the switch from
@@ -4069,6 +4380,15 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<GetStreamInfoResponse>>;
   /**
+   * Lists the tenants that have events, in name order, with their logs' last
+   * positions: for backups of every tenant. Needs an admin key granting every
+   * tenant ("*") when keys are on. Page with `after`.
+   */
+  listTenants(
+    request: ListTenantsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListTenantsResponse>>;
+  /**
    * Streams a tenant's log (or one stream): first the history from the chosen
    * start, in batches, then `caught_up`, then live events as they commit. In
    * position order, with no gap and no duplicate, also across the switch from
@@ -4181,6 +4501,15 @@ export interface EventStoreServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<GetStreamInfoRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<GetStreamInfoResponse>;
+  /**
+   * Lists the tenants that have events, in name order, with their logs' last
+   * positions: for backups of every tenant. Needs an admin key granting every
+   * tenant ("*") when keys are on. Page with `after`.
+   */
+  listTenants(
+    request: DeepPartial<ListTenantsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListTenantsResponse>;
   /**
    * Streams a tenant's log (or one stream): first the history from the chosen
    * start, in batches, then `caught_up`, then live events as they commit. In
