@@ -133,6 +133,11 @@ class Subscription:
                     raise error_from(error) from error
             finally:
                 silent.stop()
+                # Also when the caller stops iterating (a break, or the iterator dropped): the server's call ends too.
+                with self._lock:
+                    if self._call is not None:
+                        self._call.cancel()
+                        self._call = None
             failures += 1
             if self._max_reconnects is not None and failures > self._max_reconnects:
                 raise ConnectionError(f"subscription gave up after {self._max_reconnects} reconnects")
