@@ -60,6 +60,11 @@ export type LifecycleOptions = {
   now?: () => number;
 };
 
+/** A stream's head as the settings' rules take it: null for a stream without events. */
+function headOf(info: StreamInfo): {revision: number; position: number} | null {
+  return info.revision === undefined ? null : {revision: info.revision, position: info.lastPosition!};
+}
+
 /** How events leave the store: opened for readers, or sealed for exports. */
 type Presentation = 'open' | 'export';
 
@@ -183,8 +188,7 @@ export async function openLifecycle(backend: EventStore, options: LifecycleOptio
       const page = await backend.readStream(tenant, stream, direction, fromRevision, maxCount);
       return {...page, events: await present(tenant, page.events, settings, 'open')};
     }
-    const info = await backend.streamInfo(tenant, stream);
-    const head = info.revision === undefined ? null : {revision: info.revision, position: info.lastPosition!};
+    const head = headOf(await backend.streamInfo(tenant, stream));
     if (head === null || readsAsDeleted(streamSettings, head)) {
       throw new StreamNotFoundError(
         tenant,
@@ -229,12 +233,9 @@ export async function openLifecycle(backend: EventStore, options: LifecycleOptio
         continue;
       }
       const events = message.kind === 'events' ? message.encodedEvents : eventsOfBatchResponse(message.framed);
-      if (plain(events, settings)) {
-        yield message;
-        continue;
-      }
       const shown = await present(command.tenant, events, settings, 'open');
-      if (shown.length > 0) yield {kind: 'events', encodedEvents: shown};
+      if (shown === events) yield message;
+      else if (shown.length > 0) yield {kind: 'events', encodedEvents: shown};
       // Nothing left of the batch: its last position, so that the subscriber's progress still moves.
       else if (events.length > 0) yield {kind: 'checkpoint', position: peekEventHeader(events[events.length - 1]!).position};
     }
@@ -313,7 +314,7 @@ export async function openLifecycle(backend: EventStore, options: LifecycleOptio
     },
     async streamState(tenant, stream) {
       const [info, settings] = await Promise.all([backend.streamInfo(tenant, stream), settingsOf(tenant, stream)]);
-      const head = info.revision === undefined ? null : {revision: info.revision, position: info.lastPosition!};
+      const head = headOf(info);
       const deleted = settings !== undefined && readsAsDeleted(settings, head);
       return {...info, settings, deleted: deleted && settings?.tombstoned !== true, tombstoned: settings?.tombstoned === true};
     },

@@ -132,17 +132,17 @@ class EventStoreClient:
 
         Raises ``StreamNotFoundError`` when the stream does not exist.
         """
-        while True:
+
+        def fetch(start: int | None) -> tuple[Sequence[event_pb2.RecordedEvent], int | None]:
             request = api.ReadStreamRequest(
                 tenant=self.tenant, stream=stream, direction=_direction(direction), max_count=page_size
             )
-            if from_revision is not None:
-                request.from_revision = from_revision
+            if start is not None:
+                request.from_revision = start
             page = self._unary(self._stub.ReadStream, request)
-            yield from page.events
-            if not page.HasField("next_revision"):
-                return
-            from_revision = page.next_revision
+            return page.events, page.next_revision if page.HasField("next_revision") else None
+
+        return _pages(from_revision, fetch)
 
     def read_log(
         self,
@@ -157,17 +157,17 @@ class EventStoreClient:
     ) -> Iterator[event_pb2.RecordedEvent]:
         """The tenant's events in log order from ``from_position`` (inclusive), optionally filtered, paged."""
         selection = event_filter(streams, stream_prefixes, event_types, event_type_prefixes)
-        while True:
+
+        def fetch(start: int | None) -> tuple[Sequence[event_pb2.RecordedEvent], int | None]:
             request = api.ReadLogRequest(
                 tenant=self.tenant, direction=_direction(direction), max_count=page_size, filter=selection
             )
-            if from_position is not None:
-                request.from_position = from_position
+            if start is not None:
+                request.from_position = start
             page = self._unary(self._stub.ReadLog, request)
-            yield from page.events
-            if not page.HasField("next_position"):
-                return
-            from_position = page.next_position
+            return page.events, page.next_position if page.HasField("next_position") else None
+
+        return _pages(from_position, fetch)
 
     def stream_info(self, stream: str) -> StreamInfo:
         """The stream's revision and state, without reading its events."""
@@ -243,6 +243,17 @@ class EventStoreClient:
                     raise error_from(error) from error
                 time.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")
+
+
+def _pages(
+    start: int | None, fetch: Callable[[int | None], tuple[Sequence[event_pb2.RecordedEvent], int | None]]
+) -> Iterator[event_pb2.RecordedEvent]:
+    """The events of the pages `fetch` returns, each page starting where the last said the next one does."""
+    while True:
+        events, start = fetch(start)
+        yield from events
+        if start is None:
+            return
 
 
 def _direction(direction: Direction) -> api.ReadDirection:
