@@ -36,6 +36,7 @@ import {PersonalDataUnavailableError} from './engine/errors.js';
 import {openLifecycle, type Lifecycle} from './lifecycle/lifecycleStore.js';
 import {parseMasterKey, readMasterKeyFile, type MasterKey} from './lifecycle/masterKey.js';
 import {RemovalTask} from './lifecycle/removalTask.js';
+import {retainMemoryTrimmer} from './runtime/memoryTrimmer.js';
 
 /** The health service name under which the relay reports: SERVING while connected to JetStream and no tenant failing. */
 export const RELAY_HEALTH_SERVICE = 'edupulse.eventstore.v1.EventRelay';
@@ -293,6 +294,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     await store?.close();
     throw error;
   }
+  const releaseTrimmer = retainMemoryTrimmer();
   setHealth('healthy');
   const address = `${host}:${port}`;
   log.info(
@@ -335,6 +337,7 @@ export async function startEventStoreServer(config: ServerConfig, logger?: Logge
     clearTimeout(timer);
     await open.close();
     await metricsEndpoint?.close();
+    releaseTrimmer();
     log.info('event store stopped');
   }
 

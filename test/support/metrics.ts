@@ -18,9 +18,10 @@ function parse(text: string): Sample[] {
   return samples;
 }
 
-/** Fetches and parses a test server's `GET /metrics`. */
-export async function scrapeMetrics(server: EventStoreServer): Promise<Sample[]> {
-  const response = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`);
+/** Fetches and parses `GET /metrics` of a test server, or of the endpoint at `host:port`. */
+export async function scrapeMetrics(server: EventStoreServer | string): Promise<Sample[]> {
+  const address = typeof server === 'string' ? server : `127.0.0.1:${server.metricsPort}`;
+  const response = await fetch(`http://${address}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/plain');
   return parse(await response.text());

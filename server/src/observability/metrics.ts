@@ -6,6 +6,7 @@ import type {CommitObservation} from '../backends/leveldb/appendWriter.js';
 import type {EventStoreStats} from '../engine/eventStore.js';
 import type {RelayStatus} from '../relay/eventRelay.js';
 import {INDEX_BACKLOG_BYTES} from '../backends/leveldb/indexWriter.js';
+import {memoryTrims} from '../runtime/memoryTrimmer.js';
 
 /** The store's Prometheus metrics. */
 export type StoreMetrics = {
@@ -87,6 +88,24 @@ export function StoreMetrics(
       // The engine keeps the totals; the exported counter is set from them at each scrape.
       this.reset();
       for (const [tenant, times] of stats().fellBehind) this.inc({tenant}, times);
+    },
+  });
+  new Counter({
+    name: 'edupulse_memory_trims_total',
+    help: 'Times freed memory was given back to the operating system after a full garbage collection (glibc only).',
+    registers: [own],
+    collect() {
+      this.reset();
+      this.inc(memoryTrims().count);
+    },
+  });
+  new Counter({
+    name: 'edupulse_memory_trim_seconds_total',
+    help: 'Seconds spent giving freed memory back, on a worker thread.',
+    registers: [own],
+    collect() {
+      this.reset();
+      this.inc(memoryTrims().seconds);
     },
   });
   new Gauge({

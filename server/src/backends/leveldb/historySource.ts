@@ -26,6 +26,8 @@ export function levelHistorySource(
   ): AsyncGenerator<HistoryBatch> {
     // Pages are keyed by their last position: the first one after `from` holds from + 1.
     const range = logRangeAfter(tenant, from);
+    /** The size of the pages read last (full pages until the first read). */
+    let pageBytes = PAGE_BYTES;
     /**
      * The pages after `afterKey`, one LevelDB read's worth, through an
      * iterator of its own that is closed at once: a subscriber that stops
@@ -37,10 +39,19 @@ export function levelHistorySource(
     const readPages = async (afterKey: Buffer): Promise<Array<[Buffer, Uint8Array]>> => {
       // classic-level stops a read once it has passed highWaterMarkBytes, so a read may bring one page more.
       const highWaterMarkBytes = Math.max(0, share.readBytes() - PAGE_BYTES);
+      // classic-level reserves native room for as many entries as a read asks for and keeps it until the
+      // iterator is collected (a closed one too), so a read asks for about as many pages as its bytes hold.
+      const count = Math.min(readChunk, Math.ceil(share.readBytes() / pageBytes) + 1);
       const iterator = logDb.iterator({gt: afterKey, lte: range.lte, signal, highWaterMarkBytes});
       let entries: Array<[Buffer, Uint8Array]> = [];
       try {
-        entries = await iterator.nextv(readChunk);
+        entries = await iterator.nextv(count);
+        if (entries.length > 0) {
+          // Pages are as large as the commits that wrote them: the next read expects pages like these.
+          let bytes = 0;
+          for (const [, value] of entries) bytes += value.byteLength;
+          pageBytes = Math.max(1, Math.min(PAGE_BYTES, Math.floor(bytes / entries.length)));
+        }
         return entries;
       } finally {
         await closeIterator(iterator, entries.length, signal);
