@@ -13,6 +13,14 @@ export type MemoryTrims = {
 const MIN_INTERVAL_MS = 10_000;
 /** Wait after a full collection: V8 frees the buffers it found dead on a background thread, shortly after. */
 const AFTER_COLLECTION_MS = 1_000;
+/**
+ * Trim only when the memory neither V8's heap nor its buffers account for has
+ * grown by this much since the last trim: a trim holds the allocator's lock
+ * while it walks the free lists (about 25 ms with 1,000 stalled subscribers),
+ * which allocations on the event loop would wait for, so a server whose
+ * memory is steady does not pay for trims that give nothing back.
+ */
+const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 
 type Trim = {async(pad: number, done: (error: unknown, released: number) => void): void};
 
@@ -27,8 +35,9 @@ type Trim = {async(pad: number, done: (error: unknown, released: number) => void
  * peak resident memory long after the buffers are gone: with 1,000 stalled
  * subscribers, about twice what the live buffers hold
  * (docs/performance-journal.md). `malloc_trim(0)` returns the free pages
- * inside the heap as well; it runs on a worker thread a second after each
- * full collection, at most once per ten seconds. The memory stays the
+ * inside the heap as well; it runs on a worker thread a second after a full
+ * collection, at most once per ten seconds, when the memory that V8 does not
+ * account for has grown by 16 MiB since the last trim. The memory stays the
  * allocator's to reuse: a page given back is mapped again when needed.
  *
  * One trimmer serves the whole process, however many servers run in it: each
@@ -65,14 +74,16 @@ function startTrimmer(): {holders: number; stop(): void} {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let lastStart = -Infinity;
+  let slackAfterTrim = unaccountedBytes();
   const run = (): void => {
     timer = undefined;
-    if (running) return;
+    if (running || unaccountedBytes() - slackAfterTrim < MIN_GROWTH_BYTES) return;
     running = true;
     lastStart = performance.now();
     trim.async(0, () => {
       totals.count += 1;
       totals.seconds += (performance.now() - lastStart) / 1000;
+      slackAfterTrim = unaccountedBytes();
       running = false;
     });
   };
@@ -93,6 +104,12 @@ function startTrimmer(): {holders: number; stop(): void} {
       timer = undefined;
     },
   };
+}
+
+/** Resident bytes that neither V8's heap nor the buffers it knows of account for: code, native state, and the allocator's free memory. */
+function unaccountedBytes(): number {
+  const {rss, heapTotal, external} = process.memoryUsage();
+  return rss - heapTotal - external;
 }
 
 /** glibc's `malloc_trim`, or undefined where the process has none. */
