@@ -20,10 +20,10 @@ import {scrapeMetrics, value} from '../support/metrics.js';
  * tested exactly in tenantLog.unit.spec.ts); the process's memory settles
  * within that plus 32 MiB for the runtime (the JavaScript objects around
  * those buffers, the allocator's fragments), the bound docs/operations.md
- * states. It settles there because the buffers already sent are collected
- * and their memory given back (runtime/memoryTrimmer.ts): without that,
- * 1,000 stalled subscribers kept 134–144 MiB beyond as many idle ones, 1,139
- * MiB before shares were accounted.
+ * states. The buffers already sent are collected and their memory given
+ * back (runtime/memoryTrimmer.ts); without that, 1,000 stalled subscribers
+ * settled 134–144 MiB above as many idle ones, and held 1,139 MiB before
+ * shares were accounted.
  */
 const MEMORY_BUDGET = 64 * 1024 * 1024;
 const FLOOR_BYTES = 64 * 1024;
